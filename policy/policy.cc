@@ -1,0 +1,402 @@
+#include "policy/policy.h"
+
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+
+namespace partwatch::policy {
+
+namespace {
+
+Error Corrupt(std::string message) { return Error{Error::Kind::kCorrupt, std::move(message)}; }
+
+std::string XidText(pgoutput::Xid xid) { return std::to_string(xid); }
+
+}  // namespace
+
+const char* ActionKindName(ActionKind kind) {
+  switch (kind) {
+    case ActionKind::kCreate:
+      return "create";
+    case ActionKind::kAlert:
+      return "alert";
+  }
+  return "unknown";
+}
+
+Policy::Policy(std::vector<TableRule> rules)
+    : rules_(std::move(rules)), state_(rules_.size()), txn_(EmptyTxnCounts()) {}
+
+Policy::TxnCounts Policy::EmptyTxnCounts() const {
+  TxnCounts txn;
+  txn.counts.resize(rules_.size());
+  txn.truncated.resize(rules_.size(), false);
+  return txn;
+}
+
+void Policy::SetRules(std::vector<TableRule> rules) {
+  // new_index[old table] = its index in `rules`, or npos when dropped.
+  constexpr size_t kDropped = static_cast<size_t>(-1);
+  std::vector<size_t> new_index(rules_.size(), kDropped);
+  std::vector<bool> taken(rules.size(), false);
+  for (size_t old_table = 0; old_table < rules_.size(); ++old_table) {
+    for (size_t table = 0; table < rules.size(); ++table) {
+      if (!taken[table] && rules[table].parent == rules_[old_table].parent) {
+        new_index[old_table] = table;
+        taken[table] = true;
+        break;
+      }
+    }
+  }
+
+  std::vector<ValueStates> state(rules.size());
+  for (size_t old_table = 0; old_table < rules_.size(); ++old_table) {
+    if (new_index[old_table] != kDropped)
+      state[new_index[old_table]] = std::move(state_[old_table]);
+  }
+  // Open transactions are remapped too: their rows commit into the new rules.
+  auto remap = [&](TxnCounts& txn) {
+    TxnCounts moved;
+    moved.counts.resize(rules.size());
+    moved.truncated.resize(rules.size(), false);
+    for (size_t old_table = 0; old_table < txn.counts.size(); ++old_table) {
+      if (new_index[old_table] == kDropped) continue;
+      moved.counts[new_index[old_table]] = std::move(txn.counts[old_table]);
+      moved.truncated[new_index[old_table]] = txn.truncated[old_table];
+    }
+    txn = std::move(moved);
+  };
+  remap(txn_);
+  for (auto& [xid, subxacts] : streamed_) {
+    for (auto& [subxid, txn] : subxacts) remap(txn);
+  }
+
+  rules_ = std::move(rules);
+  state_ = std::move(state);
+  relations_.clear();
+  for (const auto& [relation_id, relation] : relation_messages_) Bind(relation);
+}
+
+void Policy::Seed(size_t table, const KeyValue& value, int64_t count) {
+  if (table >= state_.size()) return;
+  auto& states = state_[table];
+  if (count <= 0 && !states.contains(value)) return;  // nothing to remember
+  states[value].count = count;
+}
+
+bool Policy::Bind(const pgoutput::RelationMessage& relation) {
+  RelationBinding binding;
+  for (size_t table = 0; table < rules_.size() && !binding.bound; ++table) {
+    const TableRule& rule = rules_[table];
+    if (rule.default_nspname != relation.nspname || rule.default_relname != relation.relname) {
+      continue;
+    }
+    for (size_t column = 0; column < relation.columns.size(); ++column) {
+      if (relation.columns[column].name == rule.key_column) {
+        binding = RelationBinding{table, column, true};
+        break;
+      }
+    }
+  }
+  relations_[relation.relation_id] = binding;
+  return binding.bound;
+}
+
+Result<PolicyOutput> Policy::OnMessage(const pgoutput::Message& message) {
+  PolicyOutput out;
+  Result<bool> handled = std::visit(
+      [&](const auto& m) -> Result<bool> {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, pgoutput::OriginMessage> ||
+                      std::is_same_v<M, pgoutput::TypeMessage> ||
+                      std::is_same_v<M, pgoutput::UpdateMessage> ||
+                      std::is_same_v<M, pgoutput::DeleteMessage> ||
+                      std::is_same_v<M, pgoutput::LogicalMessage>) {
+          // Not needed for counting: the publication is meant to carry
+          // inserts only, and a row moved into DEFAULT by an UPDATE arrives as
+          // an Insert.  Logical messages may even be non-transactional.
+          return true;
+        } else {
+          return Handle(m, &out);
+        }
+      },
+      message);
+  if (!handled.ok()) return handled.error();
+  return out;
+}
+
+Result<bool> Policy::Handle(const pgoutput::BeginMessage& begin, PolicyOutput* /*out*/) {
+  if (in_stream_block_) {
+    return Corrupt("Begin: xid " + XidText(begin.xid) + " inside the stream block of xid " +
+                   XidText(current_stream_xid_));
+  }
+  if (in_txn_) return Corrupt("Begin: xid " + XidText(begin.xid) + " while a transaction is open");
+  in_txn_ = true;
+  txn_ = EmptyTxnCounts();
+  return true;
+}
+
+Result<bool> Policy::Handle(const pgoutput::CommitMessage& commit, PolicyOutput* out) {
+  if (!in_txn_) return Corrupt("Commit: at " + commit.commit_lsn.ToString() + " without Begin");
+  Merge(txn_, commit.commit_lsn, commit.commit_time, out);
+  in_txn_ = false;
+  txn_ = EmptyTxnCounts();
+  // max(): feedback never moves backwards, even if an idle keepalive already
+  // reported a later WAL end.
+  accounted_lsn_ = std::max(accounted_lsn_, commit.end_lsn);
+  return true;
+}
+
+Result<bool> Policy::Handle(const pgoutput::RelationMessage& relation, PolicyOutput* out) {
+  relation_messages_[relation.relation_id] = relation;
+  if (!Bind(relation)) out->unknown_relations.push_back(relation.nspname + "." + relation.relname);
+  return true;
+}
+
+Result<Policy::TxnCounts*> Policy::Target(const char* what,
+                                          const std::optional<pgoutput::Xid>& xid) {
+  if (in_stream_block_) {
+    if (!xid) {
+      return Corrupt(std::string(what) + ": no transaction id inside the stream block of xid " +
+                     XidText(current_stream_xid_));
+    }
+    auto& subxacts = streamed_[current_stream_xid_];
+    auto it = subxacts.find(*xid);
+    if (it == subxacts.end()) it = subxacts.emplace(*xid, EmptyTxnCounts()).first;
+    return &it->second;
+  }
+  // Outside a stream block the decoder reads no xid, so one is not checked.
+  if (in_txn_) return &txn_;
+  return Corrupt(std::string(what) + ": outside any transaction");
+}
+
+Result<bool> Policy::Handle(const pgoutput::InsertMessage& insert, PolicyOutput* /*out*/) {
+  Result<TxnCounts*> target = Target("Insert", insert.xid);
+  if (!target.ok()) return target.error();
+  return CountInsert(insert, target.value());
+}
+
+Result<bool> Policy::CountInsert(const pgoutput::InsertMessage& insert, TxnCounts* target) {
+  const auto it = relations_.find(insert.relation_id);
+  if (it == relations_.end()) {
+    return Corrupt("Insert: relation id " + std::to_string(insert.relation_id) +
+                   " was never described by a Relation message");
+  }
+  const RelationBinding& binding = it->second;
+  if (!binding.bound) return false;  // not a DEFAULT partition we watch
+  const auto& columns = insert.new_tuple.columns;
+  if (binding.key_index >= columns.size()) {
+    return Corrupt("Insert: relation id " + std::to_string(insert.relation_id) + ": key column " +
+                   std::to_string(binding.key_index) + " missing, the tuple has " +
+                   std::to_string(columns.size()) + " columns");
+  }
+  const pgoutput::TupleColumn& key = columns[binding.key_index];
+  KeyValue value;
+  switch (key.kind) {
+    case pgoutput::TupleColumn::Kind::kText:
+      value = KeyValue::Of(key.data);
+      break;
+    case pgoutput::TupleColumn::Kind::kNull:
+      value = KeyValue::Null();
+      break;
+    case pgoutput::TupleColumn::Kind::kUnchangedToast:
+    case pgoutput::TupleColumn::Kind::kBinary:
+    default:
+      return Corrupt("Insert: relation id " + std::to_string(insert.relation_id) +
+                     ": key column is not in text form (kind '" +
+                     std::string(1, static_cast<char>(key.kind)) + "')");
+  }
+  ++target->counts[binding.table][value];
+  return true;
+}
+
+// TRUNCATE (only published if the publication asks for it): the table's
+// committed counts are reset to 0 when the transaction commits (Merge), and
+// the rows this (sub-)transaction inserted before the TRUNCATE are dropped
+// now.  Rows of other sub-transactions of a streamed transaction are kept:
+// the TRUNCATE's sub-transaction may still abort, so keeping them can only
+// over-count.
+Result<bool> Policy::Handle(const pgoutput::TruncateMessage& truncate, PolicyOutput* /*out*/) {
+  Result<TxnCounts*> target = Target("Truncate", truncate.xid);
+  if (!target.ok()) return target.error();
+  TxnCounts& txn = *target.value();
+  for (pgoutput::Oid relation_id : truncate.relation_ids) {
+    const auto it = relations_.find(relation_id);
+    if (it == relations_.end() || !it->second.bound) continue;
+    txn.truncated[it->second.table] = true;
+    txn.counts[it->second.table].clear();
+  }
+  return true;
+}
+
+Result<bool> Policy::Handle(const pgoutput::StreamStartMessage& start, PolicyOutput* /*out*/) {
+  if (in_stream_block_) {
+    return Corrupt("StreamStart: xid " + XidText(start.xid) + " inside the stream block of xid " +
+                   XidText(current_stream_xid_));
+  }
+  if (in_txn_) return Corrupt("StreamStart: xid " + XidText(start.xid) + " inside a transaction");
+  const bool known = streamed_.contains(start.xid);
+  // A first segment for a known xid would count its rows twice; a later
+  // segment for an unknown one means its earlier rows were never seen.
+  if (start.first_segment && known) {
+    return Corrupt("StreamStart: first segment of xid " + XidText(start.xid) +
+                   ", which is already open");
+  }
+  if (!start.first_segment && !known) {
+    return Corrupt("StreamStart: continues xid " + XidText(start.xid) +
+                   ", whose first segment was not seen");
+  }
+  streamed_[start.xid];  // open it, so in_transaction() holds from now on
+  current_stream_xid_ = start.xid;
+  in_stream_block_ = true;
+  return true;
+}
+
+Result<bool> Policy::Handle(const pgoutput::StreamStopMessage& /*stop*/, PolicyOutput* /*out*/) {
+  if (!in_stream_block_) return Corrupt("StreamStop: outside a stream block");
+  in_stream_block_ = false;
+  return true;
+}
+
+Result<bool> Policy::Handle(const pgoutput::StreamCommitMessage& commit, PolicyOutput* out) {
+  if (in_stream_block_) {
+    return Corrupt("StreamCommit: xid " + XidText(commit.xid) + " inside a stream block");
+  }
+  if (in_txn_) return Corrupt("StreamCommit: xid " + XidText(commit.xid) + " inside a transaction");
+  const auto it = streamed_.find(commit.xid);
+  if (it == streamed_.end()) {
+    return Corrupt("StreamCommit: xid " + XidText(commit.xid) + " was never streamed");
+  }
+  // All surviving sub-transactions commit together: sum them first, so a
+  // decision sees the whole transaction's count.
+  TxnCounts all = EmptyTxnCounts();
+  for (const auto& [subxid, txn] : it->second) {
+    for (size_t table = 0; table < rules_.size(); ++table) {
+      if (txn.truncated[table]) all.truncated[table] = true;
+      for (const auto& [value, n] : txn.counts[table]) all.counts[table][value] += n;
+    }
+  }
+  streamed_.erase(it);
+  Merge(all, commit.commit_lsn, commit.commit_time, out);
+  accounted_lsn_ = std::max(accounted_lsn_, commit.end_lsn);
+  return true;
+}
+
+Result<bool> Policy::Handle(const pgoutput::StreamAbortMessage& abort, PolicyOutput* /*out*/) {
+  if (in_stream_block_) {
+    return Corrupt("StreamAbort: xid " + XidText(abort.xid) + " inside a stream block");
+  }
+  // An abort of something never seen (e.g. a sub-transaction without rows
+  // of ours) has nothing to drop.
+  const auto it = streamed_.find(abort.xid);
+  if (it == streamed_.end()) return true;
+  if (abort.subxid == abort.xid) {
+    streamed_.erase(it);
+  } else {
+    it->second.erase(abort.subxid);
+  }
+  return true;
+}
+
+void Policy::Merge(const TxnCounts& txn, Lsn commit_lsn, int64_t commit_time, PolicyOutput* out) {
+  for (size_t table = 0; table < rules_.size(); ++table) {
+    ValueStates& states = state_[table];
+    if (txn.truncated[table]) {
+      // Keep entries whose flags matter (a decision in flight, an alert
+      // already raised) at count 0; drop the rest.
+      for (auto it = states.begin(); it != states.end();) {
+        if (it->second.pending || it->second.alerted) {
+          it->second.count = 0;
+          it->second.count_at_decision = 0;
+          ++it;
+        } else {
+          it = states.erase(it);
+        }
+      }
+    }
+    const TableRule& rule = rules_[table];
+    for (const auto& [value, n] : txn.counts[table]) {
+      ValueState& state = states[value];
+      state.count += n;
+      if (state.count <= rule.threshold || state.pending) continue;
+      if (rule.action == ActionKind::kAlert && state.alerted) continue;
+      state.pending = true;
+      state.count_at_decision = state.count;
+      out->decisions.push_back(
+          Decision{table, value, rule.action, state.count, commit_lsn, commit_time});
+    }
+  }
+}
+
+std::vector<Decision> Policy::DecideAll() {
+  std::vector<Decision> out;
+  for (size_t table = 0; table < rules_.size(); ++table) {
+    const TableRule& rule = rules_[table];
+    for (auto& [value, state] : state_[table]) {
+      if (state.count <= rule.threshold || state.pending) continue;
+      if (rule.action == ActionKind::kAlert && state.alerted) continue;
+      state.pending = true;
+      state.count_at_decision = state.count;
+      out.push_back(Decision{table, value, rule.action, state.count, Lsn(), 0});
+    }
+  }
+  return out;
+}
+
+// kBelowThreshold / kAlerted: the executor's exact count was taken after the
+// decision, so every row merged up to the decision is in it; rows merged
+// since may or may not be (the executor's snapshot and our stream position
+// are not comparable).  Adding them again can only over-count, while
+// replacing the count with exact_count alone could lose rows committed after
+// the executor counted, i.e. fall below the truth.
+void Policy::OnOutcome(const Outcome& outcome) {
+  if (outcome.table >= state_.size()) return;
+  ValueStates& states = state_[outcome.table];
+  const auto it = states.find(outcome.value);
+  switch (outcome.kind) {
+    case Outcome::Kind::kDone:
+      if (it != states.end()) states.erase(it);
+      return;
+    case Outcome::Kind::kBelowThreshold:
+    case Outcome::Kind::kAlerted: {
+      if (it == states.end() && outcome.kind == Outcome::Kind::kBelowThreshold &&
+          outcome.exact_count <= 0) {
+        return;  // nothing worth remembering
+      }
+      ValueState& state = it != states.end() ? it->second : states[outcome.value];
+      const int64_t merged_since =
+          state.pending ? std::max<int64_t>(0, state.count - state.count_at_decision) : 0;
+      state.count = outcome.exact_count + merged_since;
+      state.pending = false;
+      state.count_at_decision = 0;
+      if (outcome.kind == Outcome::Kind::kAlerted) state.alerted = true;
+      return;
+    }
+    case Outcome::Kind::kFailed:
+      if (it != states.end()) {
+        it->second.pending = false;
+        it->second.count_at_decision = 0;
+      }
+      return;
+  }
+}
+
+void Policy::OnIdle(Lsn wal_end) {
+  if (!in_transaction()) accounted_lsn_ = std::max(accounted_lsn_, wal_end);
+}
+
+bool Policy::in_transaction() const { return in_txn_ || !streamed_.empty(); }
+
+int64_t Policy::count(size_t table, const KeyValue& value) const {
+  if (table >= state_.size()) return 0;
+  const auto it = state_[table].find(value);
+  return it == state_[table].end() ? 0 : it->second.count;
+}
+
+size_t Policy::tracked_values() const {
+  size_t n = 0;
+  for (const auto& states : state_) n += states.size();
+  return n;
+}
+
+}  // namespace partwatch::policy

@@ -1,0 +1,207 @@
+// Policy: decides, from the decoded replication stream, when a key value has
+// piled up in a DEFAULT partition past its threshold.
+//
+// Pure: messages and executor outcomes in, decisions out; no I/O, no clock.
+// Thread-compatible: owned by the policy thread.
+//
+// Counting contract:
+//  - Only rows of committed transactions count.  Rows are held per
+//    transaction (and, for streamed transactions, per sub-transaction) and
+//    merged into the table counts at Commit / Stream Commit; a Stream Abort
+//    drops the sub-transaction's rows (or the whole transaction's when
+//    subxid == xid).  Non-streamed aborted transactions never reach the
+//    stream at all.
+//  - A decision is made at the commit that makes a value's count exceed the
+//    table's threshold (count > threshold), once: the value is then
+//    "pending" until OnOutcome() reports what the executor found.
+//  - Counts are streamed counts: they can exceed the truth (rows deleted or
+//    moved out of DEFAULT are not streamed), never fall below it when seeded
+//    correctly.  The executor re-counts exactly before acting and reports
+//    the exact count back through OnOutcome().
+//  - A committed TRUNCATE of a DEFAULT partition resets its table's counts
+//    to 0 (rows the same transaction inserted after it still count).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "decoder/lsn.h"
+#include "decoder/pgoutput.h"
+#include "decoder/result.h"
+#include "policy/key_value.h"
+#include "policy/naming.h"
+
+namespace partwatch::policy {
+
+enum class ActionKind { kCreate, kAlert };
+
+const char* ActionKindName(ActionKind kind);
+
+// One configured table, as resolved from the catalog.
+struct TableRule {
+  std::string parent;           // display name, e.g. "public.orders"
+  std::string parent_relname;   // unqualified, for naming
+  std::string default_nspname;  // the DEFAULT partition, as the Relation
+  std::string default_relname;  // message names it
+  std::string key_column;       // the LIST key column
+  int64_t threshold = 100;      // act when count > threshold
+  ActionKind action = ActionKind::kCreate;
+  std::string name_template = std::string(kDefaultNameTemplate);
+};
+
+struct Decision {
+  size_t table = 0;  // index into the rules
+  KeyValue value;
+  ActionKind kind = ActionKind::kCreate;
+  int64_t streamed_count = 0;  // partwatch's count at the crossing commit
+  Lsn commit_lsn;              // the commit that crossed the threshold
+  int64_t commit_time = 0;     // its timestamp, microseconds since 2000-01-01
+};
+
+struct Outcome {
+  enum class Kind {
+    kDone,            // partition exists and DEFAULT holds no row of the value
+    kBelowThreshold,  // exact count was not over the threshold; nothing done
+    kAlerted,         // alert mode: the alert was raised
+    kFailed,          // the executor gave up for now; decide again later
+  };
+  size_t table = 0;
+  KeyValue value;
+  Kind kind = Kind::kFailed;
+  int64_t exact_count = 0;  // meaningful for kBelowThreshold and kAlerted
+};
+
+struct PolicyOutput {
+  std::vector<Decision> decisions;
+  // Relations the stream named that match no rule (or lack the key column):
+  // the caller should refresh the catalog.  "schema.name" form.
+  std::vector<std::string> unknown_relations;
+};
+
+class Policy {
+ public:
+  explicit Policy(std::vector<TableRule> rules);
+
+  // Replaces the rules after a catalog refresh, keeping the counts (also
+  // those of open transactions) of tables whose parent name is unchanged.
+  // Relation ids are re-bound against the new rules from the last Relation
+  // message seen for each (the server sends one only once per session).
+  // Table indices may change: decisions still with the executor carry the
+  // old index, so call this only when none is outstanding.
+  void SetRules(std::vector<TableRule> rules);
+  const std::vector<TableRule>& rules() const { return rules_; }
+
+  // Sets the committed count of one value (initial exact count at start-up).
+  void Seed(size_t table, const KeyValue& value, int64_t count);
+
+  // Decisions for every value already over its threshold that has none in
+  // flight (for seeded counts at start-up, which no commit has touched yet).
+  // Their commit_lsn and commit_time are zero: no commit crossed anything.
+  std::vector<Decision> DecideAll();
+
+  // Feeds one decoded message.  Errors: an Insert for a relation id never
+  // described by a Relation message, a Commit without Begin, and similar
+  // protocol violations.
+  Result<PolicyOutput> OnMessage(const pgoutput::Message& message);
+
+  // Reports what the executor did with a decision (`outcome.table` indexes
+  // the current rules; an index out of range is ignored).
+  //  - kDone: the value's state is dropped (its rows now go elsewhere).
+  //  - kBelowThreshold / kAlerted: the count becomes exact_count plus the
+  //    rows merged since the decision (which the exact count may or may not
+  //    have seen: over- rather than under-counting); kAlerted also marks the
+  //    value alerted, so it is never alerted again.
+  //  - kFailed: the next commit touching the value decides again.
+  void OnOutcome(const Outcome& outcome);
+
+  // The stream was idle at `wal_end` (a keepalive arrived while no
+  // transaction was open): everything before it is accounted for.
+  void OnIdle(Lsn wal_end);
+
+  // Highest position whose effects are fully accounted for in the counts:
+  // the end LSN of the last commit processed, or an idle keepalive's WAL end.
+  Lsn accounted_lsn() const { return accounted_lsn_; }
+
+  // True between Begin and Commit, or while any streamed transaction is open.
+  bool in_transaction() const;
+
+  // The current committed count of a value (0 when unknown).  For tests,
+  // status and logs.
+  int64_t count(size_t table, const KeyValue& value) const;
+
+  // Number of (table, value) entries held; for memory accounting.
+  size_t tracked_values() const;
+
+ private:
+  struct ValueState {
+    int64_t count = 0;
+    bool pending = false;  // a decision is with the executor
+    bool alerted = false;  // alert mode: already alerted once
+    // `count` when the pending decision was made, so OnOutcome() can keep
+    // the rows merged while the executor worked (see policy.cc).
+    int64_t count_at_decision = 0;
+  };
+  using Counts = std::unordered_map<KeyValue, int64_t, KeyValueHash>;
+  using ValueStates = std::unordered_map<KeyValue, ValueState, KeyValueHash>;
+  struct RelationBinding {
+    size_t table = 0;
+    size_t key_index = 0;  // column index of the key in the tuple
+    bool bound = false;    // false: a relation that matches no rule
+  };
+  // The uncommitted effects of one transaction (or one sub-transaction of a
+  // streamed transaction), per table.
+  struct TxnCounts {
+    std::vector<Counts> counts;   // inserted rows per value
+    std::vector<bool> truncated;  // a TRUNCATE of the table's DEFAULT partition
+  };
+
+  TxnCounts EmptyTxnCounts() const;
+  // Rebinds `relation` against rules_ and records the binding.  Returns false
+  // when it matches no rule (or lacks the key column).
+  bool Bind(const pgoutput::RelationMessage& relation);
+
+  // One handler per message kind that matters; OnMessage() ignores the rest.
+  Result<bool> Handle(const pgoutput::BeginMessage& begin, PolicyOutput* out);
+  Result<bool> Handle(const pgoutput::CommitMessage& commit, PolicyOutput* out);
+  Result<bool> Handle(const pgoutput::RelationMessage& relation, PolicyOutput* out);
+  Result<bool> Handle(const pgoutput::InsertMessage& insert, PolicyOutput* out);
+  Result<bool> Handle(const pgoutput::TruncateMessage& truncate, PolicyOutput* out);
+  Result<bool> Handle(const pgoutput::StreamStartMessage& start, PolicyOutput* out);
+  Result<bool> Handle(const pgoutput::StreamStopMessage& stop, PolicyOutput* out);
+  Result<bool> Handle(const pgoutput::StreamCommitMessage& commit, PolicyOutput* out);
+  Result<bool> Handle(const pgoutput::StreamAbortMessage& abort, PolicyOutput* out);
+
+  // Where a row-level message belongs: the open transaction, or the current
+  // stream block's sub-transaction `xid`.  Error outside any transaction.
+  Result<TxnCounts*> Target(const char* what, const std::optional<pgoutput::Xid>& xid);
+
+  // Adds one transaction's counts to the committed counts (after applying its
+  // TRUNCATEs) and collects the decisions they trigger.
+  void Merge(const TxnCounts& txn, Lsn commit_lsn, int64_t commit_time, PolicyOutput* out);
+  // Counts one Insert into `target`.  Returns false when the relation is not
+  // one of ours (ignored), an Error on a protocol violation.
+  Result<bool> CountInsert(const pgoutput::InsertMessage& insert, TxnCounts* target);
+
+  std::vector<TableRule> rules_;
+  std::vector<ValueStates> state_;  // per table
+  std::unordered_map<pgoutput::Oid, RelationBinding> relations_;
+  // The last Relation message per relation id: the server sends it once per
+  // session, so SetRules() re-binds from these.
+  std::unordered_map<pgoutput::Oid, pgoutput::RelationMessage> relation_messages_;
+
+  // Non-streamed transaction in progress.
+  bool in_txn_ = false;
+  TxnCounts txn_;
+
+  // Streamed transactions: top-level xid -> sub-xid -> its effects.
+  std::unordered_map<pgoutput::Xid, std::unordered_map<pgoutput::Xid, TxnCounts>> streamed_;
+  pgoutput::Xid current_stream_xid_ = 0;
+  bool in_stream_block_ = false;
+
+  Lsn accounted_lsn_;
+};
+
+}  // namespace partwatch::policy

@@ -1,0 +1,188 @@
+#include "src/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "policy/naming.h"
+
+namespace partwatch {
+
+namespace {
+
+[[noreturn]] void Fail(const std::string& origin, const std::string& key, const std::string& what) {
+  throw ConfigError(origin + ": " + key + ": " + what);
+}
+
+void RejectUnknownKeys(const toml::table& table, const std::set<std::string>& known,
+                       const std::string& origin, const std::string& prefix) {
+  for (const auto& [key, node] : table) {
+    if (!known.count(std::string(key.str()))) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      Fail(origin, prefix + std::string(key.str()), "unknown key (known keys: " + list + ")");
+    }
+  }
+}
+
+std::string GetString(const toml::table& t, const char* key, const std::string& def,
+                      const std::string& origin, const std::string& prefix) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  if (!n->is_string()) Fail(origin, prefix + key, "expected a string");
+  return std::string(*n->as_string());
+}
+
+int64_t GetInt(const toml::table& t, const char* key, int64_t def, int64_t min, int64_t max,
+               const std::string& origin, const std::string& prefix) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  if (!n->is_integer()) Fail(origin, prefix + key, "expected an integer");
+  int64_t v = n->as_integer()->get();
+  if (v < min || v > max) {
+    Fail(origin, prefix + key,
+         "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+             std::to_string(v));
+  }
+  return v;
+}
+
+bool GetBool(const toml::table& t, const char* key, bool def, const std::string& origin,
+             const std::string& prefix) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  if (!n->is_boolean()) Fail(origin, prefix + key, "expected true or false");
+  return n->as_boolean()->get();
+}
+
+const toml::table* GetTable(const toml::table& t, const char* key, const std::string& origin) {
+  const toml::node* n = t.get(key);
+  if (!n) return nullptr;
+  if (!n->is_table()) Fail(origin, key, "expected a table ([" + std::string(key) + "])");
+  return n->as_table();
+}
+
+// Replication slot names: lower-case letters, digits and underscores, at
+// most 63 bytes (PostgreSQL's ReplicationSlotValidateName).
+bool ValidSlotName(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Config ParseConfig(const std::string& text, const std::string& origin) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column
+        << ": TOML syntax error: " << e.description();
+    throw ConfigError(msg.str());
+  }
+
+  Config config;
+  config.path = origin;
+  RejectUnknownKeys(root, {"source", "executor", "log", "table"}, origin, "");
+
+  if (const toml::table* src = GetTable(root, "source", origin)) {
+    RejectUnknownKeys(*src, {"dsn", "slot", "publication", "status_interval_ms"}, origin,
+                      "source.");
+    config.source.dsn = GetString(*src, "dsn", "", origin, "source.");
+    config.source.slot = GetString(*src, "slot", config.source.slot, origin, "source.");
+    config.source.publication =
+        GetString(*src, "publication", config.source.publication, origin, "source.");
+    config.source.status_interval = std::chrono::milliseconds(
+        GetInt(*src, "status_interval_ms", config.source.status_interval.count(), 100, 3'600'000,
+               origin, "source."));
+  }
+  if (!ValidSlotName(config.source.slot)) {
+    Fail(origin, "source.slot",
+         "'" + config.source.slot +
+             "' is not a valid replication slot name (lower-case letters, digits and "
+             "underscores, at most 63)");
+  }
+  if (!ValidSlotName(config.source.publication)) {
+    // The same rule as slots: the name travels inside START_REPLICATION's
+    // option string, whose grammar has no escape syntax of its own.
+    Fail(origin, "source.publication",
+         "'" + config.source.publication +
+             "' is not a valid publication name for partwatch (lower-case letters, digits and "
+             "underscores, at most 63)");
+  }
+
+  if (const toml::table* ex = GetTable(root, "executor", origin)) {
+    RejectUnknownKeys(
+        *ex, {"lock_timeout_ms", "max_attempts", "retry_base_delay_ms", "lock_parent"}, origin,
+        "executor.");
+    config.executor.lock_timeout = std::chrono::milliseconds(GetInt(
+        *ex, "lock_timeout_ms", config.executor.lock_timeout.count(), 1, 600'000, origin,
+        "executor."));
+    config.executor.max_attempts = static_cast<int>(
+        GetInt(*ex, "max_attempts", config.executor.max_attempts, 1, 1000, origin, "executor."));
+    config.executor.retry_base_delay = std::chrono::milliseconds(
+        GetInt(*ex, "retry_base_delay_ms", config.executor.retry_base_delay.count(), 1, 600'000,
+               origin, "executor."));
+    config.executor.lock_parent =
+        GetBool(*ex, "lock_parent", config.executor.lock_parent, origin, "executor.");
+  }
+
+  if (const toml::table* log = GetTable(root, "log", origin)) {
+    RejectUnknownKeys(*log, {"level"}, origin, "log.");
+    config.log_level = GetString(*log, "level", config.log_level, origin, "log.");
+    static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error"};
+    if (!kLevels.count(config.log_level)) {
+      Fail(origin, "log.level", "expected one of trace, debug, info, warn, error");
+    }
+  }
+
+  const toml::node* tables = root.get("table");
+  if (!tables) Fail(origin, "table", "no [[table]] entries: configure at least one table");
+  if (!tables->is_array_of_tables()) Fail(origin, "table", "expected [[table]] entries");
+  std::set<std::string> seen;
+  size_t index = 0;
+  for (const toml::node& node : *tables->as_array()) {
+    ++index;
+    const toml::table& t = *node.as_table();
+    const std::string prefix = "table[" + std::to_string(index) + "].";
+    RejectUnknownKeys(t, {"name", "threshold", "action", "partition_name"}, origin, prefix);
+    TableConfig tc;
+    tc.name = GetString(t, "name", "", origin, prefix);
+    if (tc.name.empty()) Fail(origin, prefix + "name", "missing: the partitioned table's name");
+    if (!seen.insert(tc.name).second) {
+      Fail(origin, prefix + "name", "table '" + tc.name + "' is configured twice");
+    }
+    tc.threshold =
+        GetInt(t, "threshold", tc.threshold, 0, std::numeric_limits<int64_t>::max() - 1, origin,
+               prefix);
+    const std::string action = GetString(t, "action", "create", origin, prefix);
+    if (action == "create") {
+      tc.action = policy::ActionKind::kCreate;
+    } else if (action == "alert") {
+      tc.action = policy::ActionKind::kAlert;
+    } else {
+      Fail(origin, prefix + "action", "expected \"create\" or \"alert\", got \"" + action + "\"");
+    }
+    tc.partition_name = GetString(t, "partition_name", tc.partition_name, origin, prefix);
+    if (auto err = policy::ValidateNameTemplate(tc.partition_name)) {
+      Fail(origin, prefix + "partition_name", *err);
+    }
+    config.tables.push_back(std::move(tc));
+  }
+  return config;
+}
+
+Config LoadConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot read the configuration file");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return ParseConfig(buf.str(), path);
+}
+
+}  // namespace partwatch

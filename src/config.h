@@ -1,0 +1,68 @@
+// The TOML configuration file: its keys, defaults and validation.  The full
+// reference is docs/configuration.md; keep the two in step.
+//
+// LoadConfig throws ConfigError for anything wrong, with a message that
+// names the file, the key (e.g. "table[2].threshold") and what is expected.
+// Unknown keys are errors, so a typo never silently falls back to a default.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "policy/policy.h"
+
+namespace partwatch {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct SourceConfig {
+  std::string dsn;  // libpq conninfo or URI; "" = PG* environment variables only
+  std::string slot = "partwatch";
+  std::string publication = "partwatch";
+  // Standby status updates go out at least this often; keep it well under
+  // the server's wal_sender_timeout (60 s by default).
+  std::chrono::milliseconds status_interval{10'000};
+};
+
+struct ExecutorConfig {
+  // Every statement of an action runs under this lock_timeout.
+  std::chrono::milliseconds lock_timeout{2'000};
+  // Attempts per action before giving up until the next crossing commit.
+  int max_attempts = 8;
+  // First retry delay; doubles per attempt, capped at 30 s.
+  std::chrono::milliseconds retry_base_delay{250};
+  // true: take SHARE on the parent (blocks writes through the parent, not
+  // reads) for the move, so no concurrent INSERT of the moved value can fail
+  // with a partition-constraint error.  false: lock the DEFAULT partition
+  // only (see docs/architecture.md, "Locks").
+  bool lock_parent = true;
+};
+
+struct TableConfig {
+  std::string name;  // SQL syntax: schema.table, quoted parts for mixed case
+  int64_t threshold = 100;
+  policy::ActionKind action = policy::ActionKind::kCreate;
+  std::string partition_name = "{parent}_{value}";
+};
+
+struct Config {
+  std::string path;
+  SourceConfig source;
+  ExecutorConfig executor;
+  std::string log_level = "info";
+  std::vector<TableConfig> tables;
+};
+
+// Reads and validates the file.  Throws ConfigError.
+Config LoadConfig(const std::string& path);
+
+// Same, from TOML text (for tests); `origin` names the source in messages.
+Config ParseConfig(const std::string& toml_text, const std::string& origin);
+
+}  // namespace partwatch

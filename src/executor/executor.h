@@ -1,0 +1,97 @@
+// The executor: acts on the policy's decisions over its own ordinary
+// connection (never the replication connection).
+//
+// For each decision it first counts the value's rows in DEFAULT exactly; the
+// streamed count only says when to look.  Then, in alert mode, it logs a
+// WARN line; in create mode it creates the partition and moves the rows in
+// ONE transaction:
+//
+//   BEGIN; SET LOCAL lock_timeout
+//   pg_try_advisory_xact_lock(partwatch, parent)   -- one partwatch per table
+//   LOCK ONLY parent IN SHARE MODE                 -- executor.lock_parent only
+//   LOCK default IN ACCESS EXCLUSIVE MODE
+//   CREATE TABLE new (LIKE parent INCLUDING ...)
+//   WITH moved AS (DELETE FROM ONLY default WHERE key = $1 RETURNING cols)
+//     INSERT INTO new (cols) SELECT cols FROM moved
+//   ALTER TABLE parent ATTACH PARTITION new FOR VALUES IN (value)
+//   COMMIT
+//
+// so every row is in exactly one place, visible through the parent, at every
+// committed moment: before COMMIT readers see the rows in DEFAULT, after it
+// in the new partition.  A lock timeout or deadlock rolls everything back and
+// retries with exponential backoff, saying so in the log.  Why the parent is
+// locked in SHARE mode by default: docs/architecture.md, "Locks".
+//
+// Values are passed as query parameters, and identifiers and the partition
+// bound literal are quoted with libpq's PQescapeIdentifier/PQescapeLiteral:
+// key values come from users and are hostile.
+//
+// Thread-safety: owned by the executor thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "policy/policy.h"
+#include "src/catalog.h"
+#include "src/config.h"
+#include "src/pg/connection.h"
+
+namespace partwatch::executor {
+
+// The exact number of rows of `value` in the table's DEFAULT partition.
+int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value);
+
+// Rows per key value in the DEFAULT partition, from the database; values in
+// their output-function text form (the form pgoutput sends).
+struct ValueCount {
+  policy::KeyValue value;
+  int64_t rows = 0;
+};
+std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInfo& table);
+
+struct MoveResult {
+  std::string partition;  // "schema.name" created (or found)
+  int64_t moved_rows = 0;
+  int attempts = 0;
+  std::chrono::microseconds took{0};
+};
+
+class Executor {
+ public:
+  // `stop` aborts retry loops between attempts (never a statement midway).
+  Executor(pg::Connection conn, ExecutorConfig config, const std::atomic<bool>& stop);
+
+  // Carries out one decision for `table` (configured as `rule`).  Returns
+  // the outcome to report to the policy.  Never throws for database errors:
+  // they are logged and reported as kFailed.
+  policy::Outcome Execute(const TableInfo& table, const policy::TableRule& rule,
+                          const policy::Decision& decision);
+
+  // Creates the partition for `value` and moves its rows (see the file
+  // comment).  Throws pg::PgError when all attempts fail.
+  MoveResult CreateAndMove(const TableInfo& table, const std::string& name_template,
+                           const policy::KeyValue& value);
+
+  pg::Connection& conn() { return conn_; }
+
+ private:
+  // One attempt; returns false (after ROLLBACK) on a retryable lock failure.
+  bool TryCreateAndMove(const TableInfo& table, const std::string& name,
+                        const policy::KeyValue& value, MoveResult* result, std::string* why);
+  std::string ChooseName(const TableInfo& table, const std::string& name_template,
+                         const policy::KeyValue& value);
+  void SleepUnlessStopped(std::chrono::milliseconds delay);
+
+  pg::Connection conn_;
+  ExecutorConfig config_;
+  const std::atomic<bool>& stop_;
+};
+
+// Advisory lock key partwatch takes per parent table: (0x7077 << 32) | oid.
+int64_t AdvisoryLockKey(uint32_t parent_oid);
+
+}  // namespace partwatch::executor

@@ -1,0 +1,79 @@
+// partwatch: a logical-replication sidecar that watches what lands in the
+// DEFAULT partitions of partitioned tables and, past a threshold, creates the
+// missing partition and moves the rows.  `partwatch --help` explains the
+// commands; docs/ explains the rest.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "src/config.h"
+#include "src/logging.h"
+#include "src/runner.h"
+#include "src/status.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "partwatch " PARTWATCH_VERSION
+      " -- watches the DEFAULT partitions of partitioned PostgreSQL tables through a logical "
+      "replication slot and, when one key value piles up past a threshold, creates its "
+      "partition and moves the rows (or alerts).\n\n"
+      "Needs wal_level = logical and a role with REPLICATION that owns the configured tables.\n"
+      "Configuration reference: docs/configuration.md"};
+  app.set_version_flag("--version", "partwatch " PARTWATCH_VERSION);
+  app.require_subcommand(1);
+
+  std::string config_path;
+  std::string log_level;
+  bool json = false;
+
+  auto add_common = [&](CLI::App* sub) {
+    sub->add_option("-c,--config", config_path, "TOML configuration file")
+        ->required()
+        ->check(CLI::ExistingFile);
+    sub->add_option("--log-level", log_level,
+                    "trace, debug, info, warn or error (overrides [log] level)")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  };
+
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "Run the sidecar: stream inserts into DEFAULT partitions from the replication slot, count "
+      "them per key value, and act when a value has more rows than its threshold. Creates the "
+      "slot and publication when missing. Stops cleanly on SIGTERM or SIGINT.");
+  add_common(run);
+  CLI::App* status = app.add_subcommand(
+      "status",
+      "Show each DEFAULT partition's rows per key value (counted in the database), the "
+      "threshold and what partwatch would do; plus the slot's retained WAL and the publication.");
+  add_common(status);
+  status->add_flag("--json", json, "print one JSON document instead of text");
+  CLI::App* setup = app.add_subcommand(
+      "setup", "Create the publication (INSERT only, DEFAULT partitions, key columns) and the "
+               "replication slot, if missing.");
+  add_common(setup);
+  CLI::App* teardown = app.add_subcommand(
+      "teardown", "Drop the replication slot and the publication (refuses while the slot is in "
+                  "use).");
+  add_common(teardown);
+
+  CLI11_PARSE(app, argc, argv);
+
+  partwatch::Config config;
+  try {
+    config = partwatch::LoadConfig(config_path);
+  } catch (const partwatch::ConfigError& e) {
+    std::cerr << "partwatch: configuration error: " << e.what() << std::endl;
+    return 2;
+  }
+  partwatch::SetUpLogging(log_level.empty() ? config.log_level : log_level);
+
+  if (*run) {
+    partwatch::InstallStopSignalHandlers();
+    return partwatch::RunWatcher(config);
+  }
+  if (*status) return partwatch::RunStatus(config, json);
+  if (*setup) return partwatch::RunSetup(config);
+  if (*teardown) return partwatch::RunTeardown(config);
+  return 2;
+}

@@ -1,0 +1,139 @@
+#include "src/pg/connection.h"
+
+#include <charconv>
+#include <regex>
+
+namespace partwatch::pg {
+
+bool Result::ok() const {
+  switch (status()) {
+    case PGRES_COMMAND_OK:
+    case PGRES_TUPLES_OK:
+    case PGRES_COPY_BOTH:
+    case PGRES_COPY_OUT:
+    case PGRES_COPY_IN:
+    case PGRES_EMPTY_QUERY:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string Result::error_message() const {
+  if (!r_) return "no result (connection lost?)";
+  std::string msg = PQresultErrorMessage(r_.get());
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  return msg;
+}
+
+std::string Result::sqlstate() const {
+  if (!r_) return "";
+  const char* s = PQresultErrorField(r_.get(), PG_DIAG_SQLSTATE);
+  return s ? s : "";
+}
+
+std::string_view Result::value(int row, int col) const {
+  return std::string_view(PQgetvalue(r_.get(), row, col),
+                          static_cast<size_t>(PQgetlength(r_.get(), row, col)));
+}
+
+std::optional<std::string> Result::opt(int row, int col) const {
+  if (is_null(row, col)) return std::nullopt;
+  return std::string(value(row, col));
+}
+
+int64_t Result::int64(int row, int col) const {
+  std::string_view v = value(row, col);
+  int64_t out = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || ptr != v.data() + v.size()) {
+    throw PgError("expected an integer, got '" + std::string(v) + "'", "");
+  }
+  return out;
+}
+
+int Result::column(const char* name) const { return PQfnumber(r_.get(), name); }
+
+Connection Connection::Open(const std::string& conninfo,
+                            const std::vector<std::pair<std::string, std::string>>& extra) {
+  // expand_dbname=1 lets "dbname" carry a whole conninfo string or URI; the
+  // keywords after it override what it sets.
+  std::vector<const char*> keys{"dbname"};
+  std::vector<const char*> values{conninfo.c_str()};
+  for (const auto& [k, v] : extra) {
+    keys.push_back(k.c_str());
+    values.push_back(v.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  Connection conn(PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1));
+  if (!conn.c_) throw PgError("out of memory allocating a libpq connection", "");
+  if (PQstatus(conn.c_.get()) != CONNECTION_OK) {
+    throw PgError(conn.ErrorMessage(), "");
+  }
+  return conn;
+}
+
+Result Connection::TryExec(const std::string& sql) { return Result(PQexec(c_.get(), sql.c_str())); }
+
+Result Connection::TryExecParams(const std::string& sql,
+                                 const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return Result(PQexecParams(c_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+                             values.data(), nullptr, nullptr, 0));
+}
+
+Result Connection::Exec(const std::string& sql) {
+  Result r = TryExec(sql);
+  if (!r.ok()) throw PgError(r.error_message(), r.sqlstate());
+  return r;
+}
+
+Result Connection::ExecParams(const std::string& sql,
+                              const std::vector<std::optional<std::string>>& params) {
+  Result r = TryExecParams(sql, params);
+  if (!r.ok()) throw PgError(r.error_message(), r.sqlstate());
+  return r;
+}
+
+std::string Connection::QuoteIdent(std::string_view ident) const {
+  PqBuffer out(PQescapeIdentifier(c_.get(), ident.data(), ident.size()));
+  if (!out) throw PgError("cannot quote identifier: " + ErrorMessage(), "");
+  return out.get();
+}
+
+std::string Connection::QuoteLiteral(std::string_view literal) const {
+  PqBuffer out(PQescapeLiteral(c_.get(), literal.data(), literal.size()));
+  if (!out) throw PgError("cannot quote literal: " + ErrorMessage(), "");
+  return out.get();
+}
+
+std::string Connection::QuoteQualified(std::string_view schema, std::string_view name) const {
+  return QuoteIdent(schema) + "." + QuoteIdent(name);
+}
+
+std::string Connection::ErrorMessage() const {
+  if (!c_) return "no connection";
+  std::string msg = PQerrorMessage(c_.get());
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  return msg;
+}
+
+std::string RedactConninfo(std::string_view conninfo) {
+  std::string s(conninfo);
+  // keyword form: password = 'quoted value' | password=bare
+  static const std::regex kKeyword(R"((password\s*=\s*)('([^'\\]|\\.)*'|\S+))",
+                                   std::regex::icase);
+  s = std::regex_replace(s, kKeyword, "$1********");
+  // URI form: scheme://user:secret@host
+  static const std::regex kUri(R"(^(postgres(ql)?://[^:/@]*):[^@/]*@)", std::regex::icase);
+  s = std::regex_replace(s, kUri, "$1:********@");
+  // URI query parameter: ?password=... or &password=...
+  static const std::regex kQuery(R"(([?&]password=)[^&]*)", std::regex::icase);
+  s = std::regex_replace(s, kQuery, "$1********");
+  return s;
+}
+
+}  // namespace partwatch::pg

@@ -1,0 +1,123 @@
+// The replication connection and the reader thread's loop.
+//
+// ReplicationConnection owns a `replication=database` libpq connection: it
+// identifies the system, creates the slot (optionally exporting a snapshot),
+// and runs START_REPLICATION ... LOGICAL with pgoutput.
+//
+// Reader::Run is the reader thread.  It only moves bytes: it reads CopyData
+// without blocking, hands every XLogData payload and every keepalive to the
+// policy thread through a lock-free queue, answers keepalives that request a
+// reply at once, and sends a standby status update at least every
+// status_interval.  It never waits on database work: the flush position it
+// reports is whatever the policy thread last published as accounted for.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <concurrentqueue/blockingconcurrentqueue.h>
+
+#include "decoder/lsn.h"
+#include "src/pg/connection.h"
+
+namespace partwatch::replication {
+
+// One unit from the reader thread to the policy thread.
+struct WalEvent {
+  enum class Kind { kData, kKeepalive };
+  Kind kind = Kind::kData;
+  Lsn wal_start;             // kData: the XLogData's start
+  Lsn wal_end;               // kData: XLogData end; kKeepalive: the server's WAL end
+  pg::PqBuffer buffer;       // kData: the CopyData as libpq returned it
+  size_t payload_offset = 0;  // kData: where the pgoutput message starts
+  size_t payload_size = 0;
+};
+
+using WalQueue = moodycamel::BlockingConcurrentQueue<WalEvent>;
+
+struct SystemIdentity {
+  std::string system_id;
+  int timeline = 0;
+  Lsn xlogpos;
+  std::string dbname;
+};
+
+struct CreatedSlot {
+  Lsn consistent_point;
+  std::string snapshot_name;  // "" unless a snapshot was exported
+};
+
+struct StreamOptions {
+  std::string slot;
+  std::string publication;
+  int proto_version = 2;
+  bool streaming = true;  // stream large in-progress transactions (v2)
+};
+
+class ReplicationConnection {
+ public:
+  // Connects with replication=database.  Throws pg::PgError.
+  static ReplicationConnection Open(const std::string& conninfo);
+
+  SystemIdentity IdentifySystem();
+
+  // CREATE_REPLICATION_SLOT ... LOGICAL pgoutput.  With export_snapshot the
+  // snapshot stays valid until the next command on this connection.
+  CreatedSlot CreateSlot(const std::string& slot, bool export_snapshot);
+
+  // START_REPLICATION SLOT ... LOGICAL start (...).  Throws pg::PgError (for
+  // a slot in use: SQLSTATE 55006).
+  void StartReplication(const StreamOptions& options, Lsn start);
+
+  pg::Connection& conn() { return conn_; }
+
+ private:
+  explicit ReplicationConnection(pg::Connection conn) : conn_(std::move(conn)) {}
+  pg::Connection conn_;
+};
+
+struct ReaderStats {
+  std::atomic<uint64_t> messages{0};
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> keepalives{0};
+  std::atomic<uint64_t> status_updates{0};
+};
+
+class Reader {
+ public:
+  // REQUIRES: StartReplication succeeded on `conn`.  `accounted` is the
+  // position the policy thread publishes; `stop` ends Run().
+  Reader(ReplicationConnection& conn, WalQueue& queue, const std::atomic<uint64_t>& accounted,
+         const std::atomic<bool>& stop, std::chrono::milliseconds status_interval);
+
+  // The reader loop.  Returns normally when `stop` is set; throws
+  // pg::PgError when the connection fails or the server ends the stream.
+  void Run();
+
+  // After the policy thread drained the queue and published its final
+  // position: sends a final status update, ends the copy and reads the
+  // server's reply.  Best effort; errors are returned as text ("" on
+  // success).
+  std::string Finish();
+
+  const ReaderStats& stats() const { return stats_; }
+  Lsn received() const { return received_; }
+
+ private:
+  void SendStatus(bool reply_requested);
+  void HandleCopyData(pg::PqBuffer buffer, int length);
+
+  ReplicationConnection& conn_;
+  WalQueue& queue_;
+  const std::atomic<uint64_t>& accounted_;
+  const std::atomic<bool>& stop_;
+  std::chrono::milliseconds status_interval_;
+  std::chrono::steady_clock::time_point next_status_;
+  Lsn received_;  // highest WAL end seen
+  Lsn last_flush_sent_;
+  ReaderStats stats_;
+};
+
+}  // namespace partwatch::replication

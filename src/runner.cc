@@ -1,0 +1,369 @@
+#include "src/runner.h"
+
+#include <csignal>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <concurrentqueue/blockingconcurrentqueue.h>
+#include <spdlog/spdlog.h>
+
+#include "decoder/pgoutput.h"
+#include "policy/policy.h"
+#include "src/catalog.h"
+#include "src/executor/executor.h"
+#include "src/pg/connection.h"
+#include "src/replication/stream.h"
+#include "src/setup.h"
+
+namespace partwatch {
+
+namespace {
+
+constexpr auto kQueueWait = std::chrono::milliseconds(100);
+
+std::atomic<bool> g_stop{false};
+volatile std::sig_atomic_t g_signal = 0;
+
+void OnSignal(int sig) {
+  g_signal = sig;
+  g_stop.store(true);
+}
+
+pg::Connection OpenSql(const Config& config, const char* purpose) {
+  try {
+    pg::Connection c = pg::Connection::Open(config.source.dsn);
+    c.Exec("SET application_name = 'partwatch " + std::string(purpose) + "'");
+    return c;
+  } catch (const pg::PgError& e) {
+    throw std::runtime_error("cannot connect to PostgreSQL (" +
+                             pg::RedactConninfo(config.source.dsn) + "): " + e.what() +
+                             " -- check source.dsn and that the server is running and reachable");
+  }
+}
+
+std::vector<TableInfo> DescribeAll(pg::Connection& conn, const Config& config) {
+  std::vector<TableInfo> out;
+  for (const TableConfig& tc : config.tables) {
+    TableInfo info = DescribeTable(conn, tc.name);
+    if (info.strategy != 'l') {
+      throw CatalogError("table '" + tc.name + "' is partitioned by " + info.StrategyName() +
+                         "; this version of partwatch handles LIST partitioning");
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::vector<policy::TableRule> MakeRules(const Config& config, const std::vector<TableInfo>& infos) {
+  std::vector<policy::TableRule> rules;
+  for (size_t i = 0; i < infos.size(); ++i) {
+    policy::TableRule r;
+    r.parent = infos[i].DisplayName();
+    r.parent_relname = infos[i].relname;
+    r.default_nspname = infos[i].default_partition.nspname;
+    r.default_relname = infos[i].default_partition.relname;
+    r.key_column = infos[i].key.at(0).name;
+    r.threshold = config.tables[i].threshold;
+    r.action = config.tables[i].action;
+    r.name_template = config.tables[i].partition_name;
+    rules.push_back(std::move(r));
+  }
+  return rules;
+}
+
+// The catalog and rules as last read: the policy thread replaces them after
+// a refresh, the executor reads them.  Entries are index-aligned with
+// config.tables.
+struct CatalogSnapshot {
+  std::vector<TableInfo> infos;
+  std::vector<policy::TableRule> rules;
+};
+
+class SharedCatalog {
+ public:
+  explicit SharedCatalog(CatalogSnapshot snap)
+      : snap_(std::make_shared<const CatalogSnapshot>(std::move(snap))) {}
+  std::shared_ptr<const CatalogSnapshot> Get() const {
+    std::lock_guard lock(mu_);
+    return snap_;
+  }
+  void Set(CatalogSnapshot snap) {
+    auto next = std::make_shared<const CatalogSnapshot>(std::move(snap));
+    std::lock_guard lock(mu_);
+    snap_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const CatalogSnapshot> snap_;
+};
+
+void LogDecisions(const std::vector<policy::Decision>& decisions,
+                  const std::vector<policy::TableRule>& rules) {
+  for (const policy::Decision& d : decisions) {
+    spdlog::info("table {} value {}: {} rows counted in DEFAULT after commit {}, more than the "
+                 "threshold {}: decided to {}",
+                 rules[d.table].parent, d.value.ForLog(), d.streamed_count,
+                 d.commit_lsn.ToString(), rules[d.table].threshold, policy::ActionKindName(d.kind));
+  }
+}
+
+}  // namespace
+
+std::atomic<bool>& StopRequested() { return g_stop; }
+
+void InstallStopSignalHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+int RunWatcher(const Config& config) {
+  std::atomic<bool>& stop = StopRequested();
+  try {
+    pg::Connection sql = OpenSql(config, "catalog");
+    CheckServerForStreaming(sql);
+    std::vector<TableInfo> infos = DescribeAll(sql, config);
+    for (size_t i = 0; i < infos.size(); ++i) {
+      if (auto err = CheckTablePrivileges(sql, infos[i])) throw CatalogError(*err);
+      spdlog::info("watching {} (LIST on {} {}), DEFAULT partition {}.{}, {} partition(s), "
+                   "threshold {}, action {}",
+                   infos[i].DisplayName(), infos[i].key[0].name, infos[i].key[0].type_name,
+                   infos[i].default_partition.nspname, infos[i].default_partition.relname,
+                   infos[i].partitions.size(), config.tables[i].threshold,
+                   policy::ActionKindName(config.tables[i].action));
+    }
+    const std::string pub_change = EnsurePublication(sql, config.source.publication, infos);
+    if (!pub_change.empty()) spdlog::info("{}", pub_change);
+
+    std::optional<SlotState> slot = QuerySlot(sql, config.source.slot);
+    if (slot && slot->active_pid) {
+      throw std::runtime_error("replication slot " + config.source.slot +
+                               " is in use by server process " +
+                               std::to_string(*slot->active_pid) +
+                               " (another partwatch?); stop it, or set source.slot to another name");
+    }
+    if (slot && slot->plugin != "pgoutput") {
+      throw std::runtime_error("replication slot " + config.source.slot + " uses plugin " +
+                               slot->plugin +
+                               "; partwatch needs a pgoutput slot: set source.slot to another name");
+    }
+
+    replication::ReplicationConnection repl =
+        replication::ReplicationConnection::Open(config.source.dsn);
+    const replication::SystemIdentity id = repl.IdentifySystem();
+    spdlog::info("connected to system {} timeline {} database {} at WAL {}", id.system_id,
+                 id.timeline, id.dbname, id.xlogpos.ToString());
+
+    policy::Policy policy(MakeRules(config, infos));
+    Lsn start;
+    if (!slot) {
+      // A new slot exports the snapshot of its consistent point: counting
+      // DEFAULT in it and streaming from that point counts every row once.
+      const replication::CreatedSlot created = repl.CreateSlot(config.source.slot, true);
+      sql.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      sql.Exec("SET TRANSACTION SNAPSHOT " + sql.QuoteLiteral(created.snapshot_name));
+      for (size_t i = 0; i < infos.size(); ++i) {
+        for (const auto& vc : executor::CountDefaultByValue(sql, infos[i])) {
+          policy.Seed(i, vc.value, vc.rows);
+        }
+      }
+      sql.Exec("COMMIT");
+      start = created.consistent_point;
+      spdlog::info("created replication slot {} at {}; initial DEFAULT counts are exact as of "
+                   "that point",
+                   config.source.slot, start.ToString());
+    } else {
+      // An existing slot resumes at its confirmed position, which is never
+      // ahead of the count below: rows may be counted twice (the executor
+      // re-counts exactly before acting), never missed.
+      for (size_t i = 0; i < infos.size(); ++i) {
+        for (const auto& vc : executor::CountDefaultByValue(sql, infos[i])) {
+          policy.Seed(i, vc.value, vc.rows);
+        }
+      }
+      start = slot->confirmed_flush_lsn;
+      spdlog::info("resuming replication slot {} at {} (retained WAL {} bytes, wal_status {})",
+                   config.source.slot, start.ToString(), slot->retained_wal_bytes,
+                   slot->wal_status);
+    }
+
+    replication::StreamOptions opts;
+    opts.slot = config.source.slot;
+    opts.publication = config.source.publication;
+    opts.proto_version = 2;
+    opts.streaming = true;
+    repl.StartReplication(opts, start);
+    spdlog::info("streaming from slot {} (pgoutput proto_version {}, publication {})",
+                 config.source.slot, opts.proto_version, config.source.publication);
+
+    std::atomic<uint64_t> accounted{start.value()};
+    replication::WalQueue wal_queue;
+    moodycamel::BlockingConcurrentQueue<policy::Decision> decisions;
+    moodycamel::ConcurrentQueue<policy::Outcome> outcomes;
+    SharedCatalog catalog(CatalogSnapshot{infos, policy.rules()});
+    std::atomic<bool> reader_done{false};
+    std::atomic<bool> policy_done{false};
+    std::string fatal;
+    std::mutex fatal_mu;
+    auto fail = [&](const std::string& what) {
+      {
+        std::lock_guard lock(fatal_mu);
+        if (fatal.empty()) fatal = what;
+      }
+      stop.store(true);
+    };
+
+    replication::Reader reader(repl, wal_queue, accounted, stop, config.source.status_interval);
+    std::thread reader_thread([&] {
+      try {
+        reader.Run();
+      } catch (const std::exception& e) {
+        fail(std::string("reader: ") + e.what());
+      }
+      reader_done.store(true);
+    });
+
+    // Seeded counts may already be over a threshold: decide on them now.
+    std::vector<policy::Decision> initial = policy.DecideAll();
+    LogDecisions(initial, policy.rules());
+    for (auto& d : initial) decisions.enqueue(std::move(d));
+
+    std::thread policy_thread([&] {
+      try {
+        pg::Connection catalog_conn = std::move(sql);
+        pgoutput::PgOutputDecoder decoder(opts.proto_version);
+        replication::WalEvent ev;
+        policy::Outcome outcome;
+        for (;;) {
+          while (outcomes.try_dequeue(outcome)) policy.OnOutcome(outcome);
+          if (!wal_queue.wait_dequeue_timed(ev, kQueueWait)) {
+            if (reader_done.load()) break;
+            continue;
+          }
+          if (ev.kind == replication::WalEvent::Kind::kKeepalive) {
+            policy.OnIdle(ev.wal_end);
+          } else {
+            const auto* base = reinterpret_cast<const std::byte*>(ev.buffer.get());
+            Result<pgoutput::Message> msg =
+                decoder.Decode(std::span<const std::byte>(base + ev.payload_offset, ev.payload_size));
+            if (!msg.ok()) {
+              throw std::runtime_error("cannot decode the message at " + ev.wal_start.ToString() +
+                                       ": " + msg.error().message);
+            }
+            Result<policy::PolicyOutput> out = policy.OnMessage(msg.value());
+            if (!out.ok()) {
+              throw std::runtime_error("protocol error at " + ev.wal_start.ToString() + ": " +
+                                       out.error().message);
+            }
+            if (!out->unknown_relations.empty()) {
+              for (const auto& rel : out->unknown_relations) {
+                spdlog::info("the stream names relation {} that matches no configured DEFAULT "
+                             "partition; re-reading the catalog",
+                             rel);
+              }
+              std::vector<TableInfo> fresh = DescribeAll(catalog_conn, config);
+              std::vector<policy::TableRule> rules = MakeRules(config, fresh);
+              policy.SetRules(rules);
+              catalog.Set(CatalogSnapshot{std::move(fresh), std::move(rules)});
+            }
+            LogDecisions(out->decisions, policy.rules());
+            for (auto& d : out->decisions) decisions.enqueue(std::move(d));
+          }
+          accounted.store(policy.accounted_lsn().value(), std::memory_order_release);
+        }
+      } catch (const std::exception& e) {
+        fail(std::string("policy: ") + e.what());
+      }
+      accounted.store(policy.accounted_lsn().value(), std::memory_order_release);
+      policy_done.store(true);
+    });
+
+    std::thread executor_thread([&] {
+      try {
+        executor::Executor exec(OpenSql(config, "executor"), config.executor, stop);
+        policy::Decision d;
+        while (!stop.load()) {
+          if (!decisions.wait_dequeue_timed(d, kQueueWait)) continue;
+          const auto snap = catalog.Get();
+          outcomes.enqueue(exec.Execute(snap->infos[d.table], snap->rules[d.table], d));
+        }
+      } catch (const std::exception& e) {
+        fail(std::string("executor: ") + e.what());
+      }
+    });
+
+    executor_thread.join();  // returns once stop is set and the action in flight ended
+    reader_thread.join();
+    policy_thread.join();
+    const std::string finish = reader.Finish();
+    if (!finish.empty()) spdlog::warn("ending the replication stream: {}", finish);
+    spdlog::info("final confirmed position {}; {} messages, {} keepalives, {} status updates",
+                 Lsn(accounted.load()).ToString(), reader.stats().messages.load(),
+                 reader.stats().keepalives.load(), reader.stats().status_updates.load());
+    if (!fatal.empty()) {
+      spdlog::error("stopped: {}", fatal);
+      return 1;
+    }
+    spdlog::info("stopped on {}", g_signal == SIGTERM  ? "SIGTERM"
+                                  : g_signal == SIGINT ? "SIGINT"
+                                                       : "request");
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+}
+
+int RunSetup(const Config& config) {
+  try {
+    pg::Connection sql = OpenSql(config, "setup");
+    CheckServerForStreaming(sql);
+    std::vector<TableInfo> infos = DescribeAll(sql, config);
+    for (const TableInfo& t : infos) {
+      if (auto err = CheckTablePrivileges(sql, t)) throw CatalogError(*err);
+    }
+    const std::string change = EnsurePublication(sql, config.source.publication, infos);
+    spdlog::info("{}", change.empty() ? "publication " + config.source.publication + " is up to date" : change);
+    if (QuerySlot(sql, config.source.slot)) {
+      spdlog::info("replication slot {} exists", config.source.slot);
+    } else {
+      replication::ReplicationConnection repl =
+          replication::ReplicationConnection::Open(config.source.dsn);
+      const auto created = repl.CreateSlot(config.source.slot, false);
+      spdlog::info("created replication slot {} at {}", config.source.slot,
+                   created.consistent_point.ToString());
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+}
+
+int RunTeardown(const Config& config) {
+  try {
+    pg::Connection sql = OpenSql(config, "teardown");
+    if (auto slot = QuerySlot(sql, config.source.slot); slot && slot->active_pid) {
+      throw std::runtime_error("replication slot " + config.source.slot +
+                               " is in use by server process " + std::to_string(*slot->active_pid) +
+                               "; stop partwatch run first");
+    }
+    const bool slot_dropped = DropSlot(sql, config.source.slot);
+    spdlog::info("replication slot {}: {}", config.source.slot,
+                 slot_dropped ? "dropped" : "did not exist");
+    const bool pub_dropped = DropPublication(sql, config.source.publication);
+    spdlog::info("publication {}: {}", config.source.publication,
+                 pub_dropped ? "dropped" : "did not exist");
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+}
+
+}  // namespace partwatch
