@@ -266,10 +266,17 @@ int RunWatcher(const Config& config) {
                              "partition; re-reading the catalog",
                              rel);
               }
-              std::vector<TableInfo> fresh = DescribeAll(catalog_conn, config);
-              std::vector<policy::TableRule> rules = MakeRules(config, fresh);
-              policy.SetRules(rules);
-              catalog.Set(CatalogSnapshot{std::move(fresh), std::move(rules)});
+              try {
+                std::vector<TableInfo> fresh = DescribeAll(catalog_conn, config);
+                std::vector<policy::TableRule> rules = MakeRules(config, fresh);
+                policy.SetRules(rules);
+                catalog.Set(CatalogSnapshot{std::move(fresh), std::move(rules)});
+              } catch (const CatalogError& e) {
+                // A configured table changed under us (dropped, DEFAULT
+                // detached): keep counting with what we knew and say so.
+                spdlog::warn("catalog refresh failed, keeping the previous catalog: {}",
+                             e.what());
+              }
             }
             LogDecisions(out->decisions, policy.rules());
             for (auto& d : out->decisions) decisions.enqueue(std::move(d));

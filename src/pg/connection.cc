@@ -124,9 +124,9 @@ std::string Connection::ErrorMessage() const {
 std::string RedactConninfo(std::string_view conninfo) {
   std::string s(conninfo);
   // keyword form: password = 'quoted value' | password=bare
-  static const std::regex kKeyword(R"((password\s*=\s*)('([^'\\]|\\.)*'|\S+))",
+  static const std::regex kKeyword(R"((^|\s)(password\s*=\s*)('([^'\\]|\\.)*'|\S+))",
                                    std::regex::icase);
-  s = std::regex_replace(s, kKeyword, "$1********");
+  s = std::regex_replace(s, kKeyword, "$1$2********");
   // URI form: scheme://user:secret@host
   static const std::regex kUri(R"(^(postgres(ql)?://[^:/@]*):[^@/]*@)", std::regex::icase);
   s = std::regex_replace(s, kUri, "$1:********@");

@@ -1,0 +1,185 @@
+// Config parsing and validation: every bad input names its key.
+#include "src/config.h"
+
+#include <gtest/gtest.h>
+
+#include "src/pg/connection.h"
+
+namespace partwatch {
+namespace {
+
+constexpr const char* kMinimal = R"(
+[source]
+dsn = "host=127.0.0.1 dbname=app"
+
+[[table]]
+name = "public.orders"
+)";
+
+// Parses `text` expecting a ConfigError; returns its message.
+std::string ErrorOf(const std::string& text) {
+  try {
+    ParseConfig(text, "test.toml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a ConfigError for:\n" << text;
+  return "";
+}
+
+TEST(ConfigTest, MinimalConfigGetsTheDocumentedDefaults) {
+  const Config c = ParseConfig(kMinimal, "test.toml");
+  EXPECT_EQ(c.source.dsn, "host=127.0.0.1 dbname=app");
+  EXPECT_EQ(c.source.slot, "partwatch");
+  EXPECT_EQ(c.source.publication, "partwatch");
+  EXPECT_EQ(c.source.status_interval.count(), 10'000);
+  EXPECT_EQ(c.executor.lock_timeout.count(), 2'000);
+  EXPECT_EQ(c.executor.max_attempts, 8);
+  EXPECT_TRUE(c.executor.lock_parent);
+  EXPECT_EQ(c.log_level, "info");
+  ASSERT_EQ(c.tables.size(), 1u);
+  EXPECT_EQ(c.tables[0].name, "public.orders");
+  EXPECT_EQ(c.tables[0].threshold, 100);
+  EXPECT_EQ(c.tables[0].action, policy::ActionKind::kCreate);
+  EXPECT_EQ(c.tables[0].partition_name, "{parent}_{value}");
+}
+
+TEST(ConfigTest, EveryKeyIsRead) {
+  const Config c = ParseConfig(R"(
+[source]
+dsn = "postgresql://pw@db/app"
+slot = "pw_slot"
+publication = "pw_pub"
+status_interval_ms = 500
+[executor]
+lock_timeout_ms = 300
+max_attempts = 3
+retry_base_delay_ms = 10
+lock_parent = false
+[log]
+level = "debug"
+[[table]]
+name = '"Sales"."Orders"'
+threshold = 0
+action = "alert"
+partition_name = "p_{value}"
+[[table]]
+name = "public.orders"
+)",
+                               "test.toml");
+  EXPECT_EQ(c.source.slot, "pw_slot");
+  EXPECT_EQ(c.source.publication, "pw_pub");
+  EXPECT_EQ(c.source.status_interval.count(), 500);
+  EXPECT_EQ(c.executor.lock_timeout.count(), 300);
+  EXPECT_EQ(c.executor.max_attempts, 3);
+  EXPECT_EQ(c.executor.retry_base_delay.count(), 10);
+  EXPECT_FALSE(c.executor.lock_parent);
+  EXPECT_EQ(c.log_level, "debug");
+  ASSERT_EQ(c.tables.size(), 2u);
+  EXPECT_EQ(c.tables[0].name, "\"Sales\".\"Orders\"");
+  EXPECT_EQ(c.tables[0].threshold, 0);
+  EXPECT_EQ(c.tables[0].action, policy::ActionKind::kAlert);
+  EXPECT_EQ(c.tables[0].partition_name, "p_{value}");
+}
+
+TEST(ConfigTest, UnknownTopLevelKeyIsNamed) {
+  EXPECT_NE(ErrorOf(std::string(kMinimal) + "\n[sourc]\nx = 1\n").find("sourc: unknown key"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, UnknownSourceKeyIsNamed) {
+  const std::string e = ErrorOf("[source]\ndsnn = \"x\"\n[[table]]\nname = \"t\"\n");
+  EXPECT_NE(e.find("source.dsnn: unknown key"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, UnknownTableKeyIsNamedWithItsIndex) {
+  const std::string e = ErrorOf(std::string(kMinimal) + "[[table]]\nname = \"b\"\nthreshhold = 5\n");
+  EXPECT_NE(e.find("table[2].threshhold: unknown key"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, WrongTypeIsNamed) {
+  const std::string e = ErrorOf("[[table]]\nname = \"t\"\nthreshold = \"many\"\n");
+  EXPECT_NE(e.find("table[1].threshold: expected an integer"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, NegativeThresholdIsRejected) {
+  const std::string e = ErrorOf("[[table]]\nname = \"t\"\nthreshold = -1\n");
+  EXPECT_NE(e.find("table[1].threshold: must be between 0"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, MissingTablesAreAnError) {
+  const std::string e = ErrorOf("[source]\ndsn = \"x\"\n");
+  EXPECT_NE(e.find("table: no [[table]] entries"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, MissingTableNameIsAnError) {
+  const std::string e = ErrorOf("[[table]]\nthreshold = 5\n");
+  EXPECT_NE(e.find("table[1].name: missing"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, DuplicateTableIsAnError) {
+  const std::string e = ErrorOf(std::string(kMinimal) + "[[table]]\nname = \"public.orders\"\n");
+  EXPECT_NE(e.find("table[2].name"), std::string::npos) << e;
+  EXPECT_NE(e.find("configured twice"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, BadActionIsNamed) {
+  const std::string e = ErrorOf("[[table]]\nname = \"t\"\naction = \"drop\"\n");
+  EXPECT_NE(e.find("table[1].action: expected \"create\" or \"alert\""), std::string::npos) << e;
+}
+
+TEST(ConfigTest, BadPartitionNameTemplateIsNamed) {
+  const std::string e = ErrorOf("[[table]]\nname = \"t\"\npartition_name = \"{parent}_x\"\n");
+  EXPECT_NE(e.find("table[1].partition_name"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, BadSlotNameIsNamed) {
+  const std::string e = ErrorOf("[source]\nslot = \"Bad-Slot\"\n[[table]]\nname = \"t\"\n");
+  EXPECT_NE(e.find("source.slot"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, BadPublicationNameIsNamed) {
+  const std::string e =
+      ErrorOf("[source]\npublication = \"x'; DROP\"\n[[table]]\nname = \"t\"\n");
+  EXPECT_NE(e.find("source.publication"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, BadLogLevelIsNamed) {
+  const std::string e = ErrorOf(std::string(kMinimal) + "[log]\nlevel = \"loud\"\n");
+  EXPECT_NE(e.find("log.level"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, SyntaxErrorNamesLineAndColumn) {
+  const std::string e = ErrorOf("[source\n");
+  EXPECT_NE(e.find("test.toml:1:"), std::string::npos) << e;
+  EXPECT_NE(e.find("TOML syntax error"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, MissingFileIsNamed) {
+  try {
+    LoadConfig("/nonexistent/partwatch.toml");
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/partwatch.toml"), std::string::npos);
+  }
+}
+
+TEST(RedactConninfoTest, KeywordPasswordIsHidden) {
+  EXPECT_EQ(pg::RedactConninfo("host=db password=sekret user=pw"),
+            "host=db password=******** user=pw");
+  EXPECT_EQ(pg::RedactConninfo("password = 'se cr\\'et' host=db"), "password = ******** host=db");
+}
+
+TEST(RedactConninfoTest, UriPasswordIsHidden) {
+  EXPECT_EQ(pg::RedactConninfo("postgresql://pw:sekret@db:5432/app"),
+            "postgresql://pw:********@db:5432/app");
+  EXPECT_EQ(pg::RedactConninfo("postgres://db/app?user=pw&password=sekret&sslmode=require"),
+            "postgres://db/app?user=pw&password=********&sslmode=require");
+}
+
+TEST(RedactConninfoTest, NoPasswordIsUnchanged) {
+  EXPECT_EQ(pg::RedactConninfo("host=db user=pw dbname=app"), "host=db user=pw dbname=app");
+}
+
+}  // namespace
+}  // namespace partwatch
