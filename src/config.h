@@ -32,9 +32,9 @@ struct SourceConfig {
 
 struct ExecutorConfig {
   // Every statement of an action runs under this lock_timeout.
-  std::chrono::milliseconds lock_timeout{2'000};
+  std::chrono::milliseconds lock_timeout{500};
   // Attempts per action before giving up until the next crossing commit.
-  int max_attempts = 8;
+  int max_attempts = 10;
   // First retry delay; doubles per attempt, capped at 30 s.
   std::chrono::milliseconds retry_base_delay{250};
   // true: take SHARE on the parent (blocks writes through the parent, not

@@ -33,8 +33,8 @@ TEST(ConfigTest, MinimalConfigGetsTheDocumentedDefaults) {
   EXPECT_EQ(c.source.slot, "partwatch");
   EXPECT_EQ(c.source.publication, "partwatch");
   EXPECT_EQ(c.source.status_interval.count(), 10'000);
-  EXPECT_EQ(c.executor.lock_timeout.count(), 2'000);
-  EXPECT_EQ(c.executor.max_attempts, 8);
+  EXPECT_EQ(c.executor.lock_timeout.count(), 500);
+  EXPECT_EQ(c.executor.max_attempts, 10);
   EXPECT_TRUE(c.executor.lock_parent);
   EXPECT_EQ(c.log_level, "info");
   ASSERT_EQ(c.tables.size(), 1u);
