@@ -237,10 +237,29 @@ int RunWatcher(const Config& config) {
       try {
         pg::Connection catalog_conn = std::move(sql);
         pgoutput::PgOutputDecoder decoder(opts.proto_version);
+        // Re-reads the configured tables (after partwatch's own DDL, or when
+        // the stream names an unknown relation).
+        auto refresh_catalog = [&] {
+          try {
+            std::vector<TableInfo> fresh = DescribeAll(catalog_conn, config);
+            std::vector<policy::TableRule> rules = MakeRules(config, fresh);
+            policy.SetRules(rules);
+            catalog.Set(CatalogSnapshot{std::move(fresh), std::move(rules)});
+          } catch (const CatalogError& e) {
+            // A configured table changed under us (dropped, DEFAULT
+            // detached): keep counting with what we knew and say so.
+            spdlog::warn("catalog refresh failed, keeping the previous catalog: {}", e.what());
+          }
+        };
         replication::WalEvent ev;
         policy::Outcome outcome;
         for (;;) {
-          while (outcomes.try_dequeue(outcome)) policy.OnOutcome(outcome);
+          bool created = false;
+          while (outcomes.try_dequeue(outcome)) {
+            policy.OnOutcome(outcome);
+            created |= outcome.kind == policy::Outcome::Kind::kDone;
+          }
+          if (created) refresh_catalog();
           if (!wal_queue.wait_dequeue_timed(ev, kQueueWait)) {
             if (reader_done.load()) break;
             continue;
@@ -266,17 +285,7 @@ int RunWatcher(const Config& config) {
                              "partition; re-reading the catalog",
                              rel);
               }
-              try {
-                std::vector<TableInfo> fresh = DescribeAll(catalog_conn, config);
-                std::vector<policy::TableRule> rules = MakeRules(config, fresh);
-                policy.SetRules(rules);
-                catalog.Set(CatalogSnapshot{std::move(fresh), std::move(rules)});
-              } catch (const CatalogError& e) {
-                // A configured table changed under us (dropped, DEFAULT
-                // detached): keep counting with what we knew and say so.
-                spdlog::warn("catalog refresh failed, keeping the previous catalog: {}",
-                             e.what());
-              }
+              refresh_catalog();
             }
             LogDecisions(out->decisions, policy.rules());
             for (auto& d : out->decisions) decisions.enqueue(std::move(d));
