@@ -1,10 +1,13 @@
 #include "decoder/pgoutput.h"
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "decoder/byte_reader.h"
 

@@ -4,7 +4,7 @@
 //
 // Pure: no I/O, no libpq, no globals.  Every read is bounds-checked; malformed
 // or truncated input yields an Error whose message names the message and the
-// field ("Relation: column name: missing terminator"), never a crash or a read
+// field ("Relation: column name: missing NUL terminator"), never a crash or a read
 // past the buffer.  Leftover bytes after a message are an error too.
 //
 // Thread-safety: a PgOutputDecoder is thread-compatible (one thread at a time).
@@ -81,6 +81,8 @@ struct TypeMessage {  // 'Y'
 };
 
 struct InsertMessage {  // 'I'
+  // Inside a streamed block: the xid of the (sub-)transaction that made the
+  // change, not necessarily the top-level one named by Stream Start.
   std::optional<Xid> xid;
   Oid relation_id = 0;
   TupleData new_tuple;
