@@ -91,8 +91,10 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
   RejectUnknownKeys(root, {"source", "executor", "log", "table"}, origin, "");
 
   if (const toml::table* src = GetTable(root, "source", origin)) {
-    RejectUnknownKeys(*src, {"dsn", "slot", "publication", "status_interval_ms"}, origin,
-                      "source.");
+    RejectUnknownKeys(*src,
+                      {"dsn", "slot", "publication", "status_interval_ms",
+                       "slot_check_interval_ms", "max_retained_wal_mb"},
+                      origin, "source.");
     config.source.dsn = GetString(*src, "dsn", "", origin, "source.");
     config.source.slot = GetString(*src, "slot", config.source.slot, origin, "source.");
     config.source.publication =
@@ -100,6 +102,13 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
     config.source.status_interval = std::chrono::milliseconds(
         GetInt(*src, "status_interval_ms", config.source.status_interval.count(), 100, 3'600'000,
                origin, "source."));
+    config.source.slot_check_interval = std::chrono::milliseconds(
+        GetInt(*src, "slot_check_interval_ms", config.source.slot_check_interval.count(), 100,
+               3'600'000, origin, "source."));
+    config.source.max_retained_wal_bytes =
+        GetInt(*src, "max_retained_wal_mb", config.source.max_retained_wal_bytes >> 20, 1,
+               int64_t{1} << 30, origin, "source.")
+        << 20;
   }
   if (!ValidSlotName(config.source.slot)) {
     Fail(origin, "source.slot",

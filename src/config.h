@@ -28,6 +28,10 @@ struct SourceConfig {
   // Standby status updates go out at least this often; keep it well under
   // the server's wal_sender_timeout (60 s by default).
   std::chrono::milliseconds status_interval{10'000};
+  // How often `run` checks the slot (retained WAL, wal_status, existence).
+  std::chrono::milliseconds slot_check_interval{10'000};
+  // Warn when the slot retains more WAL than this.
+  int64_t max_retained_wal_bytes = int64_t{1024} << 20;
 };
 
 struct ExecutorConfig {

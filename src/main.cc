@@ -42,6 +42,10 @@ int main(int argc, char** argv) {
       "them per key value, and act when a value has more rows than its threshold. Creates the "
       "slot and publication when missing. Stops cleanly on SIGTERM or SIGINT.");
   add_common(run);
+  bool no_loop = false;
+  run->add_flag("--no-loop", no_loop,
+                "exit (status 1) when the connection is lost or the slot is busy, instead of "
+                "retrying with backoff (like pg_recvlogical --no-loop)");
   CLI::App* status = app.add_subcommand(
       "status",
       "Show each DEFAULT partition's rows per key value (counted in the database), the "
@@ -70,7 +74,7 @@ int main(int argc, char** argv) {
 
   if (*run) {
     partwatch::InstallStopSignalHandlers();
-    return partwatch::RunWatcher(config);
+    return partwatch::RunWatcher(config, !no_loop);
   }
   if (*status) return partwatch::RunStatus(config, json);
   if (*setup) return partwatch::RunSetup(config);

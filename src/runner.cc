@@ -102,10 +102,12 @@ class SharedCatalog {
 void LogDecisions(const std::vector<policy::Decision>& decisions,
                   const std::vector<policy::TableRule>& rules) {
   for (const policy::Decision& d : decisions) {
-    spdlog::info("table {} value {}: {} rows counted in DEFAULT after commit {}, more than the "
-                 "threshold {}: decided to {}",
+    spdlog::info("table {} value {}: {} rows counted in DEFAULT {}, more than the threshold {}: "
+                 "decided to {}",
                  rules[d.table].parent, d.value.ForLog(), d.streamed_count,
-                 d.commit_lsn.ToString(), rules[d.table].threshold, policy::ActionKindName(d.kind));
+                 d.commit_lsn.valid() ? "after commit " + d.commit_lsn.ToString()
+                                      : std::string("at start-up"),
+                 rules[d.table].threshold, policy::ActionKindName(d.kind));
   }
 }
 
@@ -122,35 +124,94 @@ void InstallStopSignalHandlers() {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-int RunWatcher(const Config& config) {
-  std::atomic<bool>& stop = StopRequested();
+namespace {
+
+// Why a session ended.
+enum class SessionEnd {
+  kStopped,    // SIGTERM/SIGINT: exit 0
+  kTransient,  // connection lost, server restarted, slot busy or lost: try again
+  kFatal,      // configuration or server set-up the operator must fix: exit 1
+};
+
+struct SessionResult {
+  SessionEnd end = SessionEnd::kStopped;
+  std::string message;
+  bool streamed = false;  // reached START_REPLICATION
+};
+
+// An error that retrying cannot fix (bad table, wal_level, privileges,
+// undecodable stream).
+class FatalError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Counts DEFAULT per value for every table and seeds the policy.
+void SeedCounts(pg::Connection& sql, const std::vector<TableInfo>& infos, policy::Policy* policy) {
+  for (size_t i = 0; i < infos.size(); ++i) {
+    for (const auto& vc : executor::CountDefaultByValue(sql, infos[i])) {
+      policy->Seed(i, vc.value, vc.rows);
+    }
+  }
+}
+
+// One connected session: set-up, the three threads, until a stop or an
+// error.  Every connection and thread it makes is gone when it returns.
+SessionResult RunSession(const Config& config, bool first) {
+  SessionResult result;
+  std::atomic<bool>& global_stop = StopRequested();
   try {
     pg::Connection sql = OpenSql(config, "catalog");
-    CheckServerForStreaming(sql);
-    std::vector<TableInfo> infos = DescribeAll(sql, config);
+    try {
+      CheckServerForStreaming(sql);
+    } catch (const CatalogError& e) {
+      throw FatalError(e.what());
+    }
+    std::vector<TableInfo> infos;
+    try {
+      infos = DescribeAll(sql, config);
+      for (size_t i = 0; i < infos.size(); ++i) {
+        if (auto err = CheckTablePrivileges(sql, infos[i])) throw CatalogError(*err);
+      }
+    } catch (const CatalogError& e) {
+      throw FatalError(e.what());
+    }
     for (size_t i = 0; i < infos.size(); ++i) {
-      if (auto err = CheckTablePrivileges(sql, infos[i])) throw CatalogError(*err);
-      spdlog::info("watching {} (LIST on {} {}), DEFAULT partition {}.{}, {} partition(s), "
+      spdlog::log(first ? spdlog::level::info : spdlog::level::debug,
+                  "watching {} (LIST on {} {}), DEFAULT partition {}.{}, {} partition(s), "
                    "threshold {}, action {}",
                    infos[i].DisplayName(), infos[i].key[0].name, infos[i].key[0].type_name,
                    infos[i].default_partition.nspname, infos[i].default_partition.relname,
                    infos[i].partitions.size(), config.tables[i].threshold,
                    policy::ActionKindName(config.tables[i].action));
     }
-    const std::string pub_change = EnsurePublication(sql, config.source.publication, infos);
-    if (!pub_change.empty()) spdlog::info("{}", pub_change);
+    try {
+      const std::string pub_change = EnsurePublication(sql, config.source.publication, infos);
+      if (!pub_change.empty()) spdlog::info("{}", pub_change);
+    } catch (const CatalogError& e) {
+      throw FatalError(e.what());
+    }
 
     std::optional<SlotState> slot = QuerySlot(sql, config.source.slot);
     if (slot && slot->active_pid) {
-      throw std::runtime_error("replication slot " + config.source.slot +
-                               " is in use by server process " +
-                               std::to_string(*slot->active_pid) +
-                               " (another partwatch?); stop it, or set source.slot to another name");
+      result.end = SessionEnd::kTransient;
+      result.message = "replication slot " + config.source.slot + " is in use by server process " +
+                       std::to_string(*slot->active_pid) +
+                       " (another partwatch?); waiting for it to be released";
+      return result;
     }
     if (slot && slot->plugin != "pgoutput") {
-      throw std::runtime_error("replication slot " + config.source.slot + " uses plugin " +
-                               slot->plugin +
-                               "; partwatch needs a pgoutput slot: set source.slot to another name");
+      throw FatalError("replication slot " + config.source.slot + " uses plugin " + slot->plugin +
+                       "; partwatch needs a pgoutput slot: set source.slot to another name");
+    }
+    if (slot && slot->wal_status == "lost") {
+      // The server removed WAL the slot still needed: its position is
+      // meaningless.  A new slot and a fresh count start exact again.
+      spdlog::warn("replication slot {} was invalidated (wal_status = lost, the server removed "
+                   "WAL it needed); dropping it, re-creating it and recounting DEFAULT",
+                   config.source.slot);
+      DropSlot(sql, config.source.slot);
+      slot.reset();
     }
 
     replication::ReplicationConnection repl =
@@ -167,11 +228,7 @@ int RunWatcher(const Config& config) {
       const replication::CreatedSlot created = repl.CreateSlot(config.source.slot, true);
       sql.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       sql.Exec("SET TRANSACTION SNAPSHOT " + sql.QuoteLiteral(created.snapshot_name));
-      for (size_t i = 0; i < infos.size(); ++i) {
-        for (const auto& vc : executor::CountDefaultByValue(sql, infos[i])) {
-          policy.Seed(i, vc.value, vc.rows);
-        }
-      }
+      SeedCounts(sql, infos, &policy);
       sql.Exec("COMMIT");
       start = created.consistent_point;
       spdlog::info("created replication slot {} at {}; initial DEFAULT counts are exact as of "
@@ -181,11 +238,7 @@ int RunWatcher(const Config& config) {
       // An existing slot resumes at its confirmed position, which is never
       // ahead of the count below: rows may be counted twice (the executor
       // re-counts exactly before acting), never missed.
-      for (size_t i = 0; i < infos.size(); ++i) {
-        for (const auto& vc : executor::CountDefaultByValue(sql, infos[i])) {
-          policy.Seed(i, vc.value, vc.rows);
-        }
-      }
+      SeedCounts(sql, infos, &policy);
       start = slot->confirmed_flush_lsn;
       spdlog::info("resuming replication slot {} at {} (retained WAL {} bytes, wal_status {})",
                    config.source.slot, start.ToString(), slot->retained_wal_bytes,
@@ -197,23 +250,34 @@ int RunWatcher(const Config& config) {
     opts.publication = config.source.publication;
     opts.proto_version = 2;
     opts.streaming = true;
-    repl.StartReplication(opts, start);
+    try {
+      repl.StartReplication(opts, start);
+    } catch (const pg::PgError& e) {
+      result.end = SessionEnd::kTransient;
+      result.message = e.sqlstate() == pg::kObjectInUse
+                           ? std::string(e.what()) + " (another partwatch?); waiting for it"
+                           : std::string("START_REPLICATION failed: ") + e.what();
+      return result;
+    }
+    result.streamed = true;
     spdlog::info("streaming from slot {} (pgoutput proto_version {}, publication {})",
                  config.source.slot, opts.proto_version, config.source.publication);
 
+    std::atomic<bool> stop{false};
     std::atomic<uint64_t> accounted{start.value()};
     replication::WalQueue wal_queue;
     moodycamel::BlockingConcurrentQueue<policy::Decision> decisions;
     moodycamel::ConcurrentQueue<policy::Outcome> outcomes;
     SharedCatalog catalog(CatalogSnapshot{infos, policy.rules()});
     std::atomic<bool> reader_done{false};
-    std::atomic<bool> policy_done{false};
-    std::string fatal;
-    std::mutex fatal_mu;
-    auto fail = [&](const std::string& what) {
+    std::mutex error_mu;
+    auto fail = [&](SessionEnd end, const std::string& what) {
       {
-        std::lock_guard lock(fatal_mu);
-        if (fatal.empty()) fatal = what;
+        std::lock_guard lock(error_mu);
+        if (result.end == SessionEnd::kStopped) {
+          result.end = end;
+          result.message = what;
+        }
       }
       stop.store(true);
     };
@@ -223,7 +287,7 @@ int RunWatcher(const Config& config) {
       try {
         reader.Run();
       } catch (const std::exception& e) {
-        fail(std::string("reader: ") + e.what());
+        fail(SessionEnd::kTransient, std::string("replication stream: ") + e.what());
       }
       reader_done.store(true);
     });
@@ -268,16 +332,16 @@ int RunWatcher(const Config& config) {
             policy.OnIdle(ev.wal_end);
           } else {
             const auto* base = reinterpret_cast<const std::byte*>(ev.buffer.get());
-            Result<pgoutput::Message> msg =
-                decoder.Decode(std::span<const std::byte>(base + ev.payload_offset, ev.payload_size));
+            Result<pgoutput::Message> msg = decoder.Decode(
+                std::span<const std::byte>(base + ev.payload_offset, ev.payload_size));
             if (!msg.ok()) {
-              throw std::runtime_error("cannot decode the message at " + ev.wal_start.ToString() +
-                                       ": " + msg.error().message);
+              throw FatalError("cannot decode the message at " + ev.wal_start.ToString() + ": " +
+                               msg.error().message);
             }
             Result<policy::PolicyOutput> out = policy.OnMessage(msg.value());
             if (!out.ok()) {
-              throw std::runtime_error("protocol error at " + ev.wal_start.ToString() + ": " +
-                                       out.error().message);
+              throw FatalError("protocol error at " + ev.wal_start.ToString() + ": " +
+                               out.error().message);
             }
             if (!out->unknown_relations.empty()) {
               for (const auto& rel : out->unknown_relations) {
@@ -292,11 +356,12 @@ int RunWatcher(const Config& config) {
           }
           accounted.store(policy.accounted_lsn().value(), std::memory_order_release);
         }
+      } catch (const FatalError& e) {
+        fail(SessionEnd::kFatal, e.what());
       } catch (const std::exception& e) {
-        fail(std::string("policy: ") + e.what());
+        fail(SessionEnd::kTransient, std::string("policy thread: ") + e.what());
       }
       accounted.store(policy.accounted_lsn().value(), std::memory_order_release);
-      policy_done.store(true);
     });
 
     std::thread executor_thread([&] {
@@ -309,29 +374,103 @@ int RunWatcher(const Config& config) {
           outcomes.enqueue(exec.Execute(snap->infos[d.table], snap->rules[d.table], d));
         }
       } catch (const std::exception& e) {
-        fail(std::string("executor: ") + e.what());
+        fail(SessionEnd::kTransient, std::string("executor: ") + e.what());
       }
     });
 
-    executor_thread.join();  // returns once stop is set and the action in flight ended
+    // The main thread watches: for a stop request, and over the slot's
+    // retained WAL, on a connection of its own.
+    std::optional<pg::Connection> monitor;
+    auto next_check = std::chrono::steady_clock::now();
+    while (!stop.load()) {
+      if (global_stop.load()) {
+        stop.store(true);
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= next_check) {
+        next_check = std::chrono::steady_clock::now() + config.source.slot_check_interval;
+        try {
+          if (!monitor) monitor.emplace(OpenSql(config, "monitor"));
+          const std::optional<SlotState> s = QuerySlot(*monitor, config.source.slot);
+          if (!s) {
+            fail(SessionEnd::kTransient, "replication slot " + config.source.slot +
+                                             " disappeared (dropped, or a failover); re-creating "
+                                             "it and recounting");
+          } else if (s->wal_status == "lost") {
+            fail(SessionEnd::kTransient,
+                 "replication slot " + config.source.slot + " was invalidated (wal_status lost)");
+          } else if (s->retained_wal_bytes > config.source.max_retained_wal_bytes) {
+            spdlog::warn("replication slot {} retains {} MiB of WAL (limit {} MiB, wal_status "
+                         "{}, confirmed_flush_lsn {})",
+                         config.source.slot, s->retained_wal_bytes >> 20,
+                         config.source.max_retained_wal_bytes >> 20, s->wal_status,
+                         s->confirmed_flush_lsn.ToString());
+          } else {
+            spdlog::debug("replication slot {}: retained WAL {} bytes, wal_status {}",
+                          config.source.slot, s->retained_wal_bytes, s->wal_status);
+          }
+        } catch (const std::exception& e) {
+          monitor.reset();  // the stream threads notice a dead server themselves
+          spdlog::debug("slot check failed: {}", e.what());
+        }
+      }
+      std::this_thread::sleep_for(kQueueWait);
+    }
+
+    executor_thread.join();  // returns once the action in flight ended
     reader_thread.join();
     policy_thread.join();
+    // Best effort: after a lost connection this fails at once.
     const std::string finish = reader.Finish();
-    if (!finish.empty()) spdlog::warn("ending the replication stream: {}", finish);
-    spdlog::info("final confirmed position {}; {} messages, {} keepalives, {} status updates",
+    if (!finish.empty()) spdlog::debug("ending the replication stream: {}", finish);
+    spdlog::info("session ended at confirmed position {}; {} messages, {} keepalives, {} status "
+                 "updates",
                  Lsn(accounted.load()).ToString(), reader.stats().messages.load(),
                  reader.stats().keepalives.load(), reader.stats().status_updates.load());
-    if (!fatal.empty()) {
-      spdlog::error("stopped: {}", fatal);
+    return result;
+  } catch (const FatalError& e) {
+    result.end = SessionEnd::kFatal;
+    result.message = e.what();
+  } catch (const std::exception& e) {
+    result.end = SessionEnd::kTransient;
+    result.message = e.what();
+  }
+  return result;
+}
+
+}  // namespace
+
+int RunWatcher(const Config& config, bool loop) {
+  std::atomic<bool>& stop = StopRequested();
+  constexpr std::chrono::milliseconds kFirstDelay{500};
+  constexpr std::chrono::milliseconds kMaxDelay{10'000};
+  std::chrono::milliseconds delay = kFirstDelay;
+  for (int attempt = 1;; ++attempt) {
+    const SessionResult r = RunSession(config, attempt == 1 && delay == kFirstDelay);
+    if (r.end == SessionEnd::kStopped || stop.load()) {
+      spdlog::info("stopped on {}", g_signal == SIGTERM  ? "SIGTERM"
+                                    : g_signal == SIGINT ? "SIGINT"
+                                                         : "request");
+      return 0;
+    }
+    if (r.end == SessionEnd::kFatal) {
+      spdlog::error("{}", r.message);
       return 1;
     }
-    spdlog::info("stopped on {}", g_signal == SIGTERM  ? "SIGTERM"
-                                  : g_signal == SIGINT ? "SIGINT"
-                                                       : "request");
-    return 0;
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return 1;
+    if (!loop) {
+      spdlog::error("{} (--no-loop: not retrying)", r.message);
+      return 1;
+    }
+    if (r.streamed) {
+      delay = kFirstDelay;
+      attempt = 1;
+    }
+    spdlog::warn("{}; retrying in {} ms (attempt {})", r.message, delay.count(), attempt);
+    const auto until = std::chrono::steady_clock::now() + delay;
+    while (std::chrono::steady_clock::now() < until && !stop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    delay = std::min(delay * 2, kMaxDelay);
   }
 }
 

@@ -21,8 +21,13 @@ std::atomic<bool>& StopRequested();
 void InstallStopSignalHandlers();
 
 // Runs until a stop is requested (returns 0) or a fatal error (returns 1,
-// after logging what happened and what to do).
-int RunWatcher(const Config& config);
+// after logging what happened and what to do).  Connection loss, a server
+// restart, a terminated backend, a slot held by another process or a lost
+// slot end the session; with `loop` a new one starts after a capped
+// exponential backoff (0.5 s doubling to 10 s), recounting DEFAULT, so
+// nothing is lost or doubled.  Fatal: bad tables, wal_level, privileges, an
+// undecodable stream.
+int RunWatcher(const Config& config, bool loop);
 
 // `partwatch setup` / `teardown`: create or drop the slot and publication.
 int RunSetup(const Config& config);

@@ -226,6 +226,11 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
     outcome.kind = policy::Outcome::Kind::kDone;
     outcome.exact_count = 0;
   } catch (const pg::PgError& e) {
+    if (!conn_.connected()) {
+      // The transaction died with the connection; nothing half-done is
+      // left.  The session restarts, recounts and decides again.
+      throw pg::PgError(std::string("executor connection lost: ") + e.what(), e.sqlstate());
+    }
     spdlog::error("table {} value {}: action failed: {}", table.DisplayName(),
                   decision.value.ForLog(), e.what());
     outcome.kind = policy::Outcome::Kind::kFailed;

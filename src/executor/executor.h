@@ -66,8 +66,9 @@ class Executor {
   Executor(pg::Connection conn, ExecutorConfig config, const std::atomic<bool>& stop);
 
   // Carries out one decision for `table` (configured as `rule`).  Returns
-  // the outcome to report to the policy.  Never throws for database errors:
-  // they are logged and reported as kFailed.
+  // the outcome to report to the policy.  Database errors are logged and
+  // reported as kFailed, except a lost connection, which throws pg::PgError
+  // (the caller must start over with a new connection).
   policy::Outcome Execute(const TableInfo& table, const policy::TableRule& rule,
                           const policy::Decision& decision);
 

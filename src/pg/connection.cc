@@ -5,6 +5,28 @@
 
 namespace partwatch::pg {
 
+namespace {
+
+// libpq messages span lines ("...\n\tThis probably means ..."); a log
+// line must stay one line.
+std::string OneLine(std::string msg) {
+  std::string out;
+  out.reserve(msg.size());
+  bool space = false;
+  for (char c : msg) {
+    if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
 bool Result::ok() const {
   switch (status()) {
     case PGRES_COMMAND_OK:
@@ -21,9 +43,7 @@ bool Result::ok() const {
 
 std::string Result::error_message() const {
   if (!r_) return "no result (connection lost?)";
-  std::string msg = PQresultErrorMessage(r_.get());
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  return msg;
+  return OneLine(PQresultErrorMessage(r_.get()));
 }
 
 std::string Result::sqlstate() const {
@@ -116,9 +136,7 @@ std::string Connection::QuoteQualified(std::string_view schema, std::string_view
 
 std::string Connection::ErrorMessage() const {
   if (!c_) return "no connection";
-  std::string msg = PQerrorMessage(c_.get());
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  return msg;
+  return OneLine(PQerrorMessage(c_.get()));
 }
 
 std::string RedactConninfo(std::string_view conninfo) {
