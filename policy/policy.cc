@@ -25,12 +25,13 @@ const char* ActionKindName(ActionKind kind) {
 }
 
 Policy::Policy(std::vector<TableRule> rules)
-    : rules_(std::move(rules)), state_(rules_.size()), txn_(EmptyTxnCounts()) {}
+    : rules_(std::move(rules)), state_(rules_.size()), floor_(rules_.size(), 0) {}
 
 Policy::TxnCounts Policy::EmptyTxnCounts() const {
   TxnCounts txn;
   txn.counts.resize(rules_.size());
   txn.truncated.resize(rules_.size(), false);
+  txn.floor.resize(rules_.size(), 0);
   return txn;
 }
 
@@ -50,38 +51,162 @@ void Policy::SetRules(std::vector<TableRule> rules) {
   }
 
   std::vector<ValueStates> state(rules.size());
+  std::vector<int64_t> floor(rules.size(), 0);
   for (size_t old_table = 0; old_table < rules_.size(); ++old_table) {
-    if (new_index[old_table] != kDropped)
-      state[new_index[old_table]] = std::move(state_[old_table]);
+    if (new_index[old_table] == kDropped) continue;
+    state[new_index[old_table]] = std::move(state_[old_table]);
+    floor[new_index[old_table]] = floor_[old_table];
+  }
+  std::vector<std::pair<size_t, KeyValue>> crossed;
+  for (auto& [table, value] : crossed_) {
+    if (new_index[table] != kDropped) crossed.emplace_back(new_index[table], std::move(value));
   }
   // Open transactions are remapped too: their rows commit into the new rules.
   auto remap = [&](TxnCounts& txn) {
     TxnCounts moved;
     moved.counts.resize(rules.size());
     moved.truncated.resize(rules.size(), false);
+    moved.floor.resize(rules.size(), 0);
     for (size_t old_table = 0; old_table < txn.counts.size(); ++old_table) {
       if (new_index[old_table] == kDropped) continue;
       moved.counts[new_index[old_table]] = std::move(txn.counts[old_table]);
       moved.truncated[new_index[old_table]] = txn.truncated[old_table];
+      moved.floor[new_index[old_table]] = txn.floor[old_table];
     }
     txn = std::move(moved);
   };
-  remap(txn_);
   for (auto& [xid, subxacts] : streamed_) {
     for (auto& [subxid, txn] : subxacts) remap(txn);
   }
 
   rules_ = std::move(rules);
   state_ = std::move(state);
+  floor_ = std::move(floor);
+  crossed_ = std::move(crossed);
   relations_.clear();
   for (const auto& [relation_id, relation] : relation_messages_) Bind(relation);
 }
 
 void Policy::Seed(size_t table, const KeyValue& value, int64_t count) {
   if (table >= state_.size()) return;
-  auto& states = state_[table];
-  if (count <= 0 && !states.contains(value)) return;  // nothing to remember
-  states[value].count = count;
+  if (count <= 0 && !state_[table].contains(value)) return;  // nothing to remember
+  Track(table, value).count = count;
+}
+
+void Policy::SeedUntracked(size_t table, int64_t max_count) {
+  if (table < floor_.size()) floor_[table] = std::max(floor_[table], max_count);
+}
+
+Policy::ValueState& Policy::Track(size_t table, const KeyValue& value) {
+  ValueStates& states = state_[table];
+  if (auto it = states.find(value); it != states.end()) return it->second;
+  if (states.size() >= std::max<size_t>(rules_[table].max_tracked_values, 1)) Evict(table);
+  ValueState& state = states[value];
+  state.count = floor_[table];
+  return state;
+}
+
+namespace {
+
+// The median of `counts` (REQUIRES: not empty); reorders them.
+int64_t MedianOf(std::vector<int64_t>& counts) {
+  auto mid = counts.begin() + static_cast<std::ptrdiff_t>(counts.size() / 2);
+  std::nth_element(counts.begin(), mid, counts.end());
+  return *mid;
+}
+
+}  // namespace
+
+// Evicts every unpinned value whose count is at most the median of the
+// unpinned counts (so at least half of them), and raises the floor to the
+// largest count evicted.  Values with a decision in flight, an alert raised
+// or a crossing to decide stay: their flags matter.
+void Policy::Evict(size_t table) {
+  ValueStates& states = state_[table];
+  std::vector<int64_t> counts;
+  counts.reserve(states.size());
+  for (const auto& [value, state] : states) {
+    if (!state.pinned()) counts.push_back(state.count);
+  }
+  if (counts.empty()) return;  // everything pinned: grow instead
+  const int64_t cut = MedianOf(counts);
+  int64_t evicted_max = 0;
+  for (auto it = states.begin(); it != states.end();) {
+    if (!it->second.pinned() && it->second.count <= cut) {
+      evicted_max = std::max(evicted_max, it->second.count);
+      it = states.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  floor_[table] = std::max(floor_[table], evicted_max);
+}
+
+void Policy::AddToTxn(TxnCounts* txn, size_t table, const KeyValue& value, int64_t n) {
+  Counts& counts = txn->counts[table];
+  if (auto it = counts.find(value); it != counts.end()) {
+    it->second += n;
+    return;
+  }
+  if (counts.size() >= std::max<size_t>(rules_[table].max_tracked_values, 1)) {
+    std::vector<int64_t> all;
+    all.reserve(counts.size());
+    for (const auto& [v, c] : counts) all.push_back(c);
+    const int64_t cut = MedianOf(all);
+    int64_t evicted_max = 0;
+    for (auto it = counts.begin(); it != counts.end();) {
+      if (it->second <= cut) {
+        evicted_max = std::max(evicted_max, it->second);
+        it = counts.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    txn->floor[table] = std::max(txn->floor[table], evicted_max);
+  }
+  counts[value] = txn->floor[table] + n;
+}
+
+void Policy::ResetTable(size_t table) {
+  ValueStates& states = state_[table];
+  // Keep entries whose flags matter (a decision in flight, an alert
+  // already raised) at count 0; drop the rest.
+  for (auto it = states.begin(); it != states.end();) {
+    if (it->second.pending || it->second.alerted) {
+      it->second.count = 0;
+      it->second.count_at_decision = 0;
+      it->second.crossed = false;
+      ++it;
+    } else {
+      it = states.erase(it);
+    }
+  }
+  floor_[table] = 0;
+  std::erase_if(crossed_, [&](const auto& c) { return c.first == table; });
+}
+
+void Policy::AddCommitted(size_t table, const KeyValue& value, int64_t n) {
+  ValueState& state = Track(table, value);
+  state.count += n;
+  const TableRule& rule = rules_[table];
+  if (state.count <= rule.threshold || state.pending || state.crossed) return;
+  if (rule.action == ActionKind::kAlert && state.alerted) return;
+  state.crossed = true;
+  crossed_.emplace_back(table, value);
+}
+
+void Policy::Decide(Lsn commit_lsn, int64_t commit_time, PolicyOutput* out) {
+  for (auto& [table, value] : crossed_) {
+    const auto it = state_[table].find(value);
+    if (it == state_[table].end() || !it->second.crossed) continue;
+    ValueState& state = it->second;
+    state.crossed = false;
+    state.pending = true;
+    state.count_at_decision = state.count;
+    out->decisions.push_back(
+        Decision{table, value, rules_[table].action, state.count, commit_lsn, commit_time});
+  }
+  crossed_.clear();
 }
 
 bool Policy::Bind(const pgoutput::RelationMessage& relation) {
@@ -132,15 +257,13 @@ Result<bool> Policy::Handle(const pgoutput::BeginMessage& begin, PolicyOutput* /
   }
   if (in_txn_) return Corrupt("Begin: xid " + XidText(begin.xid) + " while a transaction is open");
   in_txn_ = true;
-  txn_ = EmptyTxnCounts();
   return true;
 }
 
 Result<bool> Policy::Handle(const pgoutput::CommitMessage& commit, PolicyOutput* out) {
   if (!in_txn_) return Corrupt("Commit: at " + commit.commit_lsn.ToString() + " without Begin");
-  Merge(txn_, commit.commit_lsn, commit.commit_time, out);
+  Decide(commit.commit_lsn, commit.commit_time, out);
   in_txn_ = false;
-  txn_ = EmptyTxnCounts();
   // max(): feedback never moves backwards, even if an idle keepalive already
   // reported a later WAL end.
   accounted_lsn_ = std::max(accounted_lsn_, commit.end_lsn);
@@ -166,17 +289,26 @@ Result<Policy::TxnCounts*> Policy::Target(const char* what,
     return &it->second;
   }
   // Outside a stream block the decoder reads no xid, so one is not checked.
-  if (in_txn_) return &txn_;
+  if (in_txn_) return static_cast<TxnCounts*>(nullptr);
   return Corrupt(std::string(what) + ": outside any transaction");
 }
 
 Result<bool> Policy::Handle(const pgoutput::InsertMessage& insert, PolicyOutput* /*out*/) {
   Result<TxnCounts*> target = Target("Insert", insert.xid);
   if (!target.ok()) return target.error();
-  return CountInsert(insert, target.value());
+  size_t table = 0;
+  KeyValue value;
+  Result<bool> ours = KeyOf(insert, &table, &value);
+  if (!ours.ok() || !ours.value()) return ours;
+  if (target.value() == nullptr) {
+    AddCommitted(table, value, 1);  // a non-streamed transaction has committed
+  } else {
+    AddToTxn(target.value(), table, value, 1);
+  }
+  return true;
 }
 
-Result<bool> Policy::CountInsert(const pgoutput::InsertMessage& insert, TxnCounts* target) {
+Result<bool> Policy::KeyOf(const pgoutput::InsertMessage& insert, size_t* table, KeyValue* value) {
   const auto it = relations_.find(insert.relation_id);
   if (it == relations_.end()) {
     return Corrupt("Insert: relation id " + std::to_string(insert.relation_id) +
@@ -191,13 +323,12 @@ Result<bool> Policy::CountInsert(const pgoutput::InsertMessage& insert, TxnCount
                    std::to_string(columns.size()) + " columns");
   }
   const pgoutput::TupleColumn& key = columns[binding.key_index];
-  KeyValue value;
   switch (key.kind) {
     case pgoutput::TupleColumn::Kind::kText:
-      value = KeyValue::Of(key.data);
+      *value = KeyValue::Of(key.data);
       break;
     case pgoutput::TupleColumn::Kind::kNull:
-      value = KeyValue::Null();
+      *value = KeyValue::Null();
       break;
     case pgoutput::TupleColumn::Kind::kUnchangedToast:
     case pgoutput::TupleColumn::Kind::kBinary:
@@ -206,25 +337,30 @@ Result<bool> Policy::CountInsert(const pgoutput::InsertMessage& insert, TxnCount
                      ": key column is not in text form (kind '" +
                      std::string(1, static_cast<char>(key.kind)) + "')");
   }
-  ++target->counts[binding.table][value];
+  *table = binding.table;
   return true;
 }
 
-// TRUNCATE (only published if the publication asks for it): the table's
-// committed counts are reset to 0 when the transaction commits (Merge), and
-// the rows this (sub-)transaction inserted before the TRUNCATE are dropped
-// now.  Rows of other sub-transactions of a streamed transaction are kept:
-// the TRUNCATE's sub-transaction may still abort, so keeping them can only
-// over-count.
+// TRUNCATE (only published if the publication asks for it).  In a
+// non-streamed transaction (already committed) the table's counts reset at
+// once.  In a streamed one the reset waits for Stream Commit, and the rows
+// this sub-transaction inserted before the TRUNCATE are dropped now; rows of
+// other sub-transactions are kept: the TRUNCATE's sub-transaction may still
+// abort, so keeping them can only over-count.
 Result<bool> Policy::Handle(const pgoutput::TruncateMessage& truncate, PolicyOutput* /*out*/) {
   Result<TxnCounts*> target = Target("Truncate", truncate.xid);
   if (!target.ok()) return target.error();
-  TxnCounts& txn = *target.value();
   for (pgoutput::Oid relation_id : truncate.relation_ids) {
     const auto it = relations_.find(relation_id);
     if (it == relations_.end() || !it->second.bound) continue;
-    txn.truncated[it->second.table] = true;
-    txn.counts[it->second.table].clear();
+    const size_t table = it->second.table;
+    if (TxnCounts* txn = target.value()) {
+      txn->truncated[table] = true;
+      txn->counts[table].clear();
+      txn->floor[table] = 0;
+    } else {
+      ResetTable(table);
+    }
   }
   return true;
 }
@@ -267,19 +403,38 @@ Result<bool> Policy::Handle(const pgoutput::StreamCommitMessage& commit, PolicyO
   if (it == streamed_.end()) {
     return Corrupt("StreamCommit: xid " + XidText(commit.xid) + " was never streamed");
   }
-  // All surviving sub-transactions commit together: sum them first, so a
-  // decision sees the whole transaction's count.
-  TxnCounts all = EmptyTxnCounts();
-  for (const auto& [subxid, txn] : it->second) {
-    for (size_t table = 0; table < rules_.size(); ++table) {
-      if (txn.truncated[table]) all.truncated[table] = true;
-      for (const auto& [value, n] : txn.counts[table]) all.counts[table][value] += n;
-    }
-  }
+  MergeStreamed(it->second);
   streamed_.erase(it);
-  Merge(all, commit.commit_lsn, commit.commit_time, out);
+  Decide(commit.commit_lsn, commit.commit_time, out);
   accounted_lsn_ = std::max(accounted_lsn_, commit.end_lsn);
   return true;
+}
+
+// All surviving sub-transactions commit together.  TRUNCATEs apply first (a
+// TRUNCATE in one sub-transaction must not wipe rows another one added, in
+// whatever order the map yields them: over- rather than under-counting).
+// A sub-transaction that evicted values (its floor > 0) may have added up to
+// `floor` rows to any value it no longer holds: every held value not in its
+// counts gets the floor, and so does the table's floor.
+void Policy::MergeStreamed(std::unordered_map<pgoutput::Xid, TxnCounts>& subxacts) {
+  for (const auto& [subxid, txn] : subxacts) {
+    for (size_t table = 0; table < rules_.size(); ++table) {
+      if (txn.truncated[table]) ResetTable(table);
+    }
+  }
+  for (auto& [subxid, txn] : subxacts) {
+    for (size_t table = 0; table < rules_.size(); ++table) {
+      for (const auto& [value, n] : txn.counts[table]) AddCommitted(table, value, n);
+      const int64_t floor = txn.floor[table];
+      if (floor == 0) continue;
+      std::vector<KeyValue> others;
+      for (const auto& [value, state] : state_[table]) {
+        if (!txn.counts[table].contains(value)) others.push_back(value);
+      }
+      for (const KeyValue& value : others) AddCommitted(table, value, floor);
+      floor_[table] += floor;
+    }
+  }
 }
 
 Result<bool> Policy::Handle(const pgoutput::StreamAbortMessage& abort, PolicyOutput* /*out*/) {
@@ -296,36 +451,6 @@ Result<bool> Policy::Handle(const pgoutput::StreamAbortMessage& abort, PolicyOut
     it->second.erase(abort.subxid);
   }
   return true;
-}
-
-void Policy::Merge(const TxnCounts& txn, Lsn commit_lsn, int64_t commit_time, PolicyOutput* out) {
-  for (size_t table = 0; table < rules_.size(); ++table) {
-    ValueStates& states = state_[table];
-    if (txn.truncated[table]) {
-      // Keep entries whose flags matter (a decision in flight, an alert
-      // already raised) at count 0; drop the rest.
-      for (auto it = states.begin(); it != states.end();) {
-        if (it->second.pending || it->second.alerted) {
-          it->second.count = 0;
-          it->second.count_at_decision = 0;
-          ++it;
-        } else {
-          it = states.erase(it);
-        }
-      }
-    }
-    const TableRule& rule = rules_[table];
-    for (const auto& [value, n] : txn.counts[table]) {
-      ValueState& state = states[value];
-      state.count += n;
-      if (state.count <= rule.threshold || state.pending) continue;
-      if (rule.action == ActionKind::kAlert && state.alerted) continue;
-      state.pending = true;
-      state.count_at_decision = state.count;
-      out->decisions.push_back(
-          Decision{table, value, rule.action, state.count, commit_lsn, commit_time});
-    }
-  }
 }
 
 std::vector<Decision> Policy::DecideAll() {
@@ -363,7 +488,7 @@ void Policy::OnOutcome(const Outcome& outcome) {
           outcome.exact_count <= 0) {
         return;  // nothing worth remembering
       }
-      ValueState& state = it != states.end() ? it->second : states[outcome.value];
+      ValueState& state = it != states.end() ? it->second : Track(outcome.table, outcome.value);
       const int64_t merged_since =
           state.pending ? std::max<int64_t>(0, state.count - state.count_at_decision) : 0;
       state.count = outcome.exact_count + merged_since;

@@ -5,21 +5,34 @@
 // Thread-compatible: owned by the policy thread.
 //
 // Counting contract:
-//  - Only rows of committed transactions count.  Rows are held per
-//    transaction (and, for streamed transactions, per sub-transaction) and
-//    merged into the table counts at Commit / Stream Commit; a Stream Abort
+//  - Only rows of committed transactions count.  A non-streamed transaction
+//    reaches the stream only after it committed (the server's reorder buffer
+//    replays it whole at commit, without its rolled-back sub-transactions),
+//    so its rows count as they arrive and decisions are made at its Commit.
+//    A streamed transaction arrives while still in progress: its rows are
+//    held per sub-transaction and merged at Stream Commit; a Stream Abort
 //    drops the sub-transaction's rows (or the whole transaction's when
-//    subxid == xid).  Non-streamed aborted transactions never reach the
-//    stream at all.
+//    subxid == xid).
 //  - A decision is made at the commit that makes a value's count exceed the
 //    table's threshold (count > threshold), once: the value is then
 //    "pending" until OnOutcome() reports what the executor found.
-//  - Counts are streamed counts: they can exceed the truth (rows deleted or
-//    moved out of DEFAULT are not streamed), never fall below it when seeded
-//    correctly.  The executor re-counts exactly before acting and reports
-//    the exact count back through OnOutcome().
+//  - Counts never fall below the truth (when seeded correctly) and may exceed
+//    it: rows deleted or moved out of DEFAULT are not streamed, and memory
+//    is bounded (below).  The executor re-counts exactly before acting and
+//    reports the exact count back through OnOutcome().
+//  - Bounded memory: at most rule.max_tracked_values values per table are
+//    held, and as many per streamed sub-transaction.  When full, the lower
+//    half by count (values without a decision in flight or an alert) is
+//    evicted and the table's floor rises to the largest count evicted: a
+//    value not held has at most `floor` rows, and a value seen again starts
+//    from the floor (the Space-Saving heavy-hitter scheme).  A value that
+//    really crosses its threshold is therefore always decided on; values
+//    that did not are caught by the exact count.  With more than
+//    threshold × max_tracked_values rows of distinct values since start-up,
+//    the floor passes the threshold and every new value costs one exact
+//    count: raise max_tracked_values if that happens (docs/configuration.md).
 //  - A committed TRUNCATE of a DEFAULT partition resets its table's counts
-//    to 0 (rows the same transaction inserted after it still count).
+//    and floor to 0.
 #pragma once
 
 #include <cstdint>
@@ -50,6 +63,9 @@ struct TableRule {
   int64_t threshold = 100;      // act when count > threshold
   ActionKind action = ActionKind::kCreate;
   std::string name_template = std::string(kDefaultNameTemplate);
+  // Most values whose counts are held for this table (memory bound; see
+  // "Bounded memory" above).
+  size_t max_tracked_values = 100'000;
 };
 
 struct Decision {
@@ -96,6 +112,11 @@ class Policy {
 
   // Sets the committed count of one value (initial exact count at start-up).
   void Seed(size_t table, const KeyValue& value, int64_t count);
+  // At start-up, when only the most frequent values were seeded: no value
+  // left out has more than `max_count` rows.
+  void SeedUntracked(size_t table, int64_t max_count);
+  // The table's floor: no value not held has more rows than this.
+  int64_t floor(size_t table) const { return table < floor_.size() ? floor_[table] : 0; }
 
   // Decisions for every value already over its threshold that has none in
   // flight (for seeded counts at start-up, which no commit has touched yet).
@@ -143,6 +164,8 @@ class Policy {
     // `count` when the pending decision was made, so OnOutcome() can keep
     // the rows merged while the executor worked (see policy.cc).
     int64_t count_at_decision = 0;
+    bool crossed = false;  // in crossed_: to decide at the coming commit
+    bool pinned() const { return pending || alerted || crossed; }
   };
   using Counts = std::unordered_map<KeyValue, int64_t, KeyValueHash>;
   using ValueStates = std::unordered_map<KeyValue, ValueState, KeyValueHash>;
@@ -156,6 +179,7 @@ class Policy {
   struct TxnCounts {
     std::vector<Counts> counts;   // inserted rows per value
     std::vector<bool> truncated;  // a TRUNCATE of the table's DEFAULT partition
+    std::vector<int64_t> floor;   // rows of any value evicted from `counts`
   };
 
   TxnCounts EmptyTxnCounts() const;
@@ -174,27 +198,42 @@ class Policy {
   Result<bool> Handle(const pgoutput::StreamCommitMessage& commit, PolicyOutput* out);
   Result<bool> Handle(const pgoutput::StreamAbortMessage& abort, PolicyOutput* out);
 
-  // Where a row-level message belongs: the open transaction, or the current
-  // stream block's sub-transaction `xid`.  Error outside any transaction.
+  // The streamed sub-transaction a row-level message belongs to (inside a
+  // stream block), nullptr for the open non-streamed transaction, or an
+  // Error outside any transaction.
   Result<TxnCounts*> Target(const char* what, const std::optional<pgoutput::Xid>& xid);
 
-  // Adds one transaction's counts to the committed counts (after applying its
-  // TRUNCATEs) and collects the decisions they trigger.
-  void Merge(const TxnCounts& txn, Lsn commit_lsn, int64_t commit_time, PolicyOutput* out);
-  // Counts one Insert into `target`.  Returns false when the relation is not
-  // one of ours (ignored), an Error on a protocol violation.
-  Result<bool> CountInsert(const pgoutput::InsertMessage& insert, TxnCounts* target);
+  // Resolves an Insert to (table, value).  Returns false when the relation
+  // is not one of ours (ignored), an Error on a protocol violation.
+  Result<bool> KeyOf(const pgoutput::InsertMessage& insert, size_t* table, KeyValue* value);
+
+  // The committed state of a value, created at the table's floor (evicting
+  // the lower half first when the table is full).
+  ValueState& Track(size_t table, const KeyValue& value);
+  void Evict(size_t table);
+  // Adds `n` rows to a sub-transaction's counts, evicting when full.
+  void AddToTxn(TxnCounts* txn, size_t table, const KeyValue& value, int64_t n);
+  // A committed TRUNCATE: counts and floor to 0, pinned entries kept.
+  void ResetTable(size_t table);
+  // Adds `n` committed rows and notes a threshold crossing in crossed_.
+  void AddCommitted(size_t table, const KeyValue& value, int64_t n);
+  // Merges the sub-transactions of a committed streamed transaction.
+  void MergeStreamed(std::unordered_map<pgoutput::Xid, TxnCounts>& subxacts);
+  // Turns crossed_ into decisions for the commit at `commit_lsn`.
+  void Decide(Lsn commit_lsn, int64_t commit_time, PolicyOutput* out);
 
   std::vector<TableRule> rules_;
   std::vector<ValueStates> state_;  // per table
+  std::vector<int64_t> floor_;      // per table, see "Bounded memory"
+  // Values whose count passed the threshold since the last commit.
+  std::vector<std::pair<size_t, KeyValue>> crossed_;
   std::unordered_map<pgoutput::Oid, RelationBinding> relations_;
   // The last Relation message per relation id: the server sends it once per
   // session, so SetRules() re-binds from these.
   std::unordered_map<pgoutput::Oid, pgoutput::RelationMessage> relation_messages_;
 
-  // Non-streamed transaction in progress.
+  // Non-streamed transaction in progress (its rows count as they come).
   bool in_txn_ = false;
-  TxnCounts txn_;
 
   // Streamed transactions: top-level xid -> sub-xid -> its effects.
   std::unordered_map<pgoutput::Xid, std::unordered_map<pgoutput::Xid, TxnCounts>> streamed_;

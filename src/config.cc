@@ -159,7 +159,8 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
     ++index;
     const toml::table& t = *node.as_table();
     const std::string prefix = "table[" + std::to_string(index) + "].";
-    RejectUnknownKeys(t, {"name", "threshold", "action", "partition_name"}, origin, prefix);
+    RejectUnknownKeys(t, {"name", "threshold", "action", "partition_name", "max_tracked_values"},
+                      origin, prefix);
     TableConfig tc;
     tc.name = GetString(t, "name", "", origin, prefix);
     if (tc.name.empty()) Fail(origin, prefix + "name", "missing: the partitioned table's name");
@@ -181,6 +182,9 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
     if (auto err = policy::ValidateNameTemplate(tc.partition_name)) {
       Fail(origin, prefix + "partition_name", *err);
     }
+    tc.max_tracked_values = static_cast<size_t>(GetInt(
+        t, "max_tracked_values", static_cast<int64_t>(tc.max_tracked_values), 16, 100'000'000,
+        origin, prefix));
     config.tables.push_back(std::move(tc));
   }
   return config;

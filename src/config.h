@@ -53,6 +53,8 @@ struct TableConfig {
   int64_t threshold = 100;
   policy::ActionKind action = policy::ActionKind::kCreate;
   std::string partition_name = "{parent}_{value}";
+  // Memory bound: distinct values counted at once (policy.h, "Bounded memory").
+  size_t max_tracked_values = 100'000;
 };
 
 struct Config {

@@ -67,6 +67,7 @@ std::vector<policy::TableRule> MakeRules(const Config& config, const std::vector
     r.threshold = config.tables[i].threshold;
     r.action = config.tables[i].action;
     r.name_template = config.tables[i].partition_name;
+    r.max_tracked_values = config.tables[i].max_tracked_values;
     rules.push_back(std::move(r));
   }
   return rules;
@@ -146,12 +147,15 @@ class FatalError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Counts DEFAULT per value for every table and seeds the policy.
+// Counts DEFAULT per value for every table and seeds the policy with the
+// most frequent values, as many as it tracks; the rest are covered by the
+// table's floor (no value left out has more rows than the last one seeded).
 void SeedCounts(pg::Connection& sql, const std::vector<TableInfo>& infos, policy::Policy* policy) {
   for (size_t i = 0; i < infos.size(); ++i) {
-    for (const auto& vc : executor::CountDefaultByValue(sql, infos[i])) {
-      policy->Seed(i, vc.value, vc.rows);
-    }
+    const size_t limit = policy->rules()[i].max_tracked_values;
+    const auto counts = executor::CountDefaultByValue(sql, infos[i], limit);
+    for (const auto& vc : counts) policy->Seed(i, vc.value, vc.rows);
+    if (counts.size() == limit) policy->SeedUntracked(i, counts.back().rows);
   }
 }
 

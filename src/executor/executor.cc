@@ -52,13 +52,15 @@ int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::K
   return r.int64(0, 0);
 }
 
-std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInfo& table) {
+std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInfo& table,
+                                            size_t limit) {
   const std::string col = conn.QuoteIdent(table.key.at(0).name);
   // format('%s', x) uses the type's output function: the text pgoutput sends
   // (a plain ::text cast differs for some types, e.g. boolean).
   pg::Result r = conn.Exec("SELECT CASE WHEN " + col + " IS NULL THEN NULL ELSE format('%s', " +
                            col + ") END AS v, count(*) FROM ONLY " + QuotedDefault(conn, table) +
-                           " GROUP BY 1 ORDER BY 2 DESC, 1");
+                           " GROUP BY 1 ORDER BY 2 DESC, 1" +
+                           (limit ? " LIMIT " + std::to_string(limit) : std::string()));
   std::vector<ValueCount> out;
   out.reserve(static_cast<size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) {

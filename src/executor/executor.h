@@ -51,7 +51,9 @@ struct ValueCount {
   policy::KeyValue value;
   int64_t rows = 0;
 };
-std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInfo& table);
+// At most `limit` values (0 = all), the most frequent first.
+std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInfo& table,
+                                            size_t limit = 0);
 
 struct MoveResult {
   std::string partition;  // "schema.name" created (or found)

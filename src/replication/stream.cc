@@ -18,7 +18,7 @@ namespace {
 // The reader stops pulling from the socket while the policy thread is this
 // far behind, so a slow consumer costs no unbounded memory; the server then
 // waits on the TCP window, which is what pg_recvlogical's peers see too.
-constexpr size_t kMaxQueuedEvents = 200'000;
+constexpr size_t kMaxQueuedEvents = 20'000;
 
 // Poll timeout cap, so `stop` is noticed promptly.
 constexpr std::chrono::milliseconds kMaxPoll{100};

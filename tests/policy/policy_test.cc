@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+#include <set>
+
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -677,7 +681,9 @@ TEST_F(PolicyTest, TruncateResetsCountsAtCommit) {
   Feed(Begin(1));
   Rows(50, kReturned);  // before the TRUNCATE: gone with it
   Feed(Truncate({kOrdersDefault, kUnrelated, 12345}));
-  EXPECT_EQ(policy_.count(0, kReturned), 80);  // not committed yet
+  // A non-streamed transaction reaches the stream only once it committed:
+  // the reset applies at once.
+  EXPECT_EQ(policy_.count(0, kReturned), 0);
   Rows(30, kReturned);
   EXPECT_TRUE(Feed(Commit(0x300)).decisions.empty());
   EXPECT_EQ(policy_.count(0, kReturned), 30);
@@ -749,6 +755,150 @@ TEST(PolicyTablesTest, TablesAreCountedApart) {
   EXPECT_EQ(policy.count(0, KeyValue::Of("eu")), 11);
   EXPECT_EQ(policy.count(1, KeyValue::Of("eu")), 11);
   EXPECT_EQ(policy.rules().size(), 2u);
+}
+
+}  // namespace
+}  // namespace partwatch::policy
+
+// ---- bounded memory (Space-Saving floor) ----
+
+namespace partwatch::policy {
+namespace {
+
+TableRule SmallRule(size_t capacity, int64_t threshold = 100) {
+  TableRule rule = OrdersRule(threshold);
+  rule.max_tracked_values = capacity;
+  return rule;
+}
+
+class BoundedPolicyTest : public PolicyTest {
+ protected:
+  BoundedPolicyTest() : PolicyTest({SmallRule(8)}) {}
+};
+
+TEST_F(BoundedPolicyTest, DistinctValuesNeverExceedTheCapacity) {
+  Feed(OrdersRelation());
+  for (int t = 0; t < 50; ++t) {
+    Feed(Begin(1));
+    for (int i = 0; i < 10; ++i) Rows(1, KeyValue::Of("v" + std::to_string(t * 10 + i)));
+    Feed(Commit(0x100 + t));
+    EXPECT_LE(policy_.tracked_values(), 8u);
+  }
+  EXPECT_GT(policy_.floor(0), 0);  // something was evicted
+}
+
+TEST_F(BoundedPolicyTest, EvictionKeepsTheHeavyValueAndRaisesTheFloor) {
+  Feed(OrdersRelation());
+  Txn(50, kReturned, 0x10);
+  for (int i = 0; i < 20; ++i) Txn(1, KeyValue::Of("x" + std::to_string(i)), 0x20 + i);
+  EXPECT_EQ(policy_.count(0, kReturned), 50);  // never the one evicted
+  EXPECT_GE(policy_.floor(0), 1);
+  EXPECT_LT(policy_.floor(0), 50);
+}
+
+TEST_F(BoundedPolicyTest, AReturningValueStartsFromTheFloor) {
+  Feed(OrdersRelation());
+  for (int i = 0; i < 30; ++i) Txn(3, KeyValue::Of("x" + std::to_string(i)), 0x20 + i);
+  const int64_t floor = policy_.floor(0);
+  ASSERT_GE(floor, 3);
+  // x0 was evicted long ago; seen again, it cannot be below what it may have.
+  Txn(1, KeyValue::Of("x0"), 0x100);
+  EXPECT_EQ(policy_.count(0, KeyValue::Of("x0")), floor + 1);
+}
+
+TEST_F(BoundedPolicyTest, PendingValuesAreNeverEvicted) {
+  Feed(OrdersRelation());
+  ASSERT_EQ(Txn(101, kReturned, 0x10).size(), 1u);  // now pending
+  for (int i = 0; i < 200; ++i) Txn(200, KeyValue::Of("x" + std::to_string(i)), 0x20 + i);
+  // It is still known as pending: no second decision, and its outcome lands.
+  policy_.OnOutcome(Outcome{0, kReturned, Outcome::Kind::kBelowThreshold, 7});
+  EXPECT_EQ(policy_.count(0, kReturned), 7);
+}
+
+TEST_F(BoundedPolicyTest, SeedUntrackedSetsTheFloor) {
+  Feed(OrdersRelation());
+  policy_.Seed(0, kReturned, 90);
+  policy_.SeedUntracked(0, 40);
+  EXPECT_EQ(policy_.floor(0), 40);
+  Txn(1, kLost, 0x10);
+  EXPECT_EQ(policy_.count(0, kLost), 41);
+}
+
+TEST_F(BoundedPolicyTest, TruncateResetsTheFloor) {
+  Feed(OrdersRelation());
+  for (int i = 0; i < 30; ++i) Txn(3, KeyValue::Of("x" + std::to_string(i)), 0x20 + i);
+  ASSERT_GT(policy_.floor(0), 0);
+  Feed(Begin(1));
+  Feed(Truncate({kOrdersDefault}));
+  Feed(Commit(0x200));
+  EXPECT_EQ(policy_.floor(0), 0);
+  EXPECT_EQ(policy_.tracked_values(), 0u);
+}
+
+TEST_F(BoundedPolicyTest, StreamedTransactionWithManyValuesKeepsAnUpperBound) {
+  Feed(OrdersRelation());
+  Txn(60, kReturned, 0x10);  // committed earlier: 60
+  Feed(StreamStart(900, true));
+  // 50 distinct values overflow the sub-transaction's 8 slots; kReturned's
+  // rows in it may be evicted, so its merged count must still be >= 60 + 45.
+  for (int i = 0; i < 45; ++i) Rows(1, kReturned, kOrdersDefault, 900);
+  for (int i = 0; i < 50; ++i) Rows(1, KeyValue::Of("y" + std::to_string(i)), kOrdersDefault, 900);
+  Feed(StreamStop());
+  const PolicyOutput out = Feed(StreamCommit(900, 0x300));
+  EXPECT_GE(policy_.count(0, kReturned), 105);
+  ASSERT_EQ(out.decisions.size(), 1u);
+  EXPECT_EQ(out.decisions[0].value, kReturned);
+  EXPECT_LE(policy_.tracked_values(), 8u + 1u);
+}
+
+// Property: whatever the interleaving of values, a value whose true count
+// passes the threshold is decided on at the very commit where it does (no
+// missed crossing), and estimates never fall below the truth.
+TEST(BoundedPolicyPropertyTest, NoCrossingIsEverMissed) {
+  std::mt19937 rng(12345);
+  for (int round = 0; round < 20; ++round) {
+    Policy policy({SmallRule(16, 30)});
+    ASSERT_TRUE(policy.OnMessage(OrdersRelation()).ok());
+    std::map<std::string, int64_t> truth;
+    std::set<std::string> decided;
+    // A skewed stream: a few hot values among many cold ones.
+    std::discrete_distribution<int> pick({60, 40});
+    for (int txn = 0; txn < 400; ++txn) {
+      ASSERT_TRUE(policy.OnMessage(Begin(1)).ok());
+      std::set<std::string> crossed_now;
+      const int rows = 1 + static_cast<int>(rng() % 5);
+      for (int r = 0; r < rows; ++r) {
+        const std::string v = pick(rng) == 0 ? "hot" + std::to_string(rng() % 4)
+                                              : "cold" + std::to_string(rng() % 500);
+        ASSERT_TRUE(policy.OnMessage(Insert(kOrdersDefault, KeyValue::Of(v))).ok());
+        if (++truth[v] == 31 && !decided.count(v)) crossed_now.insert(v);
+      }
+      Result<PolicyOutput> out = policy.OnMessage(Commit(0x1000 + txn));
+      ASSERT_TRUE(out.ok());
+      std::set<std::string> decided_now;
+      for (const Decision& d : out.value().decisions) {
+        decided_now.insert(*d.value.text);
+        // The executor's exact count answers; the truth stays where it is.
+        const int64_t exact = truth[*d.value.text];
+        policy.OnOutcome(Outcome{0, d.value,
+                                 exact > 30 ? Outcome::Kind::kDone : Outcome::Kind::kBelowThreshold,
+                                 exact});
+        if (exact > 30) {
+          decided.insert(*d.value.text);
+          truth[*d.value.text] = 0;  // moved out of DEFAULT
+        }
+      }
+      for (const std::string& v : crossed_now) {
+        EXPECT_TRUE(decided_now.count(v)) << "round " << round << " txn " << txn << ": " << v;
+      }
+      for (const auto& [v, n] : truth) {
+        if (n > 0 && !decided.count(v) && policy.count(0, KeyValue::Of(v)) > 0) {
+          EXPECT_GE(policy.count(0, KeyValue::Of(v)), n) << v;
+        }
+      }
+      ASSERT_LE(policy.tracked_values(), 16u + 8u);  // pinned entries may exceed briefly
+    }
+  }
 }
 
 }  // namespace
