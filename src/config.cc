@@ -159,7 +159,9 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
     ++index;
     const toml::table& t = *node.as_table();
     const std::string prefix = "table[" + std::to_string(index) + "].";
-    RejectUnknownKeys(t, {"name", "threshold", "action", "partition_name", "max_tracked_values"},
+    RejectUnknownKeys(t,
+                      {"name", "threshold", "action", "partition_name", "max_tracked_values",
+                       "max_new_partitions_per_hour"},
                       origin, prefix);
     TableConfig tc;
     tc.name = GetString(t, "name", "", origin, prefix);
@@ -185,6 +187,9 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
     tc.max_tracked_values = static_cast<size_t>(GetInt(
         t, "max_tracked_values", static_cast<int64_t>(tc.max_tracked_values), 16, 100'000'000,
         origin, prefix));
+    tc.max_new_partitions_per_hour = static_cast<int>(
+        GetInt(t, "max_new_partitions_per_hour", tc.max_new_partitions_per_hour, 0, 1'000'000,
+               origin, prefix));
     config.tables.push_back(std::move(tc));
   }
   return config;

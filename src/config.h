@@ -55,6 +55,9 @@ struct TableConfig {
   std::string partition_name = "{parent}_{value}";
   // Memory bound: distinct values counted at once (policy.h, "Bounded memory").
   size_t max_tracked_values = 100'000;
+  // Flood guard: past this many partitions created for the table within the
+  // last hour, partwatch alerts instead of creating.
+  int max_new_partitions_per_hour = 60;
 };
 
 struct Config {

@@ -375,7 +375,8 @@ SessionResult RunSession(const Config& config, bool first) {
         while (!stop.load()) {
           if (!decisions.wait_dequeue_timed(d, kQueueWait)) continue;
           const auto snap = catalog.Get();
-          outcomes.enqueue(exec.Execute(snap->infos[d.table], snap->rules[d.table], d));
+          outcomes.enqueue(exec.Execute(snap->infos[d.table], snap->rules[d.table], d,
+                                        config.tables[d.table].max_new_partitions_per_hour));
         }
       } catch (const std::exception& e) {
         fail(SessionEnd::kTransient, std::string("executor: ") + e.what());

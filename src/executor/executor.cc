@@ -183,12 +183,34 @@ MoveResult Executor::CreateAndMove(const TableInfo& table, const std::string& na
   throw pg::PgError("no attempt made", "");  // max_attempts >= 1 by config validation
 }
 
+bool Executor::OverHourlyCap(const TableInfo& table, const policy::Decision& decision, int cap) {
+  const auto now = Clock::now();
+  auto& times = created_[table.oid];
+  while (!times.empty() && now - times.front() > std::chrono::hours(1)) times.pop_front();
+  if (static_cast<int>(times.size()) < cap) return false;
+  auto& last = cap_alerts_[{table.oid, decision.value}];
+  if (last == Clock::time_point() || now - last > std::chrono::hours(1)) {
+    last = now;
+    spdlog::warn("ALERT table {} value {}: {} rows counted in DEFAULT, but {} partition(s) were "
+                 "already created for this table in the last hour (max_new_partitions_per_hour "
+                 "= {}): not creating one; a flood of new values?",
+                 table.DisplayName(), decision.value.ForLog(), decision.streamed_count,
+                 times.size(), cap);
+  }
+  return true;
+}
+
 policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRule& rule,
-                                  const policy::Decision& decision) {
+                                  const policy::Decision& decision,
+                                  int max_new_partitions_per_hour) {
   policy::Outcome outcome;
   outcome.table = decision.table;
   outcome.value = decision.value;
   outcome.kind = policy::Outcome::Kind::kFailed;
+  if (decision.kind == policy::ActionKind::kCreate &&
+      OverHourlyCap(table, decision, max_new_partitions_per_hour)) {
+    return outcome;  // kFailed: decided again at a later commit, once the hour allows
+  }
   try {
     const int64_t exact = ExactCount(conn_, table, decision.value);
     outcome.exact_count = exact;
@@ -210,6 +232,7 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
       return outcome;
     }
     MoveResult moved = CreateAndMove(table, rule.name_template, decision.value);
+    created_[table.oid].push_back(Clock::now());
     std::string when = "found over the threshold at start-up";
     if (decision.commit_time != 0) {
       const int64_t now_pg = walsender::UnixMicrosToPostgres(

@@ -32,7 +32,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <tuple>
+#include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "policy/policy.h"
@@ -62,6 +66,14 @@ struct MoveResult {
   std::chrono::microseconds took{0};
 };
 
+// Orders (oid, value) pairs; NULL sorts first.
+struct KeyLess {
+  bool operator()(const std::pair<uint32_t, policy::KeyValue>& a,
+                  const std::pair<uint32_t, policy::KeyValue>& b) const {
+    return std::tie(a.first, a.second.text) < std::tie(b.first, b.second.text);
+  }
+};
+
 class Executor {
  public:
   // `stop` aborts retry loops between attempts (never a statement midway).
@@ -72,7 +84,7 @@ class Executor {
   // reported as kFailed, except a lost connection, which throws pg::PgError
   // (the caller must start over with a new connection).
   policy::Outcome Execute(const TableInfo& table, const policy::TableRule& rule,
-                          const policy::Decision& decision);
+                          const policy::Decision& decision, int max_new_partitions_per_hour);
 
   // Creates the partition for `value` and moves its rows (see the file
   // comment).  Throws pg::PgError when all attempts fail.
@@ -88,10 +100,19 @@ class Executor {
   std::string ChooseName(const TableInfo& table, const std::string& name_template,
                          const policy::KeyValue& value);
   void SleepUnlessStopped(std::chrono::milliseconds delay);
+  // True when `table` already got `cap` partitions from this process within
+  // the last hour (then alerts, at most once per value per hour).
+  bool OverHourlyCap(const TableInfo& table, const policy::Decision& decision, int cap);
 
   pg::Connection conn_;
   ExecutorConfig config_;
   const std::atomic<bool>& stop_;
+  // Creation times per parent oid, for max_new_partitions_per_hour.
+  std::unordered_map<uint32_t, std::deque<std::chrono::steady_clock::time_point>> created_;
+  // Last cap alert per (parent oid, value), so a flood logs once an hour.
+  std::map<std::pair<uint32_t, policy::KeyValue>, std::chrono::steady_clock::time_point,
+           KeyLess>
+      cap_alerts_;
 };
 
 // Advisory lock key partwatch takes per parent table: (0x7077 << 32) | oid.

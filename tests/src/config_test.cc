@@ -42,6 +42,10 @@ TEST(ConfigTest, MinimalConfigGetsTheDocumentedDefaults) {
   EXPECT_EQ(c.tables[0].threshold, 100);
   EXPECT_EQ(c.tables[0].action, policy::ActionKind::kCreate);
   EXPECT_EQ(c.tables[0].partition_name, "{parent}_{value}");
+  EXPECT_EQ(c.tables[0].max_tracked_values, 100'000u);
+  EXPECT_EQ(c.tables[0].max_new_partitions_per_hour, 60);
+  EXPECT_EQ(c.source.slot_check_interval.count(), 10'000);
+  EXPECT_EQ(c.source.max_retained_wal_bytes, int64_t{1024} << 20);
 }
 
 TEST(ConfigTest, EveryKeyIsRead) {
@@ -51,6 +55,8 @@ dsn = "postgresql://pw@db/app"
 slot = "pw_slot"
 publication = "pw_pub"
 status_interval_ms = 500
+slot_check_interval_ms = 2000
+max_retained_wal_mb = 64
 [executor]
 lock_timeout_ms = 300
 max_attempts = 3
@@ -63,6 +69,8 @@ name = '"Sales"."Orders"'
 threshold = 0
 action = "alert"
 partition_name = "p_{value}"
+max_tracked_values = 5000
+max_new_partitions_per_hour = 3
 [[table]]
 name = "public.orders"
 )",
@@ -80,6 +88,15 @@ name = "public.orders"
   EXPECT_EQ(c.tables[0].threshold, 0);
   EXPECT_EQ(c.tables[0].action, policy::ActionKind::kAlert);
   EXPECT_EQ(c.tables[0].partition_name, "p_{value}");
+  EXPECT_EQ(c.tables[0].max_tracked_values, 5000u);
+  EXPECT_EQ(c.tables[0].max_new_partitions_per_hour, 3);
+  EXPECT_EQ(c.source.slot_check_interval.count(), 2000);
+  EXPECT_EQ(c.source.max_retained_wal_bytes, int64_t{64} << 20);
+}
+
+TEST(ConfigTest, TooSmallMaxTrackedValuesIsNamed) {
+  const std::string e = ErrorOf("[[table]]\nname = \"t\"\nmax_tracked_values = 3\n");
+  EXPECT_NE(e.find("table[1].max_tracked_values: must be between 16"), std::string::npos) << e;
 }
 
 TEST(ConfigTest, UnknownTopLevelKeyIsNamed) {
