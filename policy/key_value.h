@@ -16,9 +16,32 @@ struct KeyValue {
   static KeyValue Of(std::string s) { return KeyValue{std::move(s)}; }
   bool is_null() const { return !text.has_value(); }
 
-  // For logs: the text in single quotes, or NULL.  Not SQL-safe; never paste
-  // it into a statement.
-  std::string ForLog() const { return text ? "'" + *text + "'" : std::string("NULL"); }
+  // For logs: the text in single quotes, or NULL; control bytes and
+  // backslashes escaped (\n, \xNN) so a value cannot forge log lines, and
+  // cut after 256 bytes.  Not SQL-safe; never paste it into a statement.
+  std::string ForLog() const {
+    if (!text) return "NULL";
+    static constexpr size_t kMax = 256;
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (size_t i = 0; i < text->size() && i < kMax; ++i) {
+      const unsigned char c = static_cast<unsigned char>((*text)[i]);
+      if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c < 0x20 || c == 0x7f) {
+        out += "\\x";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    out += "'";
+    if (text->size() > kMax) out += "...(" + std::to_string(text->size()) + " bytes)";
+    return out;
+  }
 
   friend bool operator==(const KeyValue&, const KeyValue&) = default;
 };

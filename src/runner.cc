@@ -223,6 +223,11 @@ SessionResult RunSession(const Config& config, bool first) {
     const replication::SystemIdentity id = repl.IdentifySystem();
     spdlog::info("connected to system {} timeline {} database {} at WAL {}", id.system_id,
                  id.timeline, id.dbname, id.xlogpos.ToString());
+    if (slot && slot->database != id.dbname) {
+      throw FatalError("replication slot " + config.source.slot + " belongs to database " +
+                       slot->database + ", not " + id.dbname +
+                       "; set source.slot to another name");
+    }
 
     policy::Policy policy(MakeRules(config, infos));
     Lsn start;

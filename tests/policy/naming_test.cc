@@ -278,3 +278,22 @@ TEST(ValidateNameTemplateTest, RejectsLiteralsOutsideIdentifierCharacters) {
 
 }  // namespace
 }  // namespace partwatch::policy
+
+namespace partwatch::policy {
+namespace {
+
+TEST(KeyValueForLogTest, ControlBytesCannotForgeLogLines) {
+  EXPECT_EQ(KeyValue::Of("a\nb").ForLog(), "'a\\nb'");
+  EXPECT_EQ(KeyValue::Of(std::string("e\x01" "f\r")).ForLog(), "'e\\x01f\\x0d'");
+  EXPECT_EQ(KeyValue::Of("c\\d").ForLog(), "'c\\\\d'");
+  EXPECT_EQ(KeyValue::Null().ForLog(), "NULL");
+  EXPECT_EQ(KeyValue::Of("возврат").ForLog(), "'возврат'");
+}
+
+TEST(KeyValueForLogTest, LongValuesAreCut) {
+  const std::string log = KeyValue::Of(std::string(1000, 'x')).ForLog();
+  EXPECT_EQ(log, "'" + std::string(256, 'x') + "'...(1000 bytes)");
+}
+
+}  // namespace
+}  // namespace partwatch::policy
