@@ -64,7 +64,7 @@ struct RelationColumn {
   int32_t type_modifier = -1;
 };
 
-struct RelationMessage {  // 'R'
+struct RelationMessage {   // 'R'
   std::optional<Xid> xid;  // present inside a streamed block only
   Oid relation_id = 0;
   std::string nspname;
@@ -134,8 +134,8 @@ struct StreamCommitMessage {  // 'c' (v2)
 };
 
 struct StreamAbortMessage {  // 'A' (v2)
-  Xid xid = 0;     // top-level transaction
-  Xid subxid = 0;  // == xid when the whole transaction aborted
+  Xid xid = 0;               // top-level transaction
+  Xid subxid = 0;            // == xid when the whole transaction aborted
 };
 
 using Message =

@@ -46,7 +46,8 @@ TableInfo DescribeTable(pg::Connection& conn, const std::string& name) {
   if (default_oid == 0) {
     throw CatalogError("table '" + name +
                        "' has no DEFAULT partition: partwatch watches what lands in DEFAULT "
-                       "(CREATE TABLE ... PARTITION OF " + info.DisplayName() + " DEFAULT)");
+                       "(CREATE TABLE ... PARTITION OF " +
+                       info.DisplayName() + " DEFAULT)");
   }
 
   const std::string oid_text = std::to_string(info.oid);
@@ -61,8 +62,8 @@ TableInfo DescribeTable(pg::Connection& conn, const std::string& name) {
       throw CatalogError("table '" + name +
                          "' is partitioned by an expression; partwatch handles column keys only");
     }
-    info.key.push_back(KeyColumn{key.text(i, 1), static_cast<uint32_t>(key.int64(i, 2)),
-                                 key.text(i, 3)});
+    info.key.push_back(
+        KeyColumn{key.text(i, 1), static_cast<uint32_t>(key.int64(i, 2)), key.text(i, 3)});
   }
   if (info.strategy == 'l' && info.key.size() != 1) {
     throw CatalogError("table '" + name + "': a LIST key has exactly one column");
@@ -113,7 +114,8 @@ void CheckServerForStreaming(pg::Connection& conn) {
   if (r.value(0, 1) != "t" && r.value(0, 2) != "t") {
     throw CatalogError("role " + r.text(0, 3) +
                        " lacks the REPLICATION attribute needed to stream from a replication "
-                       "slot (ALTER ROLE " + r.text(0, 3) + " REPLICATION)");
+                       "slot (ALTER ROLE " +
+                       r.text(0, 3) + " REPLICATION)");
   }
 }
 
@@ -125,9 +127,9 @@ std::optional<std::string> CheckTablePrivileges(pg::Connection& conn, const Tabl
       {std::to_string(table.oid), std::to_string(table.default_partition.oid)});
   if (r.rows() != 1) return "table " + table.DisplayName() + " vanished";
   if (r.value(0, 0) != "t" || r.value(0, 1) != "t") {
-    return "role " + r.text(0, 2) + " must own " + table.DisplayName() + " and its DEFAULT partition " +
-           table.default_partition.nspname + "." + table.default_partition.relname +
-           " (or be a member of the owning role " + table.owner +
+    return "role " + r.text(0, 2) + " must own " + table.DisplayName() +
+           " and its DEFAULT partition " + table.default_partition.nspname + "." +
+           table.default_partition.relname + " (or be a member of the owning role " + table.owner +
            ") to publish it and attach partitions: GRANT " + table.owner + " TO " + r.text(0, 2);
   }
   return std::nullopt;

@@ -1,9 +1,9 @@
 #include "src/config.h"
 
+#include <toml++/toml.h>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "policy/naming.h"
 
@@ -92,8 +92,8 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
 
   if (const toml::table* src = GetTable(root, "source", origin)) {
     RejectUnknownKeys(*src,
-                      {"dsn", "slot", "publication", "status_interval_ms",
-                       "slot_check_interval_ms", "max_retained_wal_mb"},
+                      {"dsn", "slot", "publication", "status_interval_ms", "slot_check_interval_ms",
+                       "max_retained_wal_mb"},
                       origin, "source.");
     config.source.dsn = GetString(*src, "dsn", "", origin, "source.");
     config.source.slot = GetString(*src, "slot", config.source.slot, origin, "source.");
@@ -126,12 +126,12 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
   }
 
   if (const toml::table* ex = GetTable(root, "executor", origin)) {
-    RejectUnknownKeys(
-        *ex, {"lock_timeout_ms", "max_attempts", "retry_base_delay_ms", "lock_parent"}, origin,
-        "executor.");
-    config.executor.lock_timeout = std::chrono::milliseconds(GetInt(
-        *ex, "lock_timeout_ms", config.executor.lock_timeout.count(), 1, 600'000, origin,
-        "executor."));
+    RejectUnknownKeys(*ex,
+                      {"lock_timeout_ms", "max_attempts", "retry_base_delay_ms", "lock_parent"},
+                      origin, "executor.");
+    config.executor.lock_timeout = std::chrono::milliseconds(
+        GetInt(*ex, "lock_timeout_ms", config.executor.lock_timeout.count(), 1, 600'000, origin,
+               "executor."));
     config.executor.max_attempts = static_cast<int>(
         GetInt(*ex, "max_attempts", config.executor.max_attempts, 1, 1000, origin, "executor."));
     config.executor.retry_base_delay = std::chrono::milliseconds(
@@ -169,9 +169,8 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
     if (!seen.insert(tc.name).second) {
       Fail(origin, prefix + "name", "table '" + tc.name + "' is configured twice");
     }
-    tc.threshold =
-        GetInt(t, "threshold", tc.threshold, 0, std::numeric_limits<int64_t>::max() - 1, origin,
-               prefix);
+    tc.threshold = GetInt(t, "threshold", tc.threshold, 0, std::numeric_limits<int64_t>::max() - 1,
+                          origin, prefix);
     const std::string action = GetString(t, "action", "create", origin, prefix);
     if (action == "create") {
       tc.action = policy::ActionKind::kCreate;
@@ -184,12 +183,12 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
     if (auto err = policy::ValidateNameTemplate(tc.partition_name)) {
       Fail(origin, prefix + "partition_name", *err);
     }
-    tc.max_tracked_values = static_cast<size_t>(GetInt(
-        t, "max_tracked_values", static_cast<int64_t>(tc.max_tracked_values), 16, 100'000'000,
-        origin, prefix));
-    tc.max_new_partitions_per_hour = static_cast<int>(
-        GetInt(t, "max_new_partitions_per_hour", tc.max_new_partitions_per_hour, 0, 1'000'000,
-               origin, prefix));
+    tc.max_tracked_values = static_cast<size_t>(GetInt(t, "max_tracked_values",
+                                                       static_cast<int64_t>(tc.max_tracked_values),
+                                                       16, 100'000'000, origin, prefix));
+    tc.max_new_partitions_per_hour =
+        static_cast<int>(GetInt(t, "max_new_partitions_per_hour", tc.max_new_partitions_per_hour, 0,
+                                1'000'000, origin, prefix));
     config.tables.push_back(std::move(tc));
   }
   return config;

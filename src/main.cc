@@ -4,8 +4,8 @@
 // commands; docs/ explains the rest.
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "src/config.h"
 #include "src/logging.h"
@@ -53,12 +53,14 @@ int main(int argc, char** argv) {
   add_common(status);
   status->add_flag("--json", json, "print one JSON document instead of text");
   CLI::App* setup = app.add_subcommand(
-      "setup", "Create the publication (INSERT only, DEFAULT partitions, key columns) and the "
-               "replication slot, if missing.");
+      "setup",
+      "Create the publication (INSERT only, DEFAULT partitions, key columns) and the "
+      "replication slot, if missing.");
   add_common(setup);
   CLI::App* teardown = app.add_subcommand(
-      "teardown", "Drop the replication slot and the publication (refuses while the slot is in "
-                  "use).");
+      "teardown",
+      "Drop the replication slot and the publication (refuses while the slot is in "
+      "use).");
   add_common(teardown);
 
   CLI11_PARSE(app, argc, argv);

@@ -55,7 +55,8 @@ std::vector<TableInfo> DescribeAll(pg::Connection& conn, const Config& config) {
   return out;
 }
 
-std::vector<policy::TableRule> MakeRules(const Config& config, const std::vector<TableInfo>& infos) {
+std::vector<policy::TableRule> MakeRules(const Config& config,
+                                         const std::vector<TableInfo>& infos) {
   std::vector<policy::TableRule> rules;
   for (size_t i = 0; i < infos.size(); ++i) {
     policy::TableRule r;
@@ -103,12 +104,13 @@ class SharedCatalog {
 void LogDecisions(const std::vector<policy::Decision>& decisions,
                   const std::vector<policy::TableRule>& rules) {
   for (const policy::Decision& d : decisions) {
-    spdlog::info("table {} value {}: {} rows counted in DEFAULT {}, more than the threshold {}: "
-                 "decided to {}",
-                 rules[d.table].parent, d.value.ForLog(), d.streamed_count,
-                 d.commit_lsn.valid() ? "after commit " + d.commit_lsn.ToString()
-                                      : std::string("at start-up"),
-                 rules[d.table].threshold, policy::ActionKindName(d.kind));
+    spdlog::info(
+        "table {} value {}: {} rows counted in DEFAULT {}, more than the threshold {}: "
+        "decided to {}",
+        rules[d.table].parent, d.value.ForLog(), d.streamed_count,
+        d.commit_lsn.valid() ? "after commit " + d.commit_lsn.ToString()
+                             : std::string("at start-up"),
+        rules[d.table].threshold, policy::ActionKindName(d.kind));
   }
 }
 
@@ -183,11 +185,11 @@ SessionResult RunSession(const Config& config, bool first) {
     for (size_t i = 0; i < infos.size(); ++i) {
       spdlog::log(first ? spdlog::level::info : spdlog::level::debug,
                   "watching {} (LIST on {} {}), DEFAULT partition {}.{}, {} partition(s), "
-                   "threshold {}, action {}",
-                   infos[i].DisplayName(), infos[i].key[0].name, infos[i].key[0].type_name,
-                   infos[i].default_partition.nspname, infos[i].default_partition.relname,
-                   infos[i].partitions.size(), config.tables[i].threshold,
-                   policy::ActionKindName(config.tables[i].action));
+                  "threshold {}, action {}",
+                  infos[i].DisplayName(), infos[i].key[0].name, infos[i].key[0].type_name,
+                  infos[i].default_partition.nspname, infos[i].default_partition.relname,
+                  infos[i].partitions.size(), config.tables[i].threshold,
+                  policy::ActionKindName(config.tables[i].action));
     }
     try {
       const std::string pub_change = EnsurePublication(sql, config.source.publication, infos);
@@ -211,9 +213,10 @@ SessionResult RunSession(const Config& config, bool first) {
     if (slot && slot->wal_status == "lost") {
       // The server removed WAL the slot still needed: its position is
       // meaningless.  A new slot and a fresh count start exact again.
-      spdlog::warn("replication slot {} was invalidated (wal_status = lost, the server removed "
-                   "WAL it needed); dropping it, re-creating it and recounting DEFAULT",
-                   config.source.slot);
+      spdlog::warn(
+          "replication slot {} was invalidated (wal_status = lost, the server removed "
+          "WAL it needed); dropping it, re-creating it and recounting DEFAULT",
+          config.source.slot);
       DropSlot(sql, config.source.slot);
       slot.reset();
     }
@@ -225,8 +228,7 @@ SessionResult RunSession(const Config& config, bool first) {
                  id.timeline, id.dbname, id.xlogpos.ToString());
     if (slot && slot->database != id.dbname) {
       throw FatalError("replication slot " + config.source.slot + " belongs to database " +
-                       slot->database + ", not " + id.dbname +
-                       "; set source.slot to another name");
+                       slot->database + ", not " + id.dbname + "; set source.slot to another name");
     }
 
     policy::Policy policy(MakeRules(config, infos));
@@ -240,9 +242,10 @@ SessionResult RunSession(const Config& config, bool first) {
       SeedCounts(sql, infos, &policy);
       sql.Exec("COMMIT");
       start = created.consistent_point;
-      spdlog::info("created replication slot {} at {}; initial DEFAULT counts are exact as of "
-                   "that point",
-                   config.source.slot, start.ToString());
+      spdlog::info(
+          "created replication slot {} at {}; initial DEFAULT counts are exact as of "
+          "that point",
+          config.source.slot, start.ToString());
     } else {
       // An existing slot resumes at its confirmed position, which is never
       // ahead of the count below: rows may be counted twice (the executor
@@ -354,9 +357,10 @@ SessionResult RunSession(const Config& config, bool first) {
             }
             if (!out->unknown_relations.empty()) {
               for (const auto& rel : out->unknown_relations) {
-                spdlog::info("the stream names relation {} that matches no configured DEFAULT "
-                             "partition; re-reading the catalog",
-                             rel);
+                spdlog::info(
+                    "the stream names relation {} that matches no configured DEFAULT "
+                    "partition; re-reading the catalog",
+                    rel);
               }
               refresh_catalog();
             }
@@ -410,11 +414,12 @@ SessionResult RunSession(const Config& config, bool first) {
             fail(SessionEnd::kTransient,
                  "replication slot " + config.source.slot + " was invalidated (wal_status lost)");
           } else if (s->retained_wal_bytes > config.source.max_retained_wal_bytes) {
-            spdlog::warn("replication slot {} retains {} MiB of WAL (limit {} MiB, wal_status "
-                         "{}, confirmed_flush_lsn {})",
-                         config.source.slot, s->retained_wal_bytes >> 20,
-                         config.source.max_retained_wal_bytes >> 20, s->wal_status,
-                         s->confirmed_flush_lsn.ToString());
+            spdlog::warn(
+                "replication slot {} retains {} MiB of WAL (limit {} MiB, wal_status "
+                "{}, confirmed_flush_lsn {})",
+                config.source.slot, s->retained_wal_bytes >> 20,
+                config.source.max_retained_wal_bytes >> 20, s->wal_status,
+                s->confirmed_flush_lsn.ToString());
           } else {
             spdlog::debug("replication slot {}: retained WAL {} bytes, wal_status {}",
                           config.source.slot, s->retained_wal_bytes, s->wal_status);
@@ -433,10 +438,11 @@ SessionResult RunSession(const Config& config, bool first) {
     // Best effort: after a lost connection this fails at once.
     const std::string finish = reader.Finish();
     if (!finish.empty()) spdlog::debug("ending the replication stream: {}", finish);
-    spdlog::info("session ended at confirmed position {}; {} messages, {} keepalives, {} status "
-                 "updates",
-                 Lsn(accounted.load()).ToString(), reader.stats().messages.load(),
-                 reader.stats().keepalives.load(), reader.stats().status_updates.load());
+    spdlog::info(
+        "session ended at confirmed position {}; {} messages, {} keepalives, {} status "
+        "updates",
+        Lsn(accounted.load()).ToString(), reader.stats().messages.load(),
+        reader.stats().keepalives.load(), reader.stats().status_updates.load());
     return result;
   } catch (const FatalError& e) {
     result.end = SessionEnd::kFatal;
@@ -493,7 +499,9 @@ int RunSetup(const Config& config) {
       if (auto err = CheckTablePrivileges(sql, t)) throw CatalogError(*err);
     }
     const std::string change = EnsurePublication(sql, config.source.publication, infos);
-    spdlog::info("{}", change.empty() ? "publication " + config.source.publication + " is up to date" : change);
+    spdlog::info("{}", change.empty()
+                           ? "publication " + config.source.publication + " is up to date"
+                           : change);
     if (QuerySlot(sql, config.source.slot)) {
       spdlog::info("replication slot {} exists", config.source.slot);
     } else {

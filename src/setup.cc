@@ -59,7 +59,8 @@ std::string EnsurePublication(pg::Connection& conn, const std::string& publicati
   std::set<Member> current;
   for (int i = 0; i < have.rows(); ++i) {
     std::vector<std::string> cols;
-    if (!have.is_null(i, 2)) cols = nlohmann::json::parse(have.value(i, 2)).get<std::vector<std::string>>();
+    if (!have.is_null(i, 2))
+      cols = nlohmann::json::parse(have.value(i, 2)).get<std::vector<std::string>>();
     current.emplace(have.text(i, 0), have.text(i, 1), std::move(cols));
   }
   std::set<Member> wanted;
@@ -76,8 +77,7 @@ std::string EnsurePublication(pg::Connection& conn, const std::string& publicati
 }
 
 bool DropPublication(pg::Connection& conn, const std::string& publication) {
-  pg::Result r =
-      conn.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1", {publication});
+  pg::Result r = conn.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1", {publication});
   if (r.rows() == 0) return false;
   conn.Exec("DROP PUBLICATION " + conn.QuoteIdent(publication));
   return true;

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "policy/naming.h"
 #include "src/catalog.h"
@@ -28,8 +28,7 @@ nlohmann::json BuildReport(pg::Connection& conn, const Config& config) {
     t["table"] = info.DisplayName();
     t["strategy"] = info.StrategyName();
     t["key"] = info.key.empty() ? "" : info.key[0].name;
-    t["default_partition"] =
-        info.default_partition.nspname + "." + info.default_partition.relname;
+    t["default_partition"] = info.default_partition.nspname + "." + info.default_partition.relname;
     t["partitions"] = info.partitions.size();
     t["threshold"] = tc.threshold;
     t["action"] = policy::ActionKindName(tc.action);
@@ -97,14 +96,15 @@ void PrintText(const nlohmann::json& report) {
   if (slot.is_null()) {
     std::printf("slot: does not exist (partwatch run or setup creates it)\n");
   } else {
-    std::printf("slot %s: %s, confirmed_flush_lsn %s, wal_status %s, retained WAL %lld bytes\n",
-                slot["name"].get<std::string>().c_str(),
-                slot["active_pid"].is_null()
-                    ? "inactive"
-                    : ("active (pid " + std::to_string(slot["active_pid"].get<int>()) + ")").c_str(),
-                slot["confirmed_flush_lsn"].get<std::string>().c_str(),
-                slot["wal_status"].get<std::string>().c_str(),
-                static_cast<long long>(slot["retained_wal_bytes"].get<int64_t>()));
+    std::printf(
+        "slot %s: %s, confirmed_flush_lsn %s, wal_status %s, retained WAL %lld bytes\n",
+        slot["name"].get<std::string>().c_str(),
+        slot["active_pid"].is_null()
+            ? "inactive"
+            : ("active (pid " + std::to_string(slot["active_pid"].get<int>()) + ")").c_str(),
+        slot["confirmed_flush_lsn"].get<std::string>().c_str(),
+        slot["wal_status"].get<std::string>().c_str(),
+        static_cast<long long>(slot["retained_wal_bytes"].get<int64_t>()));
   }
   std::printf("publication %s: %s\n", report["publication"]["name"].get<std::string>().c_str(),
               report["publication"]["exists"].get<bool>() ? "exists" : "does not exist");

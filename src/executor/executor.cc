@@ -46,9 +46,8 @@ int64_t AdvisoryLockKey(uint32_t parent_oid) {
 int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value) {
   std::vector<std::optional<std::string>> params;
   const std::string where = KeyPredicate(conn, table, value, &params);
-  pg::Result r =
-      conn.ExecParams("SELECT count(*) FROM ONLY " + QuotedDefault(conn, table) + " WHERE " + where,
-                      params);
+  pg::Result r = conn.ExecParams(
+      "SELECT count(*) FROM ONLY " + QuotedDefault(conn, table) + " WHERE " + where, params);
   return r.int64(0, 0);
 }
 
@@ -90,8 +89,9 @@ std::string Executor::ChooseName(const TableInfo& table, const std::string& name
     std::string candidate = base;
     if (k > 0) {
       const std::string suffix = "_" + std::to_string(k);
-      candidate = base.substr(0, std::min(base.size(), policy::kMaxIdentifierBytes - suffix.size())) +
-                  suffix;
+      candidate =
+          base.substr(0, std::min(base.size(), policy::kMaxIdentifierBytes - suffix.size())) +
+          suffix;
     }
     pg::Result r = conn_.ExecParams(
         "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -108,8 +108,7 @@ bool Executor::TryCreateAndMove(const TableInfo& table, const std::string& name,
   auto rollback = [&] { conn_.TryExec("ROLLBACK"); };
   try {
     conn_.Exec("BEGIN");
-    conn_.Exec("SET LOCAL lock_timeout = '" + std::to_string(config_.lock_timeout.count()) +
-               "ms'");
+    conn_.Exec("SET LOCAL lock_timeout = '" + std::to_string(config_.lock_timeout.count()) + "ms'");
     pg::Result lock = conn_.ExecParams("SELECT pg_try_advisory_xact_lock($1::bigint)",
                                        {std::to_string(AdvisoryLockKey(table.oid))});
     if (lock.value(0, 0) != "t") {
@@ -131,11 +130,10 @@ bool Executor::TryCreateAndMove(const TableInfo& table, const std::string& name,
     }
     std::vector<std::optional<std::string>> params;
     const std::string where = KeyPredicate(conn_, table, value, &params);
-    pg::Result moved = conn_.ExecParams("WITH moved AS (DELETE FROM ONLY " + def + " WHERE " +
-                                            where + " RETURNING " + cols + ") INSERT INTO " +
-                                            target + " (" + cols + ") SELECT " + cols +
-                                            " FROM moved",
-                                        params);
+    pg::Result moved = conn_.ExecParams(
+        "WITH moved AS (DELETE FROM ONLY " + def + " WHERE " + where + " RETURNING " + cols +
+            ") INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM moved",
+        params);
     result->moved_rows = std::stoll(PQcmdTuples(moved.get()));
     const std::string bound = value.is_null() ? "NULL" : conn_.QuoteLiteral(*value.text);
     conn_.Exec("ALTER TABLE " + parent + " ATTACH PARTITION " + target + " FOR VALUES IN (" +
@@ -171,9 +169,8 @@ MoveResult Executor::CreateAndMove(const TableInfo& table, const std::string& na
       throw pg::PgError("gave up after " + std::to_string(attempt) + " attempt(s): " + why,
                         pg::kLockNotAvailable.data());
     }
-    const auto sleep =
-        delay + std::chrono::milliseconds(std::uniform_int_distribution<int>(
-                    0, static_cast<int>(delay.count() / 4))(jitter));
+    const auto sleep = delay + std::chrono::milliseconds(std::uniform_int_distribution<int>(
+                                   0, static_cast<int>(delay.count() / 4))(jitter));
     spdlog::warn("table {} value {}: attempt {}/{} rolled back ({}); retrying in {} ms",
                  table.DisplayName(), value.ForLog(), attempt, config_.max_attempts, why,
                  sleep.count());
@@ -191,11 +188,11 @@ bool Executor::OverHourlyCap(const TableInfo& table, const policy::Decision& dec
   auto& last = cap_alerts_[{table.oid, decision.value}];
   if (last == Clock::time_point() || now - last > std::chrono::hours(1)) {
     last = now;
-    spdlog::warn("ALERT table {} value {}: {} rows counted in DEFAULT, but {} partition(s) were "
-                 "already created for this table in the last hour (max_new_partitions_per_hour "
-                 "= {}): not creating one; a flood of new values?",
-                 table.DisplayName(), decision.value.ForLog(), decision.streamed_count,
-                 times.size(), cap);
+    spdlog::warn(
+        "ALERT table {} value {}: {} rows counted in DEFAULT, but {} partition(s) were "
+        "already created for this table in the last hour (max_new_partitions_per_hour "
+        "= {}): not creating one; a flood of new values?",
+        table.DisplayName(), decision.value.ForLog(), decision.streamed_count, times.size(), cap);
   }
   return true;
 }
@@ -235,10 +232,10 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
     created_[table.oid].push_back(Clock::now());
     std::string when = "found over the threshold at start-up";
     if (decision.commit_time != 0) {
-      const int64_t now_pg = walsender::UnixMicrosToPostgres(
-          std::chrono::duration_cast<std::chrono::microseconds>(
-              std::chrono::system_clock::now().time_since_epoch())
-              .count());
+      const int64_t now_pg =
+          walsender::UnixMicrosToPostgres(std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
       when = fmt::format("{:.3f} s after the commit at {} that crossed it",
                          static_cast<double>(now_pg - decision.commit_time) / 1e6,
                          decision.commit_lsn.ToString());

@@ -33,9 +33,9 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
-#include <tuple>
 #include <map>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -110,8 +110,7 @@ class Executor {
   // Creation times per parent oid, for max_new_partitions_per_hour.
   std::unordered_map<uint32_t, std::deque<std::chrono::steady_clock::time_point>> created_;
   // Last cap alert per (parent oid, value), so a flood logs once an hour.
-  std::map<std::pair<uint32_t, policy::KeyValue>, std::chrono::steady_clock::time_point,
-           KeyLess>
+  std::map<std::pair<uint32_t, policy::KeyValue>, std::chrono::steady_clock::time_point, KeyLess>
       cap_alerts_;
 };
 

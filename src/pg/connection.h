@@ -100,7 +100,8 @@ class Connection {
   // Runs a statement (simple protocol, several statements allowed).
   Result TryExec(const std::string& sql);
   // Runs a statement with text parameters ($1..$n); nullopt = SQL NULL.
-  Result TryExecParams(const std::string& sql, const std::vector<std::optional<std::string>>& params);
+  Result TryExecParams(const std::string& sql,
+                       const std::vector<std::optional<std::string>>& params);
   // As above, throwing PgError on failure.
   Result Exec(const std::string& sql);
   Result ExecParams(const std::string& sql, const std::vector<std::optional<std::string>>& params);

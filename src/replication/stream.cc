@@ -48,9 +48,8 @@ std::string SingleQuoted(const std::string& s) {
 }  // namespace
 
 ReplicationConnection ReplicationConnection::Open(const std::string& conninfo) {
-  return ReplicationConnection(
-      pg::Connection::Open(conninfo, {{"replication", "database"},
-                                      {"application_name", "partwatch"}}));
+  return ReplicationConnection(pg::Connection::Open(
+      conninfo, {{"replication", "database"}, {"application_name", "partwatch"}}));
 }
 
 SystemIdentity ReplicationConnection::IdentifySystem() {
@@ -70,9 +69,9 @@ SystemIdentity ReplicationConnection::IdentifySystem() {
 }
 
 CreatedSlot ReplicationConnection::CreateSlot(const std::string& slot, bool export_snapshot) {
-  pg::Result r = conn_.Exec("CREATE_REPLICATION_SLOT " + DoubleQuoted(slot) +
-                            " LOGICAL pgoutput (SNAPSHOT " +
-                            (export_snapshot ? "'export'" : "'nothing'") + ")");
+  pg::Result r =
+      conn_.Exec("CREATE_REPLICATION_SLOT " + DoubleQuoted(slot) + " LOGICAL pgoutput (SNAPSHOT " +
+                 (export_snapshot ? "'export'" : "'nothing'") + ")");
   CreatedSlot out;
   out.consistent_point = Lsn::Parse(r.value(0, 1)).value_or(Lsn());
   out.snapshot_name = r.opt(0, 2).value_or("");
@@ -110,8 +109,7 @@ void Reader::SendStatus(bool reply_requested) {
   const std::string bytes = walsender::EncodeStandbyStatusUpdate(update);
   PGconn* c = conn_.conn().get();
   if (PQputCopyData(c, bytes.data(), static_cast<int>(bytes.size())) <= 0 || PQflush(c) != 0) {
-    throw pg::PgError("could not send a standby status update: " + conn_.conn().ErrorMessage(),
-                      "");
+    throw pg::PgError("could not send a standby status update: " + conn_.conn().ErrorMessage(), "");
   }
   if (flushed != last_flush_sent_) {
     spdlog::debug("confirmed flush position {} to the server", flushed.ToString());
@@ -179,9 +177,8 @@ void Reader::Run() {
       pollfd pfd{PQsocket(c), POLLIN, 0};
       const int ready = poll(&pfd, 1, static_cast<int>(wait.count()));
       if (ready < 0 && errno != EINTR) {
-        throw pg::PgError(std::string("poll() on the replication socket failed: ") +
-                              std::strerror(errno),
-                          "");
+        throw pg::PgError(
+            std::string("poll() on the replication socket failed: ") + std::strerror(errno), "");
       }
       if (ready > 0 && PQconsumeInput(c) == 0) {
         throw pg::PgError("replication connection lost: " + conn_.conn().ErrorMessage(), "");
@@ -219,7 +216,8 @@ std::string Reader::Finish() {
     }
     if (n == -1) break;
     if (n == -2) return "error while ending the copy: " + conn_.conn().ErrorMessage();
-    if (std::chrono::steady_clock::now() > deadline) return "the server did not end the copy in 5 s";
+    if (std::chrono::steady_clock::now() > deadline)
+      return "the server did not end the copy in 5 s";
     pollfd pfd{PQsocket(c), POLLIN, 0};
     poll(&pfd, 1, 100);
     PQconsumeInput(c);

@@ -28,9 +28,9 @@ namespace partwatch::replication {
 struct WalEvent {
   enum class Kind { kData, kKeepalive };
   Kind kind = Kind::kData;
-  Lsn wal_start;             // kData: the XLogData's start
-  Lsn wal_end;               // kData: XLogData end; kKeepalive: the server's WAL end
-  pg::PqBuffer buffer;       // kData: the CopyData as libpq returned it
+  Lsn wal_start;              // kData: the XLogData's start
+  Lsn wal_end;                // kData: XLogData end; kKeepalive: the server's WAL end
+  pg::PqBuffer buffer;        // kData: the CopyData as libpq returned it
   size_t payload_offset = 0;  // kData: where the pgoutput message starts
   size_t payload_size = 0;
 };
