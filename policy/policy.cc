@@ -264,6 +264,8 @@ Result<bool> Policy::Handle(const pgoutput::CommitMessage& commit, PolicyOutput*
   if (!in_txn_) return Corrupt("Commit: at " + commit.commit_lsn.ToString() + " without Begin");
   Decide(commit.commit_lsn, commit.commit_time, out);
   in_txn_ = false;
+  last_commit_lsn_ = commit.commit_lsn;
+  last_commit_time_ = commit.commit_time;
   // max(): feedback never moves backwards, even if an idle keepalive already
   // reported a later WAL end.
   accounted_lsn_ = std::max(accounted_lsn_, commit.end_lsn);
@@ -406,6 +408,8 @@ Result<bool> Policy::Handle(const pgoutput::StreamCommitMessage& commit, PolicyO
   MergeStreamed(it->second);
   streamed_.erase(it);
   Decide(commit.commit_lsn, commit.commit_time, out);
+  last_commit_lsn_ = commit.commit_lsn;
+  last_commit_time_ = commit.commit_time;
   accounted_lsn_ = std::max(accounted_lsn_, commit.end_lsn);
   return true;
 }
@@ -474,19 +478,19 @@ std::vector<Decision> Policy::DecideAll() {
 // are not comparable).  Adding them again can only over-count, while
 // replacing the count with exact_count alone could lose rows committed after
 // the executor counted, i.e. fall below the truth.
-void Policy::OnOutcome(const Outcome& outcome) {
-  if (outcome.table >= state_.size()) return;
+std::vector<Decision> Policy::OnOutcome(const Outcome& outcome) {
+  if (outcome.table >= state_.size()) return {};
   ValueStates& states = state_[outcome.table];
   const auto it = states.find(outcome.value);
   switch (outcome.kind) {
     case Outcome::Kind::kDone:
       if (it != states.end()) states.erase(it);
-      return;
+      return {};
     case Outcome::Kind::kBelowThreshold:
     case Outcome::Kind::kAlerted: {
       if (it == states.end() && outcome.kind == Outcome::Kind::kBelowThreshold &&
           outcome.exact_count <= 0) {
-        return;  // nothing worth remembering
+        return {};  // nothing worth remembering
       }
       ValueState& state = it != states.end() ? it->second : Track(outcome.table, outcome.value);
       const int64_t merged_since =
@@ -494,16 +498,27 @@ void Policy::OnOutcome(const Outcome& outcome) {
       state.count = outcome.exact_count + merged_since;
       state.pending = false;
       state.count_at_decision = 0;
-      if (outcome.kind == Outcome::Kind::kAlerted) state.alerted = true;
-      return;
+      if (outcome.kind == Outcome::Kind::kAlerted) {
+        state.alerted = true;
+        return {};
+      }
+      if (state.count <= rules_[outcome.table].threshold) return {};
+      // Rows committed while the executor counted may have carried the value
+      // over: look again now rather than at its next commit, which may
+      // never come.
+      state.pending = true;
+      state.count_at_decision = state.count;
+      return {Decision{outcome.table, outcome.value, rules_[outcome.table].action, state.count,
+                       last_commit_lsn_, last_commit_time_}};
     }
     case Outcome::Kind::kFailed:
       if (it != states.end()) {
         it->second.pending = false;
         it->second.count_at_decision = 0;
       }
-      return;
+      return {};
   }
+  return {};
 }
 
 void Policy::OnIdle(Lsn wal_end) {

@@ -134,9 +134,13 @@ class Policy {
   //  - kBelowThreshold / kAlerted: the count becomes exact_count plus the
   //    rows merged since the decision (which the exact count may or may not
   //    have seen: over- rather than under-counting); kAlerted also marks the
-  //    value alerted, so it is never alerted again.
-  //  - kFailed: the next commit touching the value decides again.
-  void OnOutcome(const Outcome& outcome);
+  //    value alerted, so it is never alerted again.  When, for
+  //    kBelowThreshold, that count is over the threshold (rows committed
+  //    while the executor counted), the value is decided again at once: the
+  //    returned decision carries the last commit seen.
+  //  - kFailed: decided again at the next commit touching the value, or by
+  //    DecideAll().
+  std::vector<Decision> OnOutcome(const Outcome& outcome);
 
   // The stream was idle at `wal_end` (a keepalive arrived while no
   // transaction was open): everything before it is accounted for.
@@ -241,6 +245,9 @@ class Policy {
   bool in_stream_block_ = false;
 
   Lsn accounted_lsn_;
+  // The last commit merged, for decisions made outside a commit.
+  Lsn last_commit_lsn_;
+  int64_t last_commit_time_ = 0;
 };
 
 }  // namespace partwatch::policy

@@ -21,6 +21,8 @@ namespace partwatch {
 namespace {
 
 constexpr auto kQueueWait = std::chrono::milliseconds(100);
+// How often values left over their threshold by a failed move are retried.
+constexpr auto kRedecideInterval = std::chrono::seconds(30);
 
 std::atomic<bool> g_stop{false};
 volatile std::sig_atomic_t g_signal = 0;
@@ -191,19 +193,12 @@ SessionResult RunSession(const Config& config, bool first) {
                   infos[i].partitions.size(), config.tables[i].threshold,
                   policy::ActionKindName(config.tables[i].action));
     }
-    try {
-      const std::string pub_change = EnsurePublication(sql, config.source.publication, infos);
-      if (!pub_change.empty()) spdlog::info("{}", pub_change);
-    } catch (const CatalogError& e) {
-      throw FatalError(e.what());
-    }
-
     std::optional<SlotState> slot = QuerySlot(sql, config.source.slot);
+    if (auto other = SlotOfAnotherDatabase(sql, config.source.slot, slot)) throw FatalError(*other);
     if (slot && slot->active_pid) {
       result.end = SessionEnd::kTransient;
       result.message = "replication slot " + config.source.slot + " is in use by server process " +
-                       std::to_string(*slot->active_pid) +
-                       " (another partwatch?); waiting for it to be released";
+                       std::to_string(*slot->active_pid) + " (another partwatch?)";
       return result;
     }
     if (slot && slot->plugin != "pgoutput") {
@@ -219,6 +214,15 @@ SessionResult RunSession(const Config& config, bool first) {
           config.source.slot);
       DropSlot(sql, config.source.slot);
       slot.reset();
+    }
+
+    // Only now, with the slot known to be ours and free, touch the
+    // publication: a refused instance must not rewrite a running one's.
+    try {
+      const std::string pub_change = EnsurePublication(sql, config.source.publication, infos);
+      if (!pub_change.empty()) spdlog::info("{}", pub_change);
+    } catch (const CatalogError& e) {
+      throw FatalError(e.what());
     }
 
     replication::ReplicationConnection repl =
@@ -267,7 +271,7 @@ SessionResult RunSession(const Config& config, bool first) {
     } catch (const pg::PgError& e) {
       result.end = SessionEnd::kTransient;
       result.message = e.sqlstate() == pg::kObjectInUse
-                           ? std::string(e.what()) + " (another partwatch?); waiting for it"
+                           ? std::string(e.what()) + " (another partwatch?)"
                            : std::string("START_REPLICATION failed: ") + e.what();
       return result;
     }
@@ -329,13 +333,24 @@ SessionResult RunSession(const Config& config, bool first) {
         };
         replication::WalEvent ev;
         policy::Outcome outcome;
+        auto next_redecide = std::chrono::steady_clock::now() + kRedecideInterval;
         for (;;) {
           bool created = false;
           while (outcomes.try_dequeue(outcome)) {
-            policy.OnOutcome(outcome);
+            std::vector<policy::Decision> again = policy.OnOutcome(outcome);
             created |= outcome.kind == policy::Outcome::Kind::kDone;
+            LogDecisions(again, policy.rules());
+            for (auto& d : again) decisions.enqueue(std::move(d));
           }
           if (created) refresh_catalog();
+          if (std::chrono::steady_clock::now() >= next_redecide) {
+            // Values whose move failed (lock timeouts, flood cap) and that no
+            // commit has touched since are decided again here.
+            next_redecide = std::chrono::steady_clock::now() + kRedecideInterval;
+            std::vector<policy::Decision> again = policy.DecideAll();
+            LogDecisions(again, policy.rules());
+            for (auto& d : again) decisions.enqueue(std::move(d));
+          }
           if (!wal_queue.wait_dequeue_timed(ev, kQueueWait)) {
             if (reader_done.load()) break;
             continue;
@@ -498,11 +513,15 @@ int RunSetup(const Config& config) {
     for (const TableInfo& t : infos) {
       if (auto err = CheckTablePrivileges(sql, t)) throw CatalogError(*err);
     }
+    const std::optional<SlotState> slot = QuerySlot(sql, config.source.slot);
+    if (auto other = SlotOfAnotherDatabase(sql, config.source.slot, slot)) {
+      throw std::runtime_error(*other);
+    }
     const std::string change = EnsurePublication(sql, config.source.publication, infos);
     spdlog::info("{}", change.empty()
                            ? "publication " + config.source.publication + " is up to date"
                            : change);
-    if (QuerySlot(sql, config.source.slot)) {
+    if (slot) {
       spdlog::info("replication slot {} exists", config.source.slot);
     } else {
       replication::ReplicationConnection repl =
@@ -521,7 +540,11 @@ int RunSetup(const Config& config) {
 int RunTeardown(const Config& config) {
   try {
     pg::Connection sql = OpenSql(config, "teardown");
-    if (auto slot = QuerySlot(sql, config.source.slot); slot && slot->active_pid) {
+    const std::optional<SlotState> slot = QuerySlot(sql, config.source.slot);
+    if (auto other = SlotOfAnotherDatabase(sql, config.source.slot, slot)) {
+      throw std::runtime_error(*other + "; not dropping it");
+    }
+    if (slot && slot->active_pid) {
       throw std::runtime_error("replication slot " + config.source.slot +
                                " is in use by server process " + std::to_string(*slot->active_pid) +
                                "; stop partwatch run first");

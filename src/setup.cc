@@ -102,6 +102,16 @@ std::optional<SlotState> QuerySlot(pg::Connection& conn, const std::string& slot
   return s;
 }
 
+std::optional<std::string> SlotOfAnotherDatabase(pg::Connection& conn, const std::string& name,
+                                                 const std::optional<SlotState>& slot) {
+  if (!slot) return std::nullopt;
+  const std::string here = conn.Exec("SELECT current_database()").text(0, 0);
+  if (slot->database == here) return std::nullopt;
+  return "replication slot " + name + " belongs to database " +
+         (slot->database.empty() ? std::string("(none: a physical slot)") : slot->database) +
+         ", not " + here + "; set source.slot to another name";
+}
+
 bool DropSlot(pg::Connection& conn, const std::string& slot) {
   if (!QuerySlot(conn, slot)) return false;
   conn.ExecParams("SELECT pg_drop_replication_slot($1)", {slot});

@@ -41,6 +41,12 @@ struct SlotState {
 // The slot's state, or nullopt when it does not exist.
 std::optional<SlotState> QuerySlot(pg::Connection& conn, const std::string& slot);
 
+// When `slot` (the state of `name`) belongs to another database than the
+// connection's, an error text saying so; slot names are server-wide, so a
+// partwatch of another database may own it.  nullopt otherwise.
+std::optional<std::string> SlotOfAnotherDatabase(pg::Connection& conn, const std::string& name,
+                                                 const std::optional<SlotState>& slot);
+
 // Drops the slot if it exists and is not active.  Returns true when dropped.
 // Throws PgError when it is in use (SQLSTATE 55006).
 bool DropSlot(pg::Connection& conn, const std::string& slot);

@@ -83,8 +83,11 @@ void PrintText(const nlohmann::json& report) {
                 t["action"].get<std::string>().c_str());
     if (t["values"].empty()) std::printf("    (DEFAULT is empty)\n");
     for (const auto& v : t["values"]) {
+      // Escaped like the log: a value must not be able to forge a line.
       const std::string value =
-          v["value"].is_null() ? "NULL" : "'" + v["value"].get<std::string>() + "'";
+          (v["value"].is_null() ? policy::KeyValue::Null()
+                                : policy::KeyValue::Of(v["value"].get<std::string>()))
+              .ForLog();
       std::string would = v["would"].get<std::string>();
       if (v.contains("partition")) would += " " + v["partition"].get<std::string>();
       if (would == "wait") would = "none (not over the threshold)";

@@ -189,7 +189,8 @@ bool Executor::OverHourlyCap(const TableInfo& table, const policy::Decision& dec
   if (last == Clock::time_point() || now - last > std::chrono::hours(1)) {
     last = now;
     spdlog::warn(
-        "ALERT table {} value {}: {} rows counted in DEFAULT, but {} partition(s) were "
+        "ALERT table {} value {}: {} rows counted in DEFAULT (streamed count, not verified), but "
+        "{} partition(s) were "
         "already created for this table in the last hour (max_new_partitions_per_hour "
         "= {}): not creating one; a flood of new values?",
         table.DisplayName(), decision.value.ForLog(), decision.streamed_count, times.size(), cap);

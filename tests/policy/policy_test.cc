@@ -269,6 +269,28 @@ TEST_F(PolicyTest, OutcomeKeepsRowsMergedWhileTheExecutorWorked) {
   EXPECT_EQ(policy_.count(0, kReturned), 97);
 }
 
+TEST_F(PolicyTest, OutcomeBelowThresholdDecidesAgainWhenRowsMergedSinceCarryItOver) {
+  Feed(OrdersRelation());
+  ASSERT_EQ(Txn(101, kReturned, 0x1000).size(), 1u);
+  EXPECT_TRUE(Txn(50, kReturned, 0x2000).empty());  // pending: no second decision
+  // The executor counted 80 (deletes happened); with the 50 since, 130 > 100.
+  const std::vector<Decision> again =
+      policy_.OnOutcome({0, kReturned, Outcome::Kind::kBelowThreshold, 80});
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].value, kReturned);
+  EXPECT_EQ(again[0].streamed_count, 130);
+  EXPECT_EQ(again[0].commit_lsn, Lsn(0x2000));  // the last commit seen
+  // Pending again: no decision at the next commit.
+  EXPECT_TRUE(Txn(1, kReturned, 0x3000).empty());
+}
+
+TEST_F(PolicyTest, OutcomeBelowThresholdWithoutNewRowsDecidesNothing) {
+  Feed(OrdersRelation());
+  ASSERT_EQ(Txn(101, kReturned, 0x1000).size(), 1u);
+  EXPECT_TRUE(policy_.OnOutcome({0, kReturned, Outcome::Kind::kBelowThreshold, 60}).empty());
+  EXPECT_TRUE(policy_.OnOutcome({0, kLost, Outcome::Kind::kAlerted, 500}).empty());
+}
+
 TEST_F(PolicyTest, OutcomeFailedDecidesAgainAtTheNextTouchingCommit) {
   Feed(OrdersRelation());
   ASSERT_EQ(Txn(101, kReturned, 0x1000).size(), 1u);
@@ -869,7 +891,7 @@ TEST(BoundedPolicyPropertyTest, NoCrossingIsEverMissed) {
       const int rows = 1 + static_cast<int>(rng() % 5);
       for (int r = 0; r < rows; ++r) {
         const std::string v = pick(rng) == 0 ? "hot" + std::to_string(rng() % 4)
-                                              : "cold" + std::to_string(rng() % 500);
+                                             : "cold" + std::to_string(rng() % 500);
         ASSERT_TRUE(policy.OnMessage(Insert(kOrdersDefault, KeyValue::Of(v))).ok());
         if (++truth[v] == 31 && !decided.count(v)) crossed_now.insert(v);
       }
@@ -880,9 +902,8 @@ TEST(BoundedPolicyPropertyTest, NoCrossingIsEverMissed) {
         decided_now.insert(*d.value.text);
         // The executor's exact count answers; the truth stays where it is.
         const int64_t exact = truth[*d.value.text];
-        policy.OnOutcome(Outcome{0, d.value,
-                                 exact > 30 ? Outcome::Kind::kDone : Outcome::Kind::kBelowThreshold,
-                                 exact});
+        policy.OnOutcome(Outcome{
+            0, d.value, exact > 30 ? Outcome::Kind::kDone : Outcome::Kind::kBelowThreshold, exact});
         if (exact > 30) {
           decided.insert(*d.value.text);
           truth[*d.value.text] = 0;  // moved out of DEFAULT
