@@ -1,7 +1,10 @@
 #include "tests/integration/pg_harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -93,6 +97,35 @@ PgServer& PgServer::Shared() {
   return *server;
 }
 
+namespace {
+
+// Runs pg_ctl on the cluster in `dir` as its owner (pgtmp runs the server as
+// the postgres user when we are root).  `-l` keeps the server's output in
+// pgtmp's log: without it the postmaster would inherit our pipe.
+void PgCtl(const std::string& dir, const std::string& args, const std::string& what) {
+  std::string cmd = ShellQuote(PgBinDir() + "/pg_ctl") + " -D " + ShellQuote(dir + "/data") +
+                    " -l " + ShellQuote(dir + "/server.log") + " " + args;
+  if (geteuid() == 0) cmd = "runuser -u postgres -- " + cmd;
+  std::string out;
+  if (RunCommand(cmd, &out) != 0) throw std::runtime_error(what + " failed: " + out);
+}
+
+}  // namespace
+
+void PgServer::Restart(const std::string& mode) {
+  PgCtl(dir_, "-w -t 120 -m " + ShellQuote(mode) + " restart", "pg_ctl restart -m " + mode);
+}
+
+void PgServer::StopServer(const std::string& mode) {
+  PgCtl(dir_, "-w -t 120 -m " + ShellQuote(mode) + " stop", "pg_ctl stop -m " + mode);
+}
+
+void PgServer::StartServer() {
+  // `restart` of a stopped cluster starts it with the options of its last
+  // start (postmaster.opts), so the port and settings stay as pgtmp chose.
+  PgCtl(dir_, "-w -t 120 restart", "pg_ctl start");
+}
+
 TestDatabase::TestDatabase(const std::string& name) : name_(name) {
   pg::Connection admin = pg::Connection::Open(PgServer::Shared().Conninfo());
   admin.TryExec("DROP DATABASE IF EXISTS " + admin.QuoteIdent(name_) + " WITH (FORCE)");
@@ -102,7 +135,15 @@ TestDatabase::TestDatabase(const std::string& name) : name_(name) {
 TestDatabase::~TestDatabase() {
   try {
     pg::Connection admin = pg::Connection::Open(PgServer::Shared().Conninfo());
-    // Slots are per database and block DROP DATABASE: drop ours first.
+    // Slots are per database and block DROP DATABASE: drop ours first.  A
+    // walsender whose client was just killed may hold its slot for a moment.
+    WaitFor(
+        [&] {
+          pg::Result r = admin.TryExecParams(
+              "SELECT count(*) FROM pg_replication_slots WHERE database = $1 AND active", {name_});
+          return !r.ok() || (r.rows() == 1 && r.value(0, 0) == "0");
+        },
+        std::chrono::seconds(10));
     admin.TryExecParams(
         "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
         "WHERE database = $1 AND NOT active",
@@ -196,8 +237,105 @@ bool PartwatchProcess::WaitForLog(const std::string& needle, std::chrono::millis
 
 std::string MakeConfig(const TestDatabase& db, const std::string& tables,
                        const std::string& extra) {
-  return "[source]\ndsn = \"" + db.Conninfo() +
+  return MakeConfigForDsn(db.Conninfo(), tables, extra);
+}
+
+std::string MakeConfigForDsn(const std::string& dsn, const std::string& tables,
+                             const std::string& extra) {
+  return "[source]\ndsn = \"" + dsn +
          "\"\nstatus_interval_ms = 200\n\n[log]\nlevel = \"debug\"\n\n" + extra + "\n" + tables;
+}
+
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+CommandResult RunPartwatch(const std::vector<std::string>& args, const std::string& config_toml,
+                           std::chrono::seconds timeout) {
+  const std::string dir = TempDirPath("partwatch-cmd-");
+  const std::string config_path = dir + "/partwatch.toml";
+  const std::string out_path = dir + "/stdout";
+  const std::string err_path = dir + "/stderr";
+  std::ofstream(config_path) << config_toml;
+
+  std::vector<std::string> argv_s{PartwatchBinary()};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  argv_s.push_back("--config");
+  argv_s.push_back(config_path);
+  std::vector<char*> argv;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, 1);
+    dup2(err, 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  CommandResult result;
+  int status = 0;
+  bool exited = WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, timeout);
+  if (!exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  result.exit_code = exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = ReadFile(out_path);
+  result.err = ReadFile(err_path);
+  return result;
+}
+
+std::string PgBinDir() {
+  const char* env = std::getenv("PGBIN");
+  return env && *env ? env : "/usr/lib/postgresql/15/bin";
+}
+
+PgbenchResult RunPgbench(int port, const std::string& dbname, const std::string& script,
+                         const std::vector<std::string>& options) {
+  const std::string dir = TempDirPath("partwatch-pgbench-");
+  const std::string script_path = dir + "/script.sql";
+  std::ofstream(script_path) << script;
+  std::string cmd = ShellQuote(PgBinDir() + "/pgbench") + " -n -h 127.0.0.1 -p " +
+                    std::to_string(port) + " -U postgres -f " + ShellQuote(script_path);
+  for (const auto& o : options) cmd += " " + ShellQuote(o);
+  cmd += " " + ShellQuote(dbname);
+  PgbenchResult result;
+  result.exit_code = RunCommand(cmd, &result.output);
+  std::smatch m;
+  static const std::regex kProcessed(R"(number of transactions actually processed: (\d+))");
+  static const std::regex kFailed(R"(number of failed transactions: (\d+))");
+  if (std::regex_search(result.output, m, kProcessed)) result.processed = std::stoll(m[1]);
+  if (std::regex_search(result.output, m, kFailed)) result.failed = std::stoll(m[1]);
+  return result;
+}
+
+int UnusedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    throw std::runtime_error("cannot bind a probe socket");
+  }
+  const int port = ntohs(addr.sin_port);
+  close(fd);  // bound but never listened on: connections are refused
+  return port;
 }
 
 }  // namespace partwatch::testing

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -30,6 +31,17 @@ class PgServer {
                        const std::string& user = "postgres") const;
   // The server shared by all tests of this binary (started on first use).
   static PgServer& Shared();
+
+  // pgtmp's directory: the cluster is in dir()/data, its log dir()/server.log.
+  const std::string& dir() const { return dir_; }
+  // `pg_ctl restart -m MODE` ("smart", "fast" or "immediate") as the
+  // cluster's owner: same port, same options (pg_ctl reuses postmaster.opts);
+  // returns once the server accepts connections again.  Throws on failure.
+  void Restart(const std::string& mode = "fast");
+  // `pg_ctl stop -m MODE`; StartServer() brings it back on the same port
+  // with the same options.  Both throw on failure.
+  void StopServer(const std::string& mode = "fast");
+  void StartServer();
 
  private:
   std::string dir_;
@@ -83,6 +95,40 @@ class PartwatchProcess {
 // exit code.
 int RunCommand(const std::string& command, std::string* output);
 
+// A finished child process: its exit code (-1 on timeout or death by
+// signal) and its stdout and stderr, captured separately.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Writes `config_toml` to a file and runs `partwatch <args...> --config FILE`
+// to completion (SIGKILL after `timeout`).
+CommandResult RunPartwatch(const std::vector<std::string>& args, const std::string& config_toml,
+                           std::chrono::seconds timeout = std::chrono::seconds(60));
+
+// What pgbench reported.  `processed` and `failed` are -1 when the line was
+// missing from its output.
+struct PgbenchResult {
+  int exit_code = -1;
+  std::string output;      // stdout+stderr
+  int64_t processed = -1;  // "number of transactions actually processed: N"
+  int64_t failed = -1;     // "number of failed transactions: N (...)"
+};
+
+// Runs PostgreSQL's pgbench against `conninfo`-style host/port/user/dbname
+// with the custom script `script` (written to a file) and `options`
+// (e.g. {"-c", "4", "-j", "2", "-T", "10"}); always adds -n (no vacuum).
+PgbenchResult RunPgbench(int port, const std::string& dbname, const std::string& script,
+                         const std::vector<std::string>& options);
+
+// A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
+int UnusedPort();
+
+// PostgreSQL's client and server programs ($PGBIN or the Debian default).
+std::string PgBinDir();
+
 // Polls `predicate` every 50 ms until it is true or `timeout` passes.
 bool WaitFor(const std::function<bool()>& predicate,
              std::chrono::milliseconds timeout = std::chrono::seconds(20));
@@ -94,5 +140,8 @@ std::string PartwatchBinary();
 // A minimal config for `db` with the given [[table]] blocks appended.
 std::string MakeConfig(const TestDatabase& db, const std::string& tables,
                        const std::string& extra = "");
+// The same for an explicit dsn (another server, another role, options=...).
+std::string MakeConfigForDsn(const std::string& dsn, const std::string& tables,
+                             const std::string& extra = "");
 
 }  // namespace partwatch::testing

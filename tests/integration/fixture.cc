@@ -1,0 +1,89 @@
+#include "tests/integration/fixture.h"
+
+#include <cstdio>
+#include <functional>
+
+namespace partwatch::testing {
+
+std::string TableBlock(const std::string& name, int64_t threshold, const std::string& action) {
+  return "[[table]]\nname = \"" + name + "\"\nthreshold = " + std::to_string(threshold) +
+         "\naction = \"" + action + "\"\n";
+}
+
+std::string InsertOrders(int64_t n, const std::string& status, const std::string& customer) {
+  return "INSERT INTO orders (customer_name, status) SELECT '" + customer + " ' || i, '" + status +
+         "' FROM generate_series(1, " + std::to_string(n) + ") AS i";
+}
+
+bool RelationExists(const TestDatabase& db, const std::string& name) {
+  return db.Scalar("SELECT to_regclass('" + name + "') IS NOT NULL") == "t";
+}
+
+int64_t Count(const TestDatabase& db, const std::string& sql) {
+  const std::string v = db.Scalar(sql);
+  if (v.empty()) throw std::runtime_error("no value from: " + sql);
+  return std::stoll(v);
+}
+
+bool WaitCaughtUp(const TestDatabase& db, const std::string& slot) {
+  const std::string lsn = db.Scalar("SELECT pg_current_wal_lsn()");
+  return WaitFor([&] {
+    return db.Scalar("SELECT confirmed_flush_lsn >= '" + lsn +
+                     "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" + slot + "'") == "t";
+  });
+}
+
+bool WaitSlotInactive(const TestDatabase& db, const std::string& slot) {
+  return WaitFor([&] {
+    return db.Scalar("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot +
+                     "' AND active") == "0";
+  });
+}
+
+int Occurrences(const std::string& haystack, const std::string& needle) {
+  int n = 0;
+  for (size_t pos = haystack.find(needle); pos != std::string::npos;
+       pos = haystack.find(needle, pos + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
+std::vector<std::string> Partitions(const TestDatabase& db, const std::string& parent) {
+  pg::Connection c = db.Connect();
+  pg::Result r = c.ExecParams(
+      "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+      "WHERE i.inhparent = $1::regclass ORDER BY 1",
+      {parent});
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));
+  return out;
+}
+
+std::string DatabaseNameForCurrentTest() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = std::string("t_") + info->test_suite_name() + "_" + info->name();
+  for (char& c : name) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) c = '_';
+  }
+  if (name.size() > 63) {
+    char hash[9];
+    std::snprintf(hash, sizeof(hash), "%08zx", std::hash<std::string>{}(name)&0xffffffffu);
+    name = name.substr(0, 54) + "_" + hash;
+  }
+  return name;
+}
+
+void PartwatchTest::SetUp() { db_ = std::make_unique<TestDatabase>(DatabaseNameForCurrentTest()); }
+
+std::unique_ptr<PartwatchProcess> PartwatchTest::StartRun(const std::string& config) {
+  return std::make_unique<PartwatchProcess>(std::vector<std::string>{"run"}, config);
+}
+
+void OrdersTest::SetUp() {
+  PartwatchTest::SetUp();
+  db_->Exec(kOrdersDdl);
+}
+
+}  // namespace partwatch::testing

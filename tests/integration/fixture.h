@@ -1,0 +1,85 @@
+// Shared pieces of the integration tests: the seed's `orders` schema, config
+// snippets, database-state probes and a fixture that gives every test its own
+// database on the shared server (tests/integration/pg_harness.h).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/integration/pg_harness.h"
+
+namespace partwatch::testing {
+
+// The first seed's table: LIST on status, three known statuses, DEFAULT
+// orders_other.  No primary key, no replica identity.
+inline constexpr const char* kOrdersDdl = R"sql(
+CREATE TABLE orders (
+    id SERIAL,
+    customer_name TEXT,
+    status TEXT NOT NULL,
+    created_at TIMESTAMP DEFAULT NOW()
+) PARTITION BY LIST (status);
+CREATE TABLE orders_new PARTITION OF orders FOR VALUES IN ('new');
+CREATE TABLE orders_processing PARTITION OF orders FOR VALUES IN ('processing');
+CREATE TABLE orders_done PARTITION OF orders FOR VALUES IN ('done');
+CREATE TABLE orders_other PARTITION OF orders DEFAULT;
+)sql";
+
+// partwatch logs this once START_REPLICATION succeeded.
+inline constexpr const char* kStreamingLine = "streaming from slot";
+
+// A [[table]] block.
+std::string TableBlock(const std::string& name, int64_t threshold,
+                       const std::string& action = "create");
+
+// INSERT of `n` rows of `status` into orders, as one statement.
+std::string InsertOrders(int64_t n, const std::string& status,
+                         const std::string& customer = "Customer");
+
+// to_regclass(name) IS NOT NULL.
+bool RelationExists(const TestDatabase& db, const std::string& name);
+
+// The first column of the first row as an integer (the query must return one).
+int64_t Count(const TestDatabase& db, const std::string& sql);
+
+// Waits until the slot's confirmed_flush_lsn has passed the WAL position of
+// the moment of the call: every commit so far has been counted and every
+// decision it triggered logged (partwatch logs decisions before it confirms).
+bool WaitCaughtUp(const TestDatabase& db, const std::string& slot = "partwatch");
+
+// Waits until no walsender holds `slot` (after a partwatch process exited).
+bool WaitSlotInactive(const TestDatabase& db, const std::string& slot = "partwatch");
+
+// Number of (non-overlapping) occurrences of `needle` in `haystack`.
+int Occurrences(const std::string& haystack, const std::string& needle);
+
+// Names of the partitions of `parent` ("public.orders"), sorted.
+std::vector<std::string> Partitions(const TestDatabase& db, const std::string& parent);
+
+// A database name for the running test: "t_<suite>_<test>", lower-cased and
+// cut (with a hash) to PostgreSQL's 63 bytes.
+std::string DatabaseNameForCurrentTest();
+
+// Gives each test a fresh database (dropped afterwards).
+class PartwatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  // `partwatch run` on `config`; callers assert it reached kStreamingLine.
+  std::unique_ptr<PartwatchProcess> StartRun(const std::string& config);
+  std::string Config(const std::string& tables, const std::string& extra = "") const {
+    return MakeConfig(*db_, tables, extra);
+  }
+  std::unique_ptr<TestDatabase> db_;
+};
+
+// PartwatchTest with the seed's orders table created.
+class OrdersTest : public PartwatchTest {
+ protected:
+  void SetUp() override;
+};
+
+}  // namespace partwatch::testing
