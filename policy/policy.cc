@@ -195,7 +195,7 @@ void Policy::AddCommitted(size_t table, const KeyValue& value, int64_t n) {
   crossed_.emplace_back(table, value);
 }
 
-void Policy::Decide(Lsn commit_lsn, int64_t commit_time, PolicyOutput* out) {
+void Policy::Decide(Lsn commit_lsn, int64_t commit_time, pgoutput::Xid xid, PolicyOutput* out) {
   for (auto& [table, value] : crossed_) {
     const auto it = state_[table].find(value);
     if (it == state_[table].end() || !it->second.crossed) continue;
@@ -204,7 +204,7 @@ void Policy::Decide(Lsn commit_lsn, int64_t commit_time, PolicyOutput* out) {
     state.pending = true;
     state.count_at_decision = state.count;
     out->decisions.push_back(
-        Decision{table, value, rules_[table].action, state.count, commit_lsn, commit_time});
+        Decision{table, value, rules_[table].action, state.count, commit_lsn, commit_time, xid});
   }
   crossed_.clear();
 }
@@ -257,15 +257,17 @@ Result<bool> Policy::Handle(const pgoutput::BeginMessage& begin, PolicyOutput* /
   }
   if (in_txn_) return Corrupt("Begin: xid " + XidText(begin.xid) + " while a transaction is open");
   in_txn_ = true;
+  txn_xid_ = begin.xid;
   return true;
 }
 
 Result<bool> Policy::Handle(const pgoutput::CommitMessage& commit, PolicyOutput* out) {
   if (!in_txn_) return Corrupt("Commit: at " + commit.commit_lsn.ToString() + " without Begin");
-  Decide(commit.commit_lsn, commit.commit_time, out);
+  Decide(commit.commit_lsn, commit.commit_time, txn_xid_, out);
   in_txn_ = false;
   last_commit_lsn_ = commit.commit_lsn;
   last_commit_time_ = commit.commit_time;
+  last_commit_xid_ = txn_xid_;
   // max(): feedback never moves backwards, even if an idle keepalive already
   // reported a later WAL end.
   accounted_lsn_ = std::max(accounted_lsn_, commit.end_lsn);
@@ -407,9 +409,10 @@ Result<bool> Policy::Handle(const pgoutput::StreamCommitMessage& commit, PolicyO
   }
   MergeStreamed(it->second);
   streamed_.erase(it);
-  Decide(commit.commit_lsn, commit.commit_time, out);
+  Decide(commit.commit_lsn, commit.commit_time, commit.xid, out);
   last_commit_lsn_ = commit.commit_lsn;
   last_commit_time_ = commit.commit_time;
+  last_commit_xid_ = commit.xid;
   accounted_lsn_ = std::max(accounted_lsn_, commit.end_lsn);
   return true;
 }
@@ -509,7 +512,7 @@ std::vector<Decision> Policy::OnOutcome(const Outcome& outcome) {
       state.pending = true;
       state.count_at_decision = state.count;
       return {Decision{outcome.table, outcome.value, rules_[outcome.table].action, state.count,
-                       last_commit_lsn_, last_commit_time_}};
+                       last_commit_lsn_, last_commit_time_, last_commit_xid_}};
     }
     case Outcome::Kind::kFailed:
       if (it != states.end()) {

@@ -75,6 +75,11 @@ struct Decision {
   int64_t streamed_count = 0;  // partwatch's count at the crossing commit
   Lsn commit_lsn;              // the commit that crossed the threshold
   int64_t commit_time = 0;     // its timestamp, microseconds since 2000-01-01
+  // Its (top-level) transaction id, 0 when no commit crossed anything.  The
+  // stream delivers a commit a moment before it is visible to new snapshots
+  // (and, with a synchronous standby, until the standby confirmed it): the
+  // executor waits for this xid to be visible before counting.
+  pgoutput::Xid xid = 0;
 };
 
 struct Outcome {
@@ -224,7 +229,7 @@ class Policy {
   // Merges the sub-transactions of a committed streamed transaction.
   void MergeStreamed(std::unordered_map<pgoutput::Xid, TxnCounts>& subxacts);
   // Turns crossed_ into decisions for the commit at `commit_lsn`.
-  void Decide(Lsn commit_lsn, int64_t commit_time, PolicyOutput* out);
+  void Decide(Lsn commit_lsn, int64_t commit_time, pgoutput::Xid xid, PolicyOutput* out);
 
   std::vector<TableRule> rules_;
   std::vector<ValueStates> state_;  // per table
@@ -248,6 +253,8 @@ class Policy {
   // The last commit merged, for decisions made outside a commit.
   Lsn last_commit_lsn_;
   int64_t last_commit_time_ = 0;
+  pgoutput::Xid last_commit_xid_ = 0;
+  pgoutput::Xid txn_xid_ = 0;  // the open non-streamed transaction's
 };
 
 }  // namespace partwatch::policy

@@ -16,6 +16,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds kMaxRetryDelay{30'000};
+constexpr std::chrono::milliseconds kVisibilityTimeout{60'000};
 
 // "WHERE key = $1" or "WHERE key IS NULL"; the value travels as a
 // parameter whose type PostgreSQL infers from the column.
@@ -180,6 +181,24 @@ MoveResult Executor::CreateAndMove(const TableInfo& table, const std::string& na
   throw pg::PgError("no attempt made", "");  // max_attempts >= 1 by config validation
 }
 
+bool Executor::WaitUntilVisible(uint32_t xid, std::chrono::milliseconds timeout) {
+  // pg_visible_in_snapshot needs the 64-bit xid: take the epoch from the
+  // snapshot's xmax, the xid being within 2^31 of it.
+  static const std::string kVisible =
+      "WITH s AS (SELECT pg_current_snapshot() AS snap), "
+      "x AS (SELECT snap, pg_snapshot_xmax(snap)::text::bigint AS cur FROM s), "
+      "c AS (SELECT snap, cur, ((cur >> 32) << 32) + $1::bigint AS cand FROM x) "
+      "SELECT pg_visible_in_snapshot((CASE WHEN cand > cur + 2147483648 THEN cand - 4294967296 "
+      "WHEN cand < cur - 2147483648 THEN cand + 4294967296 ELSE cand END)::text::xid8, snap) "
+      "FROM c";
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    if (conn_.ExecParams(kVisible, {std::to_string(xid)}).value(0, 0) == "t") return true;
+    if (Clock::now() > deadline || stop_.load(std::memory_order_acquire)) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 bool Executor::OverHourlyCap(const TableInfo& table, const policy::Decision& decision, int cap) {
   const auto now = Clock::now();
   auto& times = created_[table.oid];
@@ -210,6 +229,14 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
     return outcome;  // kFailed: decided again at a later commit, once the hour allows
   }
   try {
+    if (decision.xid != 0 && !WaitUntilVisible(decision.xid, kVisibilityTimeout)) {
+      spdlog::warn(
+          "table {} value {}: the commit at {} (xid {}) that crossed the threshold is "
+          "still not visible after {} s (a synchronous standby not answering?); "
+          "counting anyway",
+          table.DisplayName(), decision.value.ForLog(), decision.commit_lsn.ToString(),
+          decision.xid, kVisibilityTimeout.count() / 1000);
+    }
     const int64_t exact = ExactCount(conn_, table, decision.value);
     outcome.exact_count = exact;
     if (exact <= rule.threshold) {

@@ -100,6 +100,12 @@ class Executor {
   std::string ChooseName(const TableInfo& table, const std::string& name_template,
                          const policy::KeyValue& value);
   void SleepUnlessStopped(std::chrono::milliseconds delay);
+  // Waits until transaction `xid` (32-bit, recent) is visible to a new
+  // snapshot: the stream delivers a commit before the committing backend
+  // leaves the proc array (and, under synchronous replication, before the
+  // standby confirmed it), so counting at once could miss the very rows that
+  // crossed the threshold.  Returns false after `timeout` or on stop.
+  bool WaitUntilVisible(uint32_t xid, std::chrono::milliseconds timeout);
   // True when `table` already got `cap` partitions from this process within
   // the last hour (then alerts, at most once per value per hour).
   bool OverHourlyCap(const TableInfo& table, const policy::Decision& decision, int cap);

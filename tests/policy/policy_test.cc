@@ -924,3 +924,37 @@ TEST(BoundedPolicyPropertyTest, NoCrossingIsEverMissed) {
 
 }  // namespace
 }  // namespace partwatch::policy
+
+namespace partwatch::policy {
+namespace {
+
+TEST_F(PolicyTest, DecisionCarriesTheCrossingTransactionsXid) {
+  Feed(OrdersRelation());
+  Feed(Begin(4242));
+  Rows(101, kReturned);
+  const PolicyOutput out = Feed(Commit(0x1000));
+  ASSERT_EQ(out.decisions.size(), 1u);
+  EXPECT_EQ(out.decisions[0].xid, 4242u);
+}
+
+TEST_F(PolicyTest, StreamedDecisionCarriesTheTopLevelXid) {
+  Feed(OrdersRelation());
+  Feed(StreamStart(900, true));
+  Rows(60, kReturned, kOrdersDefault, 900);
+  Rows(41, kReturned, kOrdersDefault, 901);  // a sub-transaction
+  Feed(StreamStop());
+  const PolicyOutput out = Feed(StreamCommit(900, 0x2000));
+  ASSERT_EQ(out.decisions.size(), 1u);
+  EXPECT_EQ(out.decisions[0].xid, 900u);
+}
+
+TEST_F(PolicyTest, StartUpDecisionsHaveNoXid) {
+  Feed(OrdersRelation());
+  policy_.Seed(0, kReturned, 500);
+  const std::vector<Decision> decisions = policy_.DecideAll();
+  ASSERT_EQ(decisions.size(), 1u);
+  EXPECT_EQ(decisions[0].xid, 0u);
+}
+
+}  // namespace
+}  // namespace partwatch::policy
