@@ -331,7 +331,8 @@ SessionResult RunSession(const Config& config, bool first) {
             spdlog::warn("catalog refresh failed, keeping the previous catalog: {}", e.what());
           }
         };
-        replication::WalEvent ev;
+        // Bulk hand-off: one wake-up for everything a socket read delivered.
+        std::vector<replication::WalEvent> batch(256);
         policy::Outcome outcome;
         auto next_redecide = std::chrono::steady_clock::now() + kRedecideInterval;
         for (;;) {
@@ -351,36 +352,42 @@ SessionResult RunSession(const Config& config, bool first) {
             LogDecisions(again, policy.rules());
             for (auto& d : again) decisions.enqueue(std::move(d));
           }
-          if (!wal_queue.wait_dequeue_timed(ev, kQueueWait)) {
+          const size_t got =
+              wal_queue.wait_dequeue_bulk_timed(batch.begin(), batch.size(), kQueueWait);
+          if (got == 0) {
             if (reader_done.load()) break;
             continue;
           }
-          if (ev.kind == replication::WalEvent::Kind::kKeepalive) {
-            policy.OnIdle(ev.wal_end);
-          } else {
-            const auto* base = reinterpret_cast<const std::byte*>(ev.buffer.get());
-            Result<pgoutput::Message> msg = decoder.Decode(
-                std::span<const std::byte>(base + ev.payload_offset, ev.payload_size));
-            if (!msg.ok()) {
-              throw FatalError("cannot decode the message at " + ev.wal_start.ToString() + ": " +
-                               msg.error().message);
-            }
-            Result<policy::PolicyOutput> out = policy.OnMessage(msg.value());
-            if (!out.ok()) {
-              throw FatalError("protocol error at " + ev.wal_start.ToString() + ": " +
-                               out.error().message);
-            }
-            if (!out->unknown_relations.empty()) {
-              for (const auto& rel : out->unknown_relations) {
-                spdlog::info(
-                    "the stream names relation {} that matches no configured DEFAULT "
-                    "partition; re-reading the catalog",
-                    rel);
+          for (size_t i = 0; i < got; ++i) {
+            replication::WalEvent& ev = batch[i];
+            if (ev.kind == replication::WalEvent::Kind::kKeepalive) {
+              policy.OnIdle(ev.wal_end);
+            } else {
+              const auto* base = reinterpret_cast<const std::byte*>(ev.buffer.get());
+              Result<pgoutput::Message> msg = decoder.Decode(
+                  std::span<const std::byte>(base + ev.payload_offset, ev.payload_size));
+              if (!msg.ok()) {
+                throw FatalError("cannot decode the message at " + ev.wal_start.ToString() + ": " +
+                                 msg.error().message);
               }
-              refresh_catalog();
+              Result<policy::PolicyOutput> out = policy.OnMessage(msg.value());
+              if (!out.ok()) {
+                throw FatalError("protocol error at " + ev.wal_start.ToString() + ": " +
+                                 out.error().message);
+              }
+              if (!out->unknown_relations.empty()) {
+                for (const auto& rel : out->unknown_relations) {
+                  spdlog::info(
+                      "the stream names relation {} that matches no configured DEFAULT "
+                      "partition; re-reading the catalog",
+                      rel);
+                }
+                refresh_catalog();
+              }
+              LogDecisions(out->decisions, policy.rules());
+              for (auto& d : out->decisions) decisions.enqueue(std::move(d));
             }
-            LogDecisions(out->decisions, policy.rules());
-            for (auto& d : out->decisions) decisions.enqueue(std::move(d));
+            ev.buffer.reset();  // free libpq's buffer now, not at the next batch
           }
           accounted.store(policy.accounted_lsn().value(), std::memory_order_release);
         }

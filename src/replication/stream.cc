@@ -23,6 +23,9 @@ constexpr size_t kMaxQueuedEvents = 20'000;
 // Poll timeout cap, so `stop` is noticed promptly.
 constexpr std::chrono::milliseconds kMaxPoll{100};
 
+// Most events handed over in one bulk enqueue.
+constexpr size_t kMaxBatch = 256;
+
 int64_t NowPostgresMicros() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   return walsender::UnixMicrosToPostgres(
@@ -132,7 +135,7 @@ void Reader::HandleCopyData(pg::PqBuffer buffer, int length) {
     WalEvent ev;
     ev.kind = WalEvent::Kind::kKeepalive;
     ev.wal_end = ka->wal_end;
-    queue_.enqueue(std::move(ev));
+    pending_.push_back(std::move(ev));
     if (ka->reply_requested) SendStatus(false);
     return;
   }
@@ -147,11 +150,19 @@ void Reader::HandleCopyData(pg::PqBuffer buffer, int length) {
   ev.payload_offset = static_cast<size_t>(x.payload.data() - bytes);
   ev.payload_size = x.payload.size();
   ev.buffer = std::move(buffer);
-  queue_.enqueue(std::move(ev));
+  pending_.push_back(std::move(ev));
+  if (pending_.size() >= kMaxBatch) Flush();
+}
+
+void Reader::Flush() {
+  if (pending_.empty()) return;
+  queue_.enqueue_bulk(std::make_move_iterator(pending_.begin()), pending_.size());
+  pending_.clear();
 }
 
 void Reader::Run() {
   PGconn* c = conn_.conn().get();
+  pending_.reserve(kMaxBatch);
   while (!stop_.load(std::memory_order_acquire)) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_status_) SendStatus(false);
@@ -168,6 +179,7 @@ void Reader::Run() {
       continue;
     }
     if (n == 0) {
+      Flush();
       // Nothing buffered: wait for the socket, but no longer than the next
       // status update is due.
       auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -185,6 +197,7 @@ void Reader::Run() {
       }
       continue;
     }
+    Flush();
     if (n == -1) {
       // The server ended the copy; its result says why.
       pg::Result r(PQgetResult(c));
@@ -193,6 +206,7 @@ void Reader::Run() {
     }
     throw pg::PgError("replication connection failed: " + conn_.conn().ErrorMessage(), "");
   }
+  Flush();  // what was read still gets counted before the final status update
 }
 
 std::string Reader::Finish() {

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <concurrentqueue/blockingconcurrentqueue.h>
 
@@ -108,6 +109,9 @@ class Reader {
  private:
   void SendStatus(bool reply_requested);
   void HandleCopyData(pg::PqBuffer buffer, int length);
+  // Hands everything read since the last call to the policy thread in one
+  // bulk enqueue: one wake-up per socket read, not one per message.
+  void Flush();
 
   ReplicationConnection& conn_;
   WalQueue& queue_;
@@ -117,6 +121,7 @@ class Reader {
   std::chrono::steady_clock::time_point next_status_;
   Lsn received_;  // highest WAL end seen
   Lsn last_flush_sent_;
+  std::vector<WalEvent> pending_;  // read, not yet handed over
   ReaderStats stats_;
 };
 
