@@ -26,6 +26,9 @@ constexpr std::chrono::milliseconds kMaxPoll{100};
 // Most events handed over in one bulk enqueue.
 constexpr size_t kMaxBatch = 256;
 
+// A run of keepalives is handed over at least this often while idle.
+constexpr std::chrono::milliseconds kKeepaliveHandoff{100};
+
 int64_t NowPostgresMicros() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   return walsender::UnixMicrosToPostgres(
@@ -132,10 +135,7 @@ void Reader::HandleCopyData(pg::PqBuffer buffer, int length) {
   if (auto* ka = std::get_if<walsender::PrimaryKeepalive>(&msg.value())) {
     stats_.keepalives.fetch_add(1, std::memory_order_relaxed);
     if (ka->wal_end > received_) received_ = ka->wal_end;
-    WalEvent ev;
-    ev.kind = WalEvent::Kind::kKeepalive;
-    ev.wal_end = ka->wal_end;
-    pending_.push_back(std::move(ev));
+    idle_keepalive_ = ka->wal_end;
     if (ka->reply_requested) SendStatus(false);
     return;
   }
@@ -143,6 +143,7 @@ void Reader::HandleCopyData(pg::PqBuffer buffer, int length) {
   stats_.messages.fetch_add(1, std::memory_order_relaxed);
   stats_.bytes.fetch_add(static_cast<uint64_t>(length), std::memory_order_relaxed);
   if (x.wal_end > received_) received_ = x.wal_end;
+  HandOverKeepalive();  // it precedes this message in the stream
   WalEvent ev;
   ev.kind = WalEvent::Kind::kData;
   ev.wal_start = x.wal_start;
@@ -154,7 +155,21 @@ void Reader::HandleCopyData(pg::PqBuffer buffer, int length) {
   if (pending_.size() >= kMaxBatch) Flush();
 }
 
+void Reader::HandOverKeepalive() {
+  if (!idle_keepalive_) return;
+  WalEvent ev;
+  ev.kind = WalEvent::Kind::kKeepalive;
+  ev.wal_end = *idle_keepalive_;
+  pending_.push_back(std::move(ev));
+  idle_keepalive_.reset();
+  last_keepalive_handoff_ = std::chrono::steady_clock::now();
+}
+
 void Reader::Flush() {
+  if (idle_keepalive_ &&
+      std::chrono::steady_clock::now() - last_keepalive_handoff_ >= kKeepaliveHandoff) {
+    HandOverKeepalive();
+  }
   if (pending_.empty()) return;
   queue_.enqueue_bulk(std::make_move_iterator(pending_.begin()), pending_.size());
   pending_.clear();
@@ -206,6 +221,7 @@ void Reader::Run() {
     }
     throw pg::PgError("replication connection failed: " + conn_.conn().ErrorMessage(), "");
   }
+  HandOverKeepalive();
   Flush();  // what was read still gets counted before the final status update
 }
 

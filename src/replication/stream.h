@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,9 @@ class Reader {
   // Hands everything read since the last call to the policy thread in one
   // bulk enqueue: one wake-up per socket read, not one per message.
   void Flush();
+  // Queues the coalesced keepalive, if any (REQUIRES: before any data
+  // message that followed it).
+  void HandOverKeepalive();
 
   ReplicationConnection& conn_;
   WalQueue& queue_;
@@ -122,6 +126,12 @@ class Reader {
   Lsn received_;  // highest WAL end seen
   Lsn last_flush_sent_;
   std::vector<WalEvent> pending_;  // read, not yet handed over
+  // The WAL end of the last keepalive not yet handed over.  PostgreSQL 15
+  // sends one per commit it skips (most commits touch no published table):
+  // only the last of a run matters, so a run becomes one event, handed over
+  // before the next data message or after kKeepaliveHandoff.
+  std::optional<Lsn> idle_keepalive_;
+  std::chrono::steady_clock::time_point last_keepalive_handoff_;
   ReaderStats stats_;
 };
 
