@@ -37,7 +37,14 @@ struct WalEvent {
   size_t payload_size = 0;
 };
 
-using WalQueue = moodycamel::BlockingConcurrentQueue<WalEvent>;
+// The default traits spin 10,000 times on the queue's semaphore before
+// sleeping; with a message every few dozen microseconds the policy thread
+// spun in vain before nearly every sleep (docs/benchmarks.md, "Where
+// partwatch's CPU goes").  A short spin keeps the wake-up cheap.
+struct WalQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
+  static const int MAX_SEMA_SPINS = 100;
+};
+using WalQueue = moodycamel::BlockingConcurrentQueue<WalEvent, WalQueueTraits>;
 
 struct SystemIdentity {
   std::string system_id;
