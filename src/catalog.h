@@ -56,8 +56,9 @@ struct TableInfo {
 TableInfo DescribeTable(pg::Connection& conn, const std::string& name);
 
 // Server prerequisites for streaming, with errors that say what to do:
-// wal_level = logical, the REPLICATION attribute (or superuser), a free
-// replication slot.  Throws CatalogError.
+// wal_level = logical and the REPLICATION attribute (or superuser).  A full
+// set of replication slots shows up later, as CREATE_REPLICATION_SLOT's own
+// error.  Throws CatalogError.
 void CheckServerForStreaming(pg::Connection& conn);
 
 // The privileges partwatch needs on a table it acts on: being its owner (or
