@@ -189,7 +189,7 @@ void Policy::AddCommitted(size_t table, const KeyValue& value, int64_t n) {
   ValueState& state = Track(table, value);
   state.count += n;
   const TableRule& rule = rules_[table];
-  if (state.count <= rule.threshold || state.pending || state.crossed) return;
+  if (state.count <= rule.ThresholdFor(value) || state.pending || state.crossed) return;
   if (rule.action == ActionKind::kAlert && state.alerted) return;
   state.crossed = true;
   crossed_.emplace_back(table, value);
@@ -312,6 +312,14 @@ Result<bool> Policy::Handle(const pgoutput::InsertMessage& insert, PolicyOutput*
   return true;
 }
 
+int64_t TableRule::ThresholdFor(const KeyValue& value) const {
+  if (bucketer && immediate_from && !value.is_null()) {
+    const std::optional<int64_t> lo = bucketer->ParsePoint(*value.text);
+    if (lo && *lo >= *immediate_from) return 0;
+  }
+  return threshold;
+}
+
 Result<bool> Policy::KeyOf(const pgoutput::InsertMessage& insert, size_t* table, KeyValue* value) {
   const auto it = relations_.find(insert.relation_id);
   if (it == relations_.end()) {
@@ -327,11 +335,19 @@ Result<bool> Policy::KeyOf(const pgoutput::InsertMessage& insert, size_t* table,
                    std::to_string(columns.size()) + " columns");
   }
   const pgoutput::TupleColumn& key = columns[binding.key_index];
+  const TableRule& rule = rules_[binding.table];
   switch (key.kind) {
     case pgoutput::TupleColumn::Kind::kText:
-      *value = KeyValue::Of(key.data);
+      if (rule.bucketer) {
+        std::optional<Bucket> bucket = rule.bucketer->BucketOf(key.data);
+        if (!bucket) return false;  // not placeable in any bucket: never moved
+        *value = KeyValue::Of(bucket->lo_literal);
+      } else {
+        *value = KeyValue::Of(key.data);
+      }
       break;
     case pgoutput::TupleColumn::Kind::kNull:
+      if (rule.bucketer) return false;  // NULL fits no range partition
       *value = KeyValue::Null();
       break;
     case pgoutput::TupleColumn::Kind::kUnchangedToast:
@@ -465,7 +481,7 @@ std::vector<Decision> Policy::DecideAll() {
   for (size_t table = 0; table < rules_.size(); ++table) {
     const TableRule& rule = rules_[table];
     for (auto& [value, state] : state_[table]) {
-      if (state.count <= rule.threshold || state.pending) continue;
+      if (state.count <= rule.ThresholdFor(value) || state.pending) continue;
       if (rule.action == ActionKind::kAlert && state.alerted) continue;
       state.pending = true;
       state.count_at_decision = state.count;
@@ -505,7 +521,7 @@ std::vector<Decision> Policy::OnOutcome(const Outcome& outcome) {
         state.alerted = true;
         return {};
       }
-      if (state.count <= rules_[outcome.table].threshold) return {};
+      if (state.count <= rules_[outcome.table].ThresholdFor(outcome.value)) return {};
       // Rows committed while the executor counted may have carried the value
       // over: look again now rather than at its next commit, which may
       // never come.

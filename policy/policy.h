@@ -36,6 +36,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -46,6 +47,7 @@
 #include "decoder/result.h"
 #include "policy/key_value.h"
 #include "policy/naming.h"
+#include "policy/range.h"
 
 namespace partwatch::policy {
 
@@ -59,13 +61,25 @@ struct TableRule {
   std::string parent_relname;   // unqualified, for naming
   std::string default_nspname;  // the DEFAULT partition, as the Relation
   std::string default_relname;  // message names it
-  std::string key_column;       // the LIST key column
+  std::string key_column;       // the partition key column
   int64_t threshold = 100;      // act when count > threshold
   ActionKind action = ActionKind::kCreate;
   std::string name_template = std::string(kDefaultNameTemplate);
   // Most values whose counts are held for this table (memory bound; see
   // "Bounded memory" above).
   size_t max_tracked_values = 100'000;
+  // RANGE tables: rows count per bucket (the "value" of a RANGE decision is
+  // its bucket's lower-bound literal, Bucket::lo_literal); rows the bucketer
+  // cannot place (NULL, infinity, inside an existing partition) are not
+  // counted.  Null for LIST tables.
+  std::shared_ptr<const Bucketer> bucketer;
+  // RANGE tables pg_partman manages: buckets starting at or after this
+  // point have threshold 0, since any row there would make pg_partman's
+  // maintenance fail when it creates that child.
+  std::optional<int64_t> immediate_from;
+
+  // The threshold that applies to `value` (a bucket key for RANGE tables).
+  int64_t ThresholdFor(const KeyValue& value) const;
 };
 
 struct Decision {

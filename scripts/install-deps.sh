@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libpq-dev libconcurrentqueue-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libgtest-dev
-  postgresql-15 postgresql-client-15
+  postgresql-15 postgresql-client-15 postgresql-15-partman
 )
 
 missing=()

@@ -1,5 +1,7 @@
 #include "src/catalog.h"
 
+#include <limits>
+
 namespace partwatch {
 
 std::string TableInfo::StrategyName() const {
@@ -95,6 +97,206 @@ TableInfo DescribeTable(pg::Connection& conn, const std::string& name) {
       "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
       {oid_text});
   for (int i = 0; i < cols.rows(); ++i) info.insertable_columns.push_back(cols.text(i, 0));
+  return info;
+}
+
+void SetSessionDefaults(pg::Connection& conn, const std::string& time_zone) {
+  conn.Exec("SET DateStyle = 'ISO, YMD'");
+  if (!time_zone.empty()) {
+    pg::Result r = conn.TryExec("SET TimeZone = " + conn.QuoteLiteral(time_zone));
+    if (!r.ok()) {
+      throw CatalogError("source.time_zone: PostgreSQL rejects '" + time_zone +
+                         "': " + r.error_message());
+    }
+  }
+}
+
+policy::RangeInterval IntervalFromServer(pg::Connection& conn, const std::string& text,
+                                         const std::string& what) {
+  // extract() on an interval returns numeric in PostgreSQL 14+: exact.
+  pg::Result r = conn.TryExecParams(
+      "SELECT (extract(year FROM i) * 12 + extract(month FROM i))::bigint, "
+      "       extract(day FROM i)::bigint, "
+      "       ((extract(hour FROM i) * 3600 + extract(minute FROM i) * 60 "
+      "         + extract(second FROM i)) * 1000000)::bigint "
+      "FROM (SELECT $1::interval AS i) s",
+      {text});
+  if (!r.ok()) {
+    throw CatalogError(what + ": '" + text + "' is not an interval PostgreSQL accepts (" +
+                       r.error_message() + ")");
+  }
+  policy::RangeInterval iv;
+  iv.months = r.int64(0, 0);
+  iv.days = r.int64(0, 1);
+  iv.micros = r.int64(0, 2);
+  return iv;
+}
+
+namespace {
+
+std::optional<policy::RangeKeyType> RangeKeyTypeOf(uint32_t type_oid) {
+  switch (type_oid) {
+    case 20:  // int8
+    case 21:  // int2
+    case 23:  // int4
+      return policy::RangeKeyType::kInteger;
+    case 1082:
+      return policy::RangeKeyType::kDate;
+    case 1114:
+      return policy::RangeKeyType::kTimestamp;
+    case 1184:
+      return policy::RangeKeyType::kTimestampTz;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<PartmanInfo> ReadPartman(pg::Connection& conn, const TableInfo& info) {
+  pg::Result ext = conn.Exec(
+      "SELECT n.nspname, e.extversion FROM pg_extension e "
+      "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_partman'");
+  if (ext.rows() == 0) return std::nullopt;
+  PartmanInfo pm;
+  pm.schema = ext.text(0, 0);
+  pm.version = ext.text(0, 1);
+  pg::Result r = conn.ExecParams(
+      "SELECT partition_interval, coalesce(datetime_string, ''), premake, "
+      "       coalesce(epoch, 'none'), control "
+      "FROM " +
+          conn.QuoteIdent(pm.schema) + ".part_config WHERE parent_table = $1",
+      {info.nspname + "." + info.relname});
+  if (r.rows() == 0) return std::nullopt;
+  if (r.value(0, 3) != "none") {
+    throw CatalogError("table '" + info.DisplayName() +
+                       "': pg_partman manages it with epoch = '" + r.text(0, 3) +
+                       "' (time stored as integers), which partwatch does not handle");
+  }
+  pm.interval = r.text(0, 0);
+  pm.datetime_string = r.text(0, 1);
+  pm.premake = static_cast<int>(r.int64(0, 2));
+  return pm;
+}
+
+}  // namespace
+
+void ResolveRange(pg::Connection& conn, const TableConfig& config, TableInfo* info) {
+  const std::string name = "table '" + config.name + "'";
+  if (info->key.size() != 1) {
+    throw CatalogError(name + ": partwatch handles RANGE keys of exactly one column");
+  }
+  const KeyColumn& key = info->key[0];
+  const std::optional<policy::RangeKeyType> type = RangeKeyTypeOf(key.type_oid);
+  if (!type) {
+    throw CatalogError(name + ": RANGE key column \"" + key.name + "\" has type " +
+                       key.type_name +
+                       "; partwatch buckets date, timestamp, timestamptz and integer keys");
+  }
+  RangeSpec spec;
+  spec.type = *type;
+  spec.partman = ReadPartman(conn, *info);
+
+  std::vector<std::string> bounds;
+  for (const PartitionInfo& p : info->partitions) bounds.push_back(p.bound);
+  const std::optional<policy::InferredInterval> inferred = policy::InferInterval(spec.type, bounds);
+
+  const bool integer = spec.type == policy::RangeKeyType::kInteger;
+  policy::RangeInterval interval;
+  if (config.interval_width > 0 || !config.interval.empty()) {
+    spec.interval_source = "config";
+    if (integer) {
+      if (config.interval_width <= 0) {
+        throw CatalogError(name + ": the key is an integer: set interval to an integer width");
+      }
+      interval.width = config.interval_width;
+    } else {
+      if (config.interval.empty()) {
+        throw CatalogError(name + ": the key is " + key.type_name +
+                           ": set interval to an interval string such as \"1 day\"");
+      }
+      interval = IntervalFromServer(conn, config.interval, name + ": interval");
+    }
+  } else if (spec.partman) {
+    spec.interval_source = "pg_partman";
+    if (integer) {
+      try {
+        interval.width = std::stoll(spec.partman->interval);
+      } catch (const std::exception&) {
+        throw CatalogError(name + ": pg_partman's partition_interval '" + spec.partman->interval +
+                           "' is not an integer width");
+      }
+    } else {
+      interval = IntervalFromServer(conn, spec.partman->interval,
+                                    name + ": pg_partman partition_interval");
+    }
+  } else if (inferred) {
+    spec.interval_source = "inferred";
+    interval = inferred->interval;
+  } else {
+    throw CatalogError(name +
+                       ": cannot tell the bucket interval: its partitions do not all have one "
+                       "width (or there are none), pg_partman does not manage it, and the "
+                       "config sets none; set interval (e.g. interval = \"1 day\", or an integer "
+                       "width)");
+  }
+  if (auto err = policy::ValidateInterval(spec.type, interval)) {
+    throw CatalogError(name + ": interval (" + spec.interval_source + "): " + *err);
+  }
+  // Align like the existing partitions when they share the interval.
+  std::optional<int64_t> origin;
+  if (inferred && inferred->interval.months == interval.months &&
+      inferred->interval.days == interval.days && inferred->interval.micros == interval.micros &&
+      inferred->interval.width == interval.width) {
+    origin = inferred->origin;
+  }
+  Result<policy::Bucketer> bucketer = policy::Bucketer::Make(spec.type, interval, origin, bounds);
+  if (!bucketer.ok()) {
+    throw CatalogError(name + ": " + bucketer.error().message);
+  }
+  spec.bucketer = std::make_shared<const policy::Bucketer>(std::move(bucketer).value());
+  for (const auto& p : spec.bucketer->partitions()) {
+    if (p.hi != std::numeric_limits<int64_t>::max() &&
+        (!spec.newest_end || p.hi > *spec.newest_end)) {
+      spec.newest_end = p.hi;
+    }
+  }
+
+  if (spec.partman) {
+    if (!config.partition_name.empty()) {
+      throw CatalogError(name + ": pg_partman manages it, so partwatch names partitions the way "
+                                "pg_partman does; remove partition_name");
+    }
+  } else if (config.partition_name.empty()) {
+    spec.name_template = policy::DefaultRangeNameTemplate(spec.type, interval);
+  } else {
+    if (config.partition_name.find("{from") == std::string::npos) {
+      throw CatalogError(name + ": partition_name '" + config.partition_name +
+                         "' is a LIST template; a RANGE table needs {from} or {from:FORMAT}");
+    }
+    spec.name_template = config.partition_name;
+  }
+  if (!integer) {
+    spec.max_future = config.max_future;
+    if (!spec.max_future.empty()) {
+      (void)IntervalFromServer(conn, spec.max_future, name + ": max_future");
+    }
+  }
+  info->range = std::move(spec);
+}
+
+TableInfo DescribeConfigured(pg::Connection& conn, const TableConfig& tc) {
+  TableInfo info = DescribeTable(conn, tc.name);
+  if (info.strategy == 'r') {
+    ResolveRange(conn, tc, &info);
+  } else if (info.strategy != 'l') {
+    throw CatalogError("table '" + tc.name + "' is partitioned by " + info.StrategyName() +
+                       "; partwatch handles LIST and RANGE partitioning");
+  } else if (tc.partition_name.find("{from") != std::string::npos) {
+    throw CatalogError("table '" + tc.name + "': partition_name '" + tc.partition_name +
+                       "' is a RANGE template; a LIST table needs {value}");
+  } else if (!tc.interval.empty() || tc.interval_width > 0) {
+    throw CatalogError("table '" + tc.name +
+                       "': interval applies to RANGE tables; this one is LIST");
+  }
   return info;
 }
 

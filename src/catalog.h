@@ -7,11 +7,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "policy/range.h"
+#include "src/config.h"
 #include "src/pg/connection.h"
 
 namespace partwatch {
@@ -34,6 +37,36 @@ struct PartitionInfo {
   std::string bound;  // pg_get_expr(relpartbound), e.g. "FOR VALUES IN ('new')"
 };
 
+// pg_partman's configuration for a table it manages (part_config; the
+// columns read exist in both 4.x and 5.x).
+struct PartmanInfo {
+  std::string schema;   // the extension's schema, e.g. "partman"
+  std::string version;  // extversion, e.g. "4.7.2"
+  std::string interval;         // part_config.partition_interval, as text
+  std::string datetime_string;  // part_config.datetime_string (time keys)
+  int premake = 4;
+};
+
+// What partwatch needs to bucket a RANGE table (docs/configuration.md,
+// "RANGE tables").
+struct RangeSpec {
+  policy::RangeKeyType type = policy::RangeKeyType::kInteger;
+  // Where the interval came from: "config", "pg_partman" or "inferred".
+  std::string interval_source;
+  // Over the partitions as described; shared with the policy's rules.
+  std::shared_ptr<const policy::Bucketer> bucketer;
+  std::optional<PartmanInfo> partman;
+  // Naming for new partitions: pg_partman's when it manages the table, else
+  // this template ({parent}, {from:FMT}).
+  std::string name_template;
+  // Buckets starting after now() + max_future are alerted on, not created
+  // ("" for integer keys: no horizon).
+  std::string max_future;
+  // The end of the newest existing partition (a point), when any: pg_partman
+  // maintenance creates children after it.
+  std::optional<int64_t> newest_end;
+};
+
 struct TableInfo {
   std::string configured_name;  // as written in the config
   uint32_t oid = 0;
@@ -47,6 +80,8 @@ struct TableInfo {
   // Columns an INSERT ... SELECT may write (not dropped, not generated), in
   // the parent's order.
   std::vector<std::string> insertable_columns;
+  // RANGE tables only, after ResolveRange().
+  std::optional<RangeSpec> range;
 
   std::string DisplayName() const { return nspname + "." + relname; }
   std::string StrategyName() const;
@@ -54,6 +89,27 @@ struct TableInfo {
 
 // Reads one table.  `name` is SQL syntax (to_regclass rules).
 TableInfo DescribeTable(pg::Connection& conn, const std::string& name);
+
+// For a RANGE table: the key type, the interval (config, then pg_partman's
+// part_config, then inferred from the partitions), the bucketer, naming and
+// horizon.  Throws CatalogError naming the table and the config key to set.
+// The connection must use the session TimeZone and DateStyle partwatch sets
+// (SetSessionDefaults), as bounds are read as text.
+void ResolveRange(pg::Connection& conn, const TableConfig& config, TableInfo* info);
+
+// DescribeTable plus what the table's config adds: ResolveRange for RANGE
+// tables, and checks that LIST-only or RANGE-only settings fit the strategy.
+// Throws CatalogError.
+TableInfo DescribeConfigured(pg::Connection& conn, const TableConfig& config);
+
+// A server-side interval text ("1 day", "1 mon", "01:00:00") as a bucket
+// interval.  Throws CatalogError when PostgreSQL rejects it.
+policy::RangeInterval IntervalFromServer(pg::Connection& conn, const std::string& text,
+                                         const std::string& what);
+
+// DateStyle ISO (which the policy parses) and, when `time_zone` is not
+// empty, TimeZone, for the session.
+void SetSessionDefaults(pg::Connection& conn, const std::string& time_zone);
 
 // Server prerequisites for streaming, with errors that say what to do:
 // wal_level = logical and the REPLICATION attribute (or superuser).  A full

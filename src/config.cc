@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "policy/naming.h"
+#include "policy/range.h"
 
 namespace partwatch {
 
@@ -88,12 +89,12 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
 
   Config config;
   config.path = origin;
-  RejectUnknownKeys(root, {"source", "executor", "log", "table"}, origin, "");
+  RejectUnknownKeys(root, {"source", "executor", "drain", "log", "table"}, origin, "");
 
   if (const toml::table* src = GetTable(root, "source", origin)) {
     RejectUnknownKeys(*src,
                       {"dsn", "slot", "publication", "status_interval_ms", "slot_check_interval_ms",
-                       "max_retained_wal_mb"},
+                       "max_retained_wal_mb", "time_zone"},
                       origin, "source.");
     config.source.dsn = GetString(*src, "dsn", "", origin, "source.");
     config.source.slot = GetString(*src, "slot", config.source.slot, origin, "source.");
@@ -109,6 +110,7 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
         GetInt(*src, "max_retained_wal_mb", config.source.max_retained_wal_bytes >> 20, 1,
                int64_t{1} << 30, origin, "source.")
         << 20;
+    config.source.time_zone = GetString(*src, "time_zone", "", origin, "source.");
   }
   if (!ValidSlotName(config.source.slot)) {
     Fail(origin, "source.slot",
@@ -141,6 +143,18 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
         GetBool(*ex, "lock_parent", config.executor.lock_parent, origin, "executor.");
   }
 
+  if (const toml::table* dr = GetTable(root, "drain", origin)) {
+    RejectUnknownKeys(*dr, {"max_lock_ms", "batch_rows", "online_above_mb"}, origin, "drain.");
+    config.drain.max_lock = std::chrono::milliseconds(
+        GetInt(*dr, "max_lock_ms", config.drain.max_lock.count(), 1, 600'000, origin, "drain."));
+    config.drain.batch_rows =
+        GetInt(*dr, "batch_rows", config.drain.batch_rows, 100, 100'000'000, origin, "drain.");
+    config.drain.online_above_bytes =
+        GetInt(*dr, "online_above_mb", config.drain.online_above_bytes >> 20, 0,
+               int64_t{1} << 30, origin, "drain.")
+        << 20;
+  }
+
   if (const toml::table* log = GetTable(root, "log", origin)) {
     RejectUnknownKeys(*log, {"level"}, origin, "log.");
     config.log_level = GetString(*log, "level", config.log_level, origin, "log.");
@@ -161,7 +175,7 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
     const std::string prefix = "table[" + std::to_string(index) + "].";
     RejectUnknownKeys(t,
                       {"name", "threshold", "action", "partition_name", "max_tracked_values",
-                       "max_new_partitions_per_hour"},
+                       "max_new_partitions_per_hour", "interval", "max_future"},
                       origin, prefix);
     TableConfig tc;
     tc.name = GetString(t, "name", "", origin, prefix);
@@ -180,9 +194,30 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
       Fail(origin, prefix + "action", "expected \"create\" or \"alert\", got \"" + action + "\"");
     }
     tc.partition_name = GetString(t, "partition_name", tc.partition_name, origin, prefix);
-    if (auto err = policy::ValidateNameTemplate(tc.partition_name)) {
-      Fail(origin, prefix + "partition_name", *err);
+    if (!tc.partition_name.empty()) {
+      // Which kind of template it is decides which rules apply; whether it
+      // fits the table's strategy is checked against the catalog.
+      const bool range = tc.partition_name.find("{from") != std::string::npos;
+      if (auto err = range ? policy::ValidateRangeNameTemplate(tc.partition_name)
+                           : policy::ValidateNameTemplate(tc.partition_name)) {
+        Fail(origin, prefix + "partition_name", *err);
+      }
     }
+    if (const toml::node* iv = t.get("interval")) {
+      if (iv->is_integer()) {
+        tc.interval_width = iv->as_integer()->get();
+        if (tc.interval_width <= 0) {
+          Fail(origin, prefix + "interval", "an integer width must be positive");
+        }
+      } else if (iv->is_string()) {
+        tc.interval = std::string(*iv->as_string());
+        if (tc.interval.empty()) Fail(origin, prefix + "interval", "must not be empty");
+      } else {
+        Fail(origin, prefix + "interval",
+             "expected an interval string (\"1 day\", \"1 month\") or an integer width");
+      }
+    }
+    tc.max_future = GetString(t, "max_future", tc.max_future, origin, prefix);
     tc.max_tracked_values = static_cast<size_t>(GetInt(t, "max_tracked_values",
                                                        static_cast<int64_t>(tc.max_tracked_values),
                                                        16, 100'000'000, origin, prefix));

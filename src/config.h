@@ -32,6 +32,11 @@ struct SourceConfig {
   std::chrono::milliseconds slot_check_interval{10'000};
   // Warn when the slot retains more WAL than this.
   int64_t max_retained_wal_bytes = int64_t{1024} << 20;
+  // The TimeZone of every partwatch session (replication and SQL).  Daily and
+  // longer buckets of timestamptz keys follow this zone's calendar, like
+  // pg_partman's, which works in the session's zone.  "" = the server's
+  // `timezone` setting.
+  std::string time_zone;
 };
 
 struct ExecutorConfig {
@@ -48,11 +53,36 @@ struct ExecutorConfig {
   bool lock_parent = true;
 };
 
+// The online drain (src/drain/drain.h): moves a DEFAULT backlog into its
+// partitions by copying it aside and swapping DEFAULT in one short lock.
+struct DrainConfig {
+  // No exclusive lock on the parent or DEFAULT is held longer than this.
+  std::chrono::milliseconds max_lock{200};
+  // Rows copied per batch (one progress line each).
+  int64_t batch_rows = 50'000;
+  // `run` moves rows out of a DEFAULT partition larger than this with the
+  // online drain rather than with one locked DELETE + ATTACH (whose lock time
+  // grows with DEFAULT's size).
+  int64_t online_above_bytes = int64_t{64} << 20;
+};
+
 struct TableConfig {
   std::string name;  // SQL syntax: schema.table, quoted parts for mixed case
   int64_t threshold = 100;
   policy::ActionKind action = policy::ActionKind::kCreate;
-  std::string partition_name = "{parent}_{value}";
+  // "" = the default for the table's kind: "{parent}_{value}" for LIST, a
+  // pg_partman-like "{parent}_p{from:%Y_%m_%d}" for RANGE (by interval), and
+  // pg_partman's own naming for tables pg_partman manages.
+  std::string partition_name;
+  // RANGE tables: the bucket width.  `interval` is PostgreSQL interval text
+  // ("1 day", "1 month", "1 year", "1 hour", "7 days"), `interval_width` an
+  // integer width for integer keys.  Neither: pg_partman's part_config when
+  // it manages the table, else inferred from the existing partitions.
+  std::string interval;
+  int64_t interval_width = 0;
+  // RANGE tables with time keys: buckets starting later than now() plus this
+  // interval are alerted on, never created (a mistyped year 2100).
+  std::string max_future = "1 year";
   // Memory bound: distinct values counted at once (policy.h, "Bounded memory").
   size_t max_tracked_values = 100'000;
   // Flood guard: past this many partitions created for the table within the
@@ -64,6 +94,7 @@ struct Config {
   std::string path;
   SourceConfig source;
   ExecutorConfig executor;
+  DrainConfig drain;
   std::string log_level = "info";
   std::vector<TableConfig> tables;
 };

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "src/config.h"
+#include "src/drain/command.h"
 #include "src/logging.h"
 #include "src/runner.h"
 #include "src/status.h"
@@ -57,6 +58,25 @@ int main(int argc, char** argv) {
       "Create the publication (INSERT only, DEFAULT partitions, key columns) and the "
       "replication slot, if missing.");
   add_common(setup);
+  CLI::App* drain = app.add_subcommand(
+      "drain",
+      "Move rows that already sit in a table's DEFAULT partition into new partitions, online: "
+      "the backlog is copied aside in batches while the table stays readable and writable, "
+      "then DEFAULT is swapped in one short lock ([drain] max_lock_ms, 200 ms by default). "
+      "Without --value or --all, drains the values (RANGE: buckets) over the table's "
+      "threshold. Interrupting it (SIGINT, kill -9) leaves every row where it was; run it "
+      "again to finish.");
+  add_common(drain);
+  std::string drain_table;
+  std::vector<std::string> drain_values;
+  bool drain_all = false;
+  drain->add_option("--table", drain_table, "a [[table]] name from the configuration")->required();
+  auto* value_opt = drain->add_option(
+      "--value", drain_values,
+      "a LIST value, or any value inside the RANGE bucket to drain (repeatable)");
+  drain->add_flag("--all", drain_all,
+                  "every value (RANGE: bucket) DEFAULT holds, whatever the threshold")
+      ->excludes(value_opt);
   CLI::App* teardown = app.add_subcommand(
       "teardown",
       "Drop the replication slot and the publication (refuses while the slot is in "
@@ -81,5 +101,6 @@ int main(int argc, char** argv) {
   if (*status) return partwatch::RunStatus(config, json);
   if (*setup) return partwatch::RunSetup(config);
   if (*teardown) return partwatch::RunTeardown(config);
+  if (*drain) return partwatch::drain::RunDrain(config, drain_table, drain_values, drain_all);
   return 2;
 }

@@ -36,6 +36,7 @@ pg::Connection OpenSql(const Config& config, const char* purpose) {
   try {
     pg::Connection c = pg::Connection::Open(config.source.dsn);
     c.Exec("SET application_name = 'partwatch " + std::string(purpose) + "'");
+    SetSessionDefaults(c, config.source.time_zone);
     return c;
   } catch (const pg::PgError& e) {
     throw std::runtime_error("cannot connect to PostgreSQL (" +
@@ -46,14 +47,7 @@ pg::Connection OpenSql(const Config& config, const char* purpose) {
 
 std::vector<TableInfo> DescribeAll(pg::Connection& conn, const Config& config) {
   std::vector<TableInfo> out;
-  for (const TableConfig& tc : config.tables) {
-    TableInfo info = DescribeTable(conn, tc.name);
-    if (info.strategy != 'l') {
-      throw CatalogError("table '" + tc.name + "' is partitioned by " + info.StrategyName() +
-                         "; this version of partwatch handles LIST partitioning");
-    }
-    out.push_back(std::move(info));
-  }
+  for (const TableConfig& tc : config.tables) out.push_back(DescribeConfigured(conn, tc));
   return out;
 }
 
@@ -70,6 +64,14 @@ std::vector<policy::TableRule> MakeRules(const Config& config,
     r.threshold = config.tables[i].threshold;
     r.action = config.tables[i].action;
     r.name_template = config.tables[i].partition_name;
+    if (infos[i].range) {
+      const RangeSpec& range = *infos[i].range;
+      r.bucketer = range.bucketer;
+      // Any row after pg_partman's newest child would make its maintenance
+      // fail once it reaches that child's range (it extends the set up to
+      // DEFAULT's newest row plus premake): move such rows at once.
+      if (range.partman && range.newest_end) r.immediate_from = range.newest_end;
+    }
     r.max_tracked_values = config.tables[i].max_tracked_values;
     rules.push_back(std::move(r));
   }
@@ -102,6 +104,14 @@ class SharedCatalog {
   mutable std::mutex mu_;
   std::shared_ptr<const CatalogSnapshot> snap_;
 };
+
+std::string IntervalText(const policy::Bucketer& b) {
+  const policy::RangeInterval& iv = b.interval();
+  if (iv.width) return std::to_string(iv.width);
+  if (iv.months) return std::to_string(iv.months) + " month(s)";
+  if (iv.days) return std::to_string(iv.days) + " day(s)";
+  return std::to_string(iv.micros / 1000000) + " s";
+}
 
 void LogDecisions(const std::vector<policy::Decision>& decisions,
                   const std::vector<policy::TableRule>& rules) {
@@ -185,13 +195,23 @@ SessionResult RunSession(const Config& config, bool first) {
       throw FatalError(e.what());
     }
     for (size_t i = 0; i < infos.size(); ++i) {
+      std::string range;
+      if (infos[i].range) {
+        const RangeSpec& rs = *infos[i].range;
+        range = fmt::format(", buckets of {} ({}){}", IntervalText(*rs.bucketer),
+                            rs.interval_source,
+                            rs.partman ? ", pg_partman " + rs.partman->version +
+                                             " naming, rows after the newest child moved at once"
+                                       : ", names " + rs.name_template);
+      }
       spdlog::log(first ? spdlog::level::info : spdlog::level::debug,
-                  "watching {} (LIST on {} {}), DEFAULT partition {}.{}, {} partition(s), "
-                  "threshold {}, action {}",
-                  infos[i].DisplayName(), infos[i].key[0].name, infos[i].key[0].type_name,
-                  infos[i].default_partition.nspname, infos[i].default_partition.relname,
-                  infos[i].partitions.size(), config.tables[i].threshold,
-                  policy::ActionKindName(config.tables[i].action));
+                  "watching {} ({} on {} {}), DEFAULT partition {}.{}, {} partition(s), "
+                  "threshold {}, action {}{}",
+                  infos[i].DisplayName(), infos[i].StrategyName(), infos[i].key[0].name,
+                  infos[i].key[0].type_name, infos[i].default_partition.nspname,
+                  infos[i].default_partition.relname, infos[i].partitions.size(),
+                  config.tables[i].threshold, policy::ActionKindName(config.tables[i].action),
+                  range);
     }
     std::optional<SlotState> slot = QuerySlot(sql, config.source.slot);
     if (auto other = SlotOfAnotherDatabase(sql, config.source.slot, slot)) throw FatalError(*other);
@@ -227,6 +247,9 @@ SessionResult RunSession(const Config& config, bool first) {
 
     replication::ReplicationConnection repl =
         replication::ReplicationConnection::Open(config.source.dsn);
+    // Key values arrive as output-function text: the same DateStyle and
+    // TimeZone as the SQL sessions, so RANGE bounds and values compare.
+    SetSessionDefaults(repl.conn(), sql.Exec("SHOW TimeZone").text(0, 0));
     const replication::SystemIdentity id = repl.IdentifySystem();
     spdlog::info("connected to system {} timeline {} database {} at WAL {}", id.system_id,
                  id.timeline, id.dbname, id.xlogpos.ToString());
@@ -401,7 +424,8 @@ SessionResult RunSession(const Config& config, bool first) {
 
     std::thread executor_thread([&] {
       try {
-        executor::Executor exec(OpenSql(config, "executor"), config.executor, stop);
+        executor::Executor exec(OpenSql(config, "executor"), config.executor, config.drain,
+                                stop);
         policy::Decision d;
         while (!stop.load()) {
           if (!decisions.wait_dequeue_timed(d, kQueueWait)) continue;

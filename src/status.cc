@@ -15,6 +15,8 @@ namespace partwatch {
 
 namespace {
 
+constexpr size_t kMaxGapsShown = 100;
+
 nlohmann::json ValueJson(const policy::KeyValue& v) {
   return v.is_null() ? nlohmann::json(nullptr) : nlohmann::json(*v.text);
 }
@@ -23,7 +25,7 @@ nlohmann::json BuildReport(pg::Connection& conn, const Config& config) {
   nlohmann::json report;
   report["tables"] = nlohmann::json::array();
   for (const TableConfig& tc : config.tables) {
-    const TableInfo info = DescribeTable(conn, tc.name);
+    const TableInfo info = DescribeConfigured(conn, tc);
     nlohmann::json t;
     t["table"] = info.DisplayName();
     t["strategy"] = info.StrategyName();
@@ -34,25 +36,59 @@ nlohmann::json BuildReport(pg::Connection& conn, const Config& config) {
     t["action"] = policy::ActionKindName(tc.action);
     t["values"] = nlohmann::json::array();
     int64_t total = 0;
-    if (info.strategy == 'l') {
-      for (const auto& vc : executor::CountDefaultByValue(conn, info)) {
-        total += vc.rows;
-        nlohmann::json v;
-        v["value"] = ValueJson(vc.value);
-        v["rows"] = vc.rows;
-        if (vc.rows > tc.threshold) {
-          v["would"] = policy::ActionKindName(tc.action);
-          if (tc.action == policy::ActionKind::kCreate) {
-            v["partition"] = info.nspname + "." +
-                             policy::PartitionName(tc.partition_name, info.relname, vc.value);
-          }
-        } else {
-          v["would"] = "wait";
+    policy::TableRule rule;  // for the threshold that applies per value
+    rule.threshold = tc.threshold;
+    if (info.range) {
+      rule.bucketer = info.range->bucketer;
+      if (info.range->partman && info.range->newest_end) rule.immediate_from = info.range->newest_end;
+    }
+    for (const auto& vc : executor::CountDefaultByValue(conn, info)) {
+      total += vc.rows;
+      nlohmann::json v;
+      v["value"] = ValueJson(vc.value);
+      v["rows"] = vc.rows;
+      const executor::PartitionSpec spec = executor::SpecFor(conn, info, vc.value);
+      if (spec.bucket) v["to"] = spec.bucket->hi_literal;
+      if (vc.rows > rule.ThresholdFor(vc.value)) {
+        v["would"] = policy::ActionKindName(tc.action);
+        if (tc.action == policy::ActionKind::kCreate) {
+          v["partition"] =
+              info.nspname + "." + executor::BaseName(info, tc.partition_name, vc.value, spec);
         }
-        t["values"].push_back(std::move(v));
+      } else {
+        v["would"] = "wait";
       }
+      t["values"].push_back(std::move(v));
     }
     t["default_rows"] = total;
+    // Rows no partition could take (RANGE: NULL keys, infinity), so
+    // default_rows + unplaceable = everything in DEFAULT.
+    t["default_rows_total"] =
+        conn.Exec("SELECT count(*) FROM ONLY " +
+                  conn.QuoteQualified(info.default_partition.nspname,
+                                      info.default_partition.relname))
+            .int64(0, 0);
+    if (info.range) {
+      const RangeSpec& range = *info.range;
+      t["interval_source"] = range.interval_source;
+      t["pg_partman"] = range.partman ? nlohmann::json(range.partman->version) : nullptr;
+      nlohmann::json gaps = nlohmann::json::array();
+      for (const policy::Bucket& g : range.bucketer->Gaps(kMaxGapsShown)) {
+        gaps.push_back({{"from", g.lo_literal}, {"to", g.hi_literal}});
+      }
+      t["gaps"] = std::move(gaps);
+      if (range.newest_end) {
+        const std::string end = range.bucketer->FormatPoint(*range.newest_end);
+        t["partitions_until"] = end;
+        if (range.type != policy::RangeKeyType::kInteger) {
+          // How far ahead of now() partitions exist (negative: behind).
+          t["ahead_of_now"] = conn.ExecParams("SELECT ($1::" + info.key[0].type_name +
+                                                  " - now()::" + info.key[0].type_name + ")::text",
+                                              {end})
+                                  .text(0, 0);
+        }
+      }
+    }
     report["tables"].push_back(std::move(t));
   }
   if (auto slot = QuerySlot(conn, config.source.slot)) {
@@ -81,6 +117,32 @@ void PrintText(const nlohmann::json& report) {
                 static_cast<long long>(t["default_rows"].get<int64_t>()),
                 static_cast<long long>(t["threshold"].get<int64_t>()),
                 t["action"].get<std::string>().c_str());
+    if (t.contains("interval_source")) {
+      std::printf("    buckets: interval from %s%s; partitions until %s%s\n",
+                  t["interval_source"].get<std::string>().c_str(),
+                  t["pg_partman"].is_null()
+                      ? ""
+                      : (", managed by pg_partman " + t["pg_partman"].get<std::string>()).c_str(),
+                  t.contains("partitions_until") ? t["partitions_until"].get<std::string>().c_str()
+                                                 : "(none)",
+                  t.contains("ahead_of_now")
+                      ? (" (" + t["ahead_of_now"].get<std::string>() + " ahead of now)").c_str()
+                      : "");
+      if (t["gaps"].empty()) {
+        std::printf("    gaps: none\n");
+      } else {
+        for (const auto& g : t["gaps"]) {
+          std::printf("    gap: [%s, %s) has no partition\n", g["from"].get<std::string>().c_str(),
+                      g["to"].get<std::string>().c_str());
+        }
+      }
+    }
+    const int64_t unplaced =
+        t["default_rows_total"].get<int64_t>() - t["default_rows"].get<int64_t>();
+    if (unplaced > 0) {
+      std::printf("    %lld row(s) in DEFAULT fit no partition (NULL or infinite key)\n",
+                  static_cast<long long>(unplaced));
+    }
     if (t["values"].empty()) std::printf("    (DEFAULT is empty)\n");
     for (const auto& v : t["values"]) {
       // Escaped like the log: a value must not be able to forge a line.
@@ -89,9 +151,13 @@ void PrintText(const nlohmann::json& report) {
                                 : policy::KeyValue::Of(v["value"].get<std::string>()))
               .ForLog();
       std::string would = v["would"].get<std::string>();
+      const std::string shown =
+          v.contains("to") ? "[" + v["value"].get<std::string>() + ", " +
+                                 v["to"].get<std::string>() + ")"
+                           : value;
       if (v.contains("partition")) would += " " + v["partition"].get<std::string>();
       if (would == "wait") would = "none (not over the threshold)";
-      std::printf("    %-32s %10lld  -> %s\n", value.c_str(),
+      std::printf("    %-32s %10lld  -> %s\n", shown.c_str(),
                   static_cast<long long>(v["rows"].get<int64_t>()), would.c_str());
     }
   }
@@ -119,6 +185,7 @@ int RunStatus(const Config& config, bool json) {
   try {
     pg::Connection conn = pg::Connection::Open(config.source.dsn);
     conn.Exec("SET application_name = 'partwatch status'");
+    SetSessionDefaults(conn, config.source.time_zone);
     const nlohmann::json report = BuildReport(conn, config);
     if (json) {
       std::cout << report.dump(2) << std::endl;

@@ -4,10 +4,13 @@
 #include <random>
 #include <thread>
 
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "decoder/walsender.h"
 #include "policy/naming.h"
+#include "src/drain/command.h"
+#include "src/drain/drain.h"
 
 namespace partwatch::executor {
 
@@ -17,17 +20,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds kMaxRetryDelay{30'000};
 constexpr std::chrono::milliseconds kVisibilityTimeout{60'000};
-
-// "WHERE key = $1" or "WHERE key IS NULL"; the value travels as a
-// parameter whose type PostgreSQL infers from the column.
-std::string KeyPredicate(pg::Connection& conn, const TableInfo& table,
-                         const policy::KeyValue& value,
-                         std::vector<std::optional<std::string>>* params) {
-  const std::string col = conn.QuoteIdent(table.key.at(0).name);
-  if (value.is_null()) return col + " IS NULL";
-  params->push_back(*value.text);
-  return col + " = $" + std::to_string(params->size());
-}
+// Most partitions created to fill a pg_partman gap after one decision.
+constexpr int kMaxGapFill = 1000;
 
 std::string QuotedDefault(pg::Connection& conn, const TableInfo& table) {
   return conn.QuoteQualified(table.default_partition.nspname, table.default_partition.relname);
@@ -44,16 +38,111 @@ int64_t AdvisoryLockKey(uint32_t parent_oid) {
   return static_cast<int64_t>((uint64_t{0x7077} << 32) | parent_oid);
 }
 
+PartitionSpec SpecFor(pg::Connection& conn, const TableInfo& table,
+                      const policy::KeyValue& value) {
+  const KeyColumn& key = table.key.at(0);
+  const std::string col = conn.QuoteIdent(key.name);
+  PartitionSpec spec;
+  if (!table.range) {
+    spec.label = "value " + value.ForLog();
+    if (value.is_null()) {
+      spec.where_sql = col + " IS NULL";
+      spec.bound_sql = "FOR VALUES IN (NULL)";
+    } else {
+      const std::string lit = conn.QuoteLiteral(*value.text);
+      spec.where_sql = col + " = " + lit;
+      spec.bound_sql = "FOR VALUES IN (" + lit + ")";
+    }
+    return spec;
+  }
+  if (value.is_null()) throw pg::PgError("a RANGE bucket cannot be NULL", "");
+  const std::optional<policy::Bucket> bucket = table.range->bucketer->BucketOf(*value.text);
+  if (!bucket) {
+    throw pg::PgError("value " + value.ForLog() + " falls in no bucket of " +
+                          table.DisplayName() + " (inside an existing partition?)",
+                      "");
+  }
+  spec.bucket = bucket;
+  spec.label = "bucket [" + bucket->lo_literal + ", " + bucket->hi_literal + ")";
+  // Typed literals: compared with the key's own type, never as text.
+  const std::string lo = conn.QuoteLiteral(bucket->lo_literal) + "::" + key.type_name;
+  const std::string hi = conn.QuoteLiteral(bucket->hi_literal) + "::" + key.type_name;
+  spec.where_sql = col + " >= " + lo + " AND " + col + " < " + hi;
+  spec.bound_sql = "FOR VALUES FROM (" + conn.QuoteLiteral(bucket->lo_literal) + ") TO (" +
+                   conn.QuoteLiteral(bucket->hi_literal) + ")";
+  return spec;
+}
+
+std::string BaseName(const TableInfo& table, const std::string& name_template,
+                     const policy::KeyValue& value, const PartitionSpec& spec) {
+  if (!table.range) {
+    return policy::PartitionName(
+        name_template.empty() ? std::string(policy::kDefaultNameTemplate) : name_template,
+        table.relname, value);
+  }
+  const RangeSpec& range = *table.range;
+  if (range.partman) {
+    return policy::PartmanName(table.relname, range.partman->datetime_string, *spec.bucket,
+                               range.type);
+  }
+  return policy::RangePartitionName(range.name_template, table.relname, *spec.bucket,
+                                    range.type);
+}
+
 int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value) {
-  std::vector<std::optional<std::string>> params;
-  const std::string where = KeyPredicate(conn, table, value, &params);
-  pg::Result r = conn.ExecParams(
-      "SELECT count(*) FROM ONLY " + QuotedDefault(conn, table) + " WHERE " + where, params);
+  const PartitionSpec spec = SpecFor(conn, table, value);
+  pg::Result r = conn.Exec("SELECT count(*) FROM ONLY " + QuotedDefault(conn, table) +
+                           " WHERE " + spec.where_sql);
   return r.int64(0, 0);
 }
 
+namespace {
+
+// For a RANGE table: an expression that groups DEFAULT's rows at least as
+// finely as the buckets (a day for daily buckets, the bucket start for
+// integers), so seeding reads one row per group, not per distinct value.
+std::string RefinementExpr(pg::Connection& conn, const TableInfo& table) {
+  const RangeSpec& range = *table.range;
+  const policy::RangeInterval& iv = range.bucketer->interval();
+  const std::string col = conn.QuoteIdent(table.key.at(0).name);
+  switch (range.type) {
+    case policy::RangeKeyType::kInteger:
+      return col;  // mapped per distinct value; integers rarely repeat less
+    case policy::RangeKeyType::kDate:
+      return iv.months > 0 ? "date_trunc('month', " + col + ")::date" : col;
+    case policy::RangeKeyType::kTimestamp:
+    case policy::RangeKeyType::kTimestampTz:
+      if (iv.months > 0) return "date_trunc('month', " + col + ")";
+      if (iv.days > 0) return "date_trunc('day', " + col + ")";
+      return "date_trunc('minute', " + col + ")";
+  }
+  return col;
+}
+
+}  // namespace
+
 std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInfo& table,
                                             size_t limit) {
+  if (table.range) {
+    // Group finely in SQL, then map each group to its bucket here.
+    const std::string expr = RefinementExpr(conn, table);
+    pg::Result r = conn.Exec("SELECT format('%s', g), count(*) FROM (SELECT " + expr +
+                             " AS g FROM ONLY " + QuotedDefault(conn, table) + " WHERE " +
+                             conn.QuoteIdent(table.key.at(0).name) +
+                             " IS NOT NULL) s GROUP BY g");
+    std::unordered_map<std::string, int64_t> per_bucket;
+    for (int i = 0; i < r.rows(); ++i) {
+      std::optional<policy::Bucket> b = table.range->bucketer->BucketOf(r.value(i, 0));
+      if (b) per_bucket[b->lo_literal] += r.int64(i, 1);
+    }
+    std::vector<ValueCount> out;
+    for (auto& [lo, n] : per_bucket) out.push_back(ValueCount{policy::KeyValue::Of(lo), n});
+    std::sort(out.begin(), out.end(), [](const ValueCount& a, const ValueCount& b) {
+      return a.rows != b.rows ? a.rows > b.rows : *a.value.text < *b.value.text;
+    });
+    if (limit && out.size() > limit) out.resize(limit);
+    return out;
+  }
   const std::string col = conn.QuoteIdent(table.key.at(0).name);
   // format('%s', x) uses the type's output function: the text pgoutput sends
   // (a plain ::text cast differs for some types, e.g. boolean).
@@ -69,8 +158,9 @@ std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInf
   return out;
 }
 
-Executor::Executor(pg::Connection conn, ExecutorConfig config, const std::atomic<bool>& stop)
-    : conn_(std::move(conn)), config_(config), stop_(stop) {
+Executor::Executor(pg::Connection conn, ExecutorConfig config, DrainConfig drain,
+                   const std::atomic<bool>& stop)
+    : conn_(std::move(conn)), config_(config), drain_(drain), stop_(stop) {
   conn_.Exec("SET application_name = 'partwatch executor'");
 }
 
@@ -81,9 +171,12 @@ void Executor::SleepUnlessStopped(std::chrono::milliseconds delay) {
   }
 }
 
-std::string Executor::ChooseName(const TableInfo& table, const std::string& name_template,
-                                 const policy::KeyValue& value) {
-  const std::string base = policy::PartitionName(name_template, table.relname, value);
+std::string Executor::ChooseName(const TableInfo& table, const std::string& base) {
+  return ChooseFreeName(conn_, table.nspname, base, {});
+}
+
+std::string ChooseFreeName(pg::Connection& conn, const std::string& nspname,
+                           const std::string& base, const std::set<std::string>& taken) {
   // A relation of that name may already exist (a user's table, or another
   // value whose name was cut to the same 63 bytes): add a counter.
   for (int k = 0; k < 100; ++k) {
@@ -94,18 +187,18 @@ std::string Executor::ChooseName(const TableInfo& table, const std::string& name
           base.substr(0, std::min(base.size(), policy::kMaxIdentifierBytes - suffix.size())) +
           suffix;
     }
-    pg::Result r = conn_.ExecParams(
+    if (taken.count(candidate)) continue;
+    pg::Result r = conn.ExecParams(
         "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = $1 AND c.relname = $2",
-        {table.nspname, candidate});
+        {nspname, candidate});
     if (r.rows() == 0) return candidate;
   }
-  throw pg::PgError("no free partition name near '" + base + "' in schema " + table.nspname, "");
+  throw pg::PgError("no free partition name near '" + base + "' in schema " + nspname, "");
 }
 
 bool Executor::TryCreateAndMove(const TableInfo& table, const std::string& name,
-                                const policy::KeyValue& value, MoveResult* result,
-                                std::string* why) {
+                                const PartitionSpec& spec, MoveResult* result, std::string* why) {
   auto rollback = [&] { conn_.TryExec("ROLLBACK"); };
   try {
     conn_.Exec("BEGIN");
@@ -129,16 +222,11 @@ bool Executor::TryCreateAndMove(const TableInfo& table, const std::string& name,
     for (const std::string& c : table.insertable_columns) {
       cols += (cols.empty() ? "" : ", ") + conn_.QuoteIdent(c);
     }
-    std::vector<std::optional<std::string>> params;
-    const std::string where = KeyPredicate(conn_, table, value, &params);
-    pg::Result moved = conn_.ExecParams(
-        "WITH moved AS (DELETE FROM ONLY " + def + " WHERE " + where + " RETURNING " + cols +
-            ") INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM moved",
-        params);
+    pg::Result moved = conn_.Exec("WITH moved AS (DELETE FROM ONLY " + def + " WHERE " +
+                                  spec.where_sql + " RETURNING " + cols + ") INSERT INTO " +
+                                  target + " (" + cols + ") SELECT " + cols + " FROM moved");
     result->moved_rows = std::stoll(PQcmdTuples(moved.get()));
-    const std::string bound = value.is_null() ? "NULL" : conn_.QuoteLiteral(*value.text);
-    conn_.Exec("ALTER TABLE " + parent + " ATTACH PARTITION " + target + " FOR VALUES IN (" +
-               bound + ")");
+    conn_.Exec("ALTER TABLE " + parent + " ATTACH PARTITION " + target + " " + spec.bound_sql);
     conn_.Exec("COMMIT");
     result->partition = table.nspname + "." + name;
     return true;
@@ -160,9 +248,10 @@ MoveResult Executor::CreateAndMove(const TableInfo& table, const std::string& na
   std::chrono::milliseconds delay = config_.retry_base_delay;
   for (int attempt = 1; attempt <= config_.max_attempts; ++attempt) {
     result.attempts = attempt;
-    const std::string name = ChooseName(table, name_template, value);
+    const PartitionSpec spec = SpecFor(conn_, table, value);
+    const std::string name = ChooseName(table, BaseName(table, name_template, value, spec));
     std::string why;
-    if (TryCreateAndMove(table, name, value, &result, &why)) {
+    if (TryCreateAndMove(table, name, spec, &result, &why)) {
       result.took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
       return result;
     }
@@ -196,6 +285,96 @@ bool Executor::WaitUntilVisible(uint32_t xid, std::chrono::milliseconds timeout)
     if (conn_.ExecParams(kVisible, {std::to_string(xid)}).value(0, 0) == "t") return true;
     if (Clock::now() > deadline || stop_.load(std::memory_order_acquire)) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+bool Executor::UseOnlineDrain(const TableInfo& table) {
+  pg::Result r = conn_.ExecParams("SELECT pg_relation_size($1::oid)",
+                                  {std::to_string(table.default_partition.oid)});
+  return r.int64(0, 0) > drain_.online_above_bytes;
+}
+
+MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule& rule,
+                                 const policy::KeyValue& value) {
+  std::vector<policy::KeyValue> values{value};
+  std::vector<std::string> shown;
+  for (const ValueCount& vc : CountDefaultByValue(conn_, table)) {
+    if (vc.value == value || vc.rows <= rule.ThresholdFor(vc.value)) continue;
+    if (BeyondHorizon(table, vc.value)) continue;  // alerted when decided on
+    values.push_back(vc.value);
+  }
+  for (const auto& v : values) shown.push_back(v.ForLog());
+  spdlog::info(
+      "table {}: DEFAULT is larger than drain.online_above_mb ({} MB): draining {} value(s) over "
+      "the threshold online: {}",
+      table.DisplayName(), drain_.online_above_bytes >> 20, values.size(),
+      fmt::join(shown.size() > 20 ? std::vector<std::string>(shown.begin(), shown.begin() + 20)
+                                  : shown,
+                ", "));
+  const std::vector<drain::Target> targets =
+      drain::TargetsFor(conn_, table, rule.name_template, values);
+  drain::Options options;
+  options.max_lock = drain_.max_lock;
+  options.lock_timeout = config_.lock_timeout;
+  options.batch_rows = drain_.batch_rows;
+  options.stop = &stop_;
+  const auto start = Clock::now();
+  drain::Result drained;
+  try {
+    drained = drain::Drain(conn_, table, targets, options);
+  } catch (const drain::DrainError& e) {
+    throw pg::PgError(std::string("online drain: ") + e.what(), "");
+  }
+  MoveResult result;
+  result.partition = table.nspname + "." + targets.front().name;
+  for (const auto& [name, rows] : drained.moved) {
+    if (name == targets.front().name) result.moved_rows = rows;
+  }
+  result.attempts = drained.swap_attempts;
+  result.took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) created_[table.oid].push_back(Clock::now());
+  }
+  return result;
+}
+
+bool Executor::BeyondHorizon(const TableInfo& table, const policy::KeyValue& value) {
+  if (!table.range || table.range->max_future.empty() || value.is_null()) return false;
+  const std::string& type = table.key.at(0).type_name;
+  pg::Result r = conn_.ExecParams("SELECT $1::" + type + " > now() + $2::interval",
+                                  {*value.text, table.range->max_future});
+  return r.value(0, 0) == "t";
+}
+
+void Executor::FillPartmanGap(const TableInfo& table, const policy::TableRule& rule,
+                              const policy::KeyValue& value) {
+  if (!table.range || !table.range->partman || !table.range->newest_end || value.is_null()) return;
+  const policy::Bucketer& bucketer = *table.range->bucketer;
+  const std::optional<int64_t> created_lo = bucketer.ParsePoint(*value.text);
+  if (!created_lo || *created_lo <= *table.range->newest_end) return;
+  // pg_partman's maintenance only ever extends the set after its newest
+  // child: the buckets between the old newest child and the one just
+  // created would stay without partitions (rows for them would land in
+  // DEFAULT).  Create them, moving whatever DEFAULT holds of them.
+  int64_t point = *table.range->newest_end;
+  for (int n = 0; n < kMaxGapFill && point < *created_lo; ++n) {
+    const std::optional<policy::Bucket> b = bucketer.BucketOf(bucketer.FormatPoint(point));
+    if (!b || b->lo >= *created_lo) break;
+    const policy::KeyValue key = policy::KeyValue::Of(b->lo_literal);
+    const PartitionSpec spec = SpecFor(conn_, table, key);
+    const std::string base = BaseName(table, rule.name_template, key, spec);
+    pg::Result exists = conn_.ExecParams(
+        "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = $1 AND c.relname = $2",
+        {table.nspname, base});
+    if (exists.rows() == 0) {
+      MoveResult filled = CreateAndMove(table, rule.name_template, key);
+      spdlog::info(
+          "table {} bucket {}: created partition {} to keep pg_partman's children contiguous "
+          "({} row(s) moved)",
+          table.DisplayName(), key.ForLog(), filled.partition, filled.moved_rows);
+    }
+    point = b->hi;
   }
 }
 
@@ -238,13 +417,14 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
           decision.xid, kVisibilityTimeout.count() / 1000);
     }
     const int64_t exact = ExactCount(conn_, table, decision.value);
+    const int64_t threshold = rule.ThresholdFor(decision.value);
     outcome.exact_count = exact;
-    if (exact <= rule.threshold) {
+    if (exact <= threshold) {
       spdlog::info(
           "table {} value {}: streamed count {} but DEFAULT holds {} row(s), not more than the "
           "threshold {}; nothing to do",
           table.DisplayName(), decision.value.ForLog(), decision.streamed_count, exact,
-          rule.threshold);
+          threshold);
       outcome.kind = policy::Outcome::Kind::kBelowThreshold;
       return outcome;
     }
@@ -252,11 +432,26 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
       spdlog::warn("ALERT table {} value {}: {} rows in DEFAULT partition {}.{} (threshold {})",
                    table.DisplayName(), decision.value.ForLog(), exact,
                    table.default_partition.nspname, table.default_partition.relname,
-                   rule.threshold);
+                   threshold);
       outcome.kind = policy::Outcome::Kind::kAlerted;
       return outcome;
     }
-    MoveResult moved = CreateAndMove(table, rule.name_template, decision.value);
+    if (BeyondHorizon(table, decision.value)) {
+      spdlog::warn(
+          "ALERT table {} bucket {}: {} rows in DEFAULT for a bucket that starts more than "
+          "max_future ({}) from now: not creating it (a mistyped date?). Fix or delete the rows, "
+          "or raise max_future and restart.{}",
+          table.DisplayName(), decision.value.ForLog(), exact, table.range->max_future,
+          table.range->partman ? " Until then pg_partman's run_maintenance() will try to create "
+                                 "every child up to it: consider part_config.ignore_default_data"
+                               : "");
+      outcome.kind = policy::Outcome::Kind::kAlerted;
+      return outcome;
+    }
+    MoveResult moved = UseOnlineDrain(table)
+                           ? DrainOnline(table, rule, decision.value)
+                           : CreateAndMove(table, rule.name_template, decision.value);
+    FillPartmanGap(table, rule, decision.value);
     created_[table.oid].push_back(Clock::now());
     std::string when = "found over the threshold at start-up";
     if (decision.commit_time != 0) {

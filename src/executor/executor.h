@@ -2,7 +2,10 @@
 // connection (never the replication connection).
 //
 // For each decision it first counts the value's rows in DEFAULT exactly; the
-// streamed count only says when to look.  Then, in alert mode, it logs a
+// streamed count only says when to look.  When DEFAULT is larger than
+// [drain] online_above_mb, the move uses the online drain instead
+// (src/drain/drain.h), for every value of the table over its threshold at
+// once, so no lock grows with DEFAULT's size.  Otherwise:  Then, in alert mode, it logs a
 // WARN line; in create mode it creates the partition and moves the rows in
 // ONE transaction:
 //
@@ -34,6 +37,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -46,11 +50,38 @@
 
 namespace partwatch::executor {
 
+// How partwatch's partition for one LIST value or RANGE bucket looks, as SQL
+// with every literal and identifier quoted by libpq.
+struct PartitionSpec {
+  std::string where_sql;  // rows of DEFAULT that belong to it ("key" = 'x' / range)
+  std::string bound_sql;  // "FOR VALUES IN ('x')" / "FOR VALUES FROM ('a') TO ('b')"
+  std::string label;      // for logs: "value 'x'" or "bucket [a, b)"
+  std::optional<policy::Bucket> bucket;  // RANGE tables
+};
+
+// `value` is a LIST value, or for a RANGE table a bucket key (any value in
+// the bucket; the policy uses the lower-bound literal).  Throws pg::PgError
+// when a RANGE value falls in no bucket.
+PartitionSpec SpecFor(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value);
+
+// The partition name before collision handling: the LIST template, the RANGE
+// template, or pg_partman's naming for tables it manages.
+// REQUIRES: `spec` is SpecFor(table, value).
+std::string BaseName(const TableInfo& table, const std::string& name_template,
+                     const policy::KeyValue& value, const PartitionSpec& spec);
+
+// `base`, or base_1, base_2... (cut to 63 bytes) when a relation of that
+// name exists in `nspname` or the name is in `taken`.
+std::string ChooseFreeName(pg::Connection& conn, const std::string& nspname,
+                           const std::string& base, const std::set<std::string>& taken);
+
 // The exact number of rows of `value` in the table's DEFAULT partition.
 int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value);
 
 // Rows per key value in the DEFAULT partition, from the database; values in
-// their output-function text form (the form pgoutput sends).
+// their output-function text form (the form pgoutput sends).  For RANGE
+// tables, rows per bucket keyed by the bucket's lower-bound literal (rows in
+// no bucket, such as NULL or infinity, are left out).
 struct ValueCount {
   policy::KeyValue value;
   int64_t rows = 0;
@@ -77,7 +108,8 @@ struct KeyLess {
 class Executor {
  public:
   // `stop` aborts retry loops between attempts (never a statement midway).
-  Executor(pg::Connection conn, ExecutorConfig config, const std::atomic<bool>& stop);
+  Executor(pg::Connection conn, ExecutorConfig config, DrainConfig drain,
+           const std::atomic<bool>& stop);
 
   // Carries out one decision for `table` (configured as `rule`).  Returns
   // the outcome to report to the policy.  Database errors are logged and
@@ -96,9 +128,9 @@ class Executor {
  private:
   // One attempt; returns false (after ROLLBACK) on a retryable lock failure.
   bool TryCreateAndMove(const TableInfo& table, const std::string& name,
-                        const policy::KeyValue& value, MoveResult* result, std::string* why);
-  std::string ChooseName(const TableInfo& table, const std::string& name_template,
-                         const policy::KeyValue& value);
+                        const PartitionSpec& spec, MoveResult* result, std::string* why);
+  // `base`, or base_1, base_2... when a relation of that name exists.
+  std::string ChooseName(const TableInfo& table, const std::string& base);
   void SleepUnlessStopped(std::chrono::milliseconds delay);
   // Waits until transaction `xid` (32-bit, recent) is visible to a new
   // snapshot: the stream delivers a commit before the committing backend
@@ -106,12 +138,27 @@ class Executor {
   // standby confirmed it), so counting at once could miss the very rows that
   // crossed the threshold.  Returns false after `timeout` or on stop.
   bool WaitUntilVisible(uint32_t xid, std::chrono::milliseconds timeout);
+  // RANGE tables with a horizon: the bucket starts after now() + max_future.
+  bool BeyondHorizon(const TableInfo& table, const policy::KeyValue& value);
+  // pg_partman tables: after creating the bucket `value` beyond the newest
+  // child, creates the buckets in between (see executor.cc).
+  void FillPartmanGap(const TableInfo& table, const policy::TableRule& rule,
+                      const policy::KeyValue& value);
   // True when `table` already got `cap` partitions from this process within
   // the last hour (then alerts, at most once per value per hour).
   bool OverHourlyCap(const TableInfo& table, const policy::Decision& decision, int cap);
 
+  // True when DEFAULT is larger than drain.online_above_bytes: a locked
+  // DELETE + ATTACH would hold its lock for a scan of all of it.
+  bool UseOnlineDrain(const TableInfo& table);
+  // Moves every value (bucket) of `table` over its threshold, `value`
+  // included, with the online drain; returns rows moved for `value`.
+  MoveResult DrainOnline(const TableInfo& table, const policy::TableRule& rule,
+                         const policy::KeyValue& value);
+
   pg::Connection conn_;
   ExecutorConfig config_;
+  DrainConfig drain_;
   const std::atomic<bool>& stop_;
   // Creation times per parent oid, for max_new_partitions_per_hour.
   std::unordered_map<uint32_t, std::deque<std::chrono::steady_clock::time_point>> created_;

@@ -71,14 +71,35 @@ TEST_F(ErrorsTest, PartitionedTableWithoutDefaultIsRejected) {
   ExpectNothingCreated();
 }
 
-TEST_F(ErrorsTest, RangePartitionedTableIsRejected) {
+TEST_F(ErrorsTest, RangeTableWithoutAnyIntervalSaysToSetOne) {
+  // No partitions to infer from, no pg_partman, no interval in the config.
   db_->Exec(
       "CREATE TABLE ranged (id int, at date) PARTITION BY RANGE (at);"
       "CREATE TABLE ranged_default PARTITION OF ranged DEFAULT;");
   const CommandResult r = RunPartwatch({"run"}, Config(TableBlock("public.ranged", 100)));
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.err.find("table 'public.ranged' is partitioned by range"), std::string::npos)
+  EXPECT_NE(r.err.find("table 'public.ranged': cannot tell the bucket interval"),
+            std::string::npos)
       << r.err;
+  EXPECT_NE(r.err.find("set interval"), std::string::npos) << r.err;
+  ExpectNothingCreated();
+}
+
+TEST_F(ErrorsTest, RangeKeyOfAnUnsupportedTypeIsNamed) {
+  db_->Exec(
+      "CREATE TABLE ranged (id int, code text) PARTITION BY RANGE (code);"
+      "CREATE TABLE ranged_default PARTITION OF ranged DEFAULT;");
+  const CommandResult r = RunPartwatch({"run"}, Config(TableBlock("public.ranged", 100)));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("RANGE key column \"code\" has type text"), std::string::npos) << r.err;
+  ExpectNothingCreated();
+}
+
+TEST_F(ErrorsTest, HashPartitionedTableIsRejected) {
+  db_->Exec("CREATE TABLE hashed (id int) PARTITION BY HASH (id);");
+  const CommandResult r = RunPartwatch({"run"}, Config(TableBlock("public.hashed", 100)));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("table 'public.hashed'"), std::string::npos) << r.err;
   ExpectNothingCreated();
 }
 

@@ -958,3 +958,77 @@ TEST_F(PolicyTest, StartUpDecisionsHaveNoXid) {
 
 }  // namespace
 }  // namespace partwatch::policy
+
+namespace partwatch::policy {
+namespace {
+
+// ---- RANGE tables: counting per bucket ----
+
+TableRule EventsRule(int64_t threshold, std::optional<int64_t> immediate_from = std::nullopt) {
+  TableRule rule = OrdersRule(threshold);
+  rule.parent = "public.events";
+  rule.parent_relname = "events";
+  rule.default_relname = "events_default";
+  rule.key_column = "day";
+  RangeInterval daily;
+  daily.days = 1;
+  Result<Bucketer> b =
+      Bucketer::Make(RangeKeyType::kDate, daily, std::nullopt,
+                     {"FOR VALUES FROM ('2026-11-01') TO ('2026-11-02')",
+                      "FOR VALUES FROM ('2026-11-02') TO ('2026-11-03')"});
+  EXPECT_TRUE(b.ok());
+  rule.bucketer = std::make_shared<const Bucketer>(std::move(b).value());
+  rule.immediate_from = immediate_from;
+  return rule;
+}
+
+constexpr Oid kEventsDefault = 16700;
+
+class RangePolicyTest : public PolicyTest {
+ protected:
+  explicit RangePolicyTest(std::optional<int64_t> immediate_from = std::nullopt)
+      : PolicyTest({EventsRule(2, immediate_from)}) {}
+  void SetUp() override { Feed(Relation(kEventsDefault, "public", "events_default", "day")); }
+};
+
+TEST_F(RangePolicyTest, RowsOfOneDayCountTogetherUnderTheBucketStart) {
+  // A date key's text is the day itself; three rows of one bucket cross 2.
+  Feed(Begin(1));
+  Rows(2, KeyValue::Of("2026-11-05"), kEventsDefault);
+  Rows(1, KeyValue::Of("2026-11-06"), kEventsDefault);
+  EXPECT_TRUE(Feed(Commit(0x100)).decisions.empty());
+  EXPECT_EQ(policy_.count(0, KeyValue::Of("2026-11-05")), 2);
+  std::vector<Decision> d = Txn(1, KeyValue::Of("2026-11-05"), 0x200, kEventsDefault);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].value, KeyValue::Of("2026-11-05"));
+  EXPECT_EQ(d[0].streamed_count, 3);
+}
+
+TEST_F(RangePolicyTest, UnplaceableRowsAreNotCounted) {
+  Feed(Begin(1));
+  Rows(5, KeyValue::Null(), kEventsDefault);
+  Rows(5, KeyValue::Of("infinity"), kEventsDefault);
+  Rows(5, KeyValue::Of("2026-11-01"), kEventsDefault);  // inside a partition (a stale catalog)
+  EXPECT_TRUE(Feed(Commit(0x100)).decisions.empty());
+  EXPECT_EQ(policy_.tracked_values(), 0u);
+}
+
+class PartmanRangePolicyTest : public RangePolicyTest {
+ protected:
+  // Buckets from 2026-11-03 (the newest child's end) on have threshold 0.
+  PartmanRangePolicyTest() : RangePolicyTest(EventsRule(2).bucketer->ParsePoint("2026-11-03")) {}
+};
+
+TEST_F(PartmanRangePolicyTest, RowsAfterTheNewestChildAreDecidedAtOnce) {
+  std::vector<Decision> d = Txn(1, KeyValue::Of("2026-11-09"), 0x100, kEventsDefault);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].value, KeyValue::Of("2026-11-09"));
+  // Before the newest child's end (a gap in the past): the threshold holds.
+  EXPECT_TRUE(Txn(2, KeyValue::Of("2026-10-20"), 0x200, kEventsDefault).empty());
+  EXPECT_EQ(Txn(1, KeyValue::Of("2026-10-20"), 0x300, kEventsDefault).size(), 1u);
+  EXPECT_EQ(policy_.rules()[0].ThresholdFor(KeyValue::Of("2026-11-03")), 0);
+  EXPECT_EQ(policy_.rules()[0].ThresholdFor(KeyValue::Of("2026-10-31")), 2);
+}
+
+}  // namespace
+}  // namespace partwatch::policy

@@ -41,7 +41,14 @@ TEST(ConfigTest, MinimalConfigGetsTheDocumentedDefaults) {
   EXPECT_EQ(c.tables[0].name, "public.orders");
   EXPECT_EQ(c.tables[0].threshold, 100);
   EXPECT_EQ(c.tables[0].action, policy::ActionKind::kCreate);
-  EXPECT_EQ(c.tables[0].partition_name, "{parent}_{value}");
+  EXPECT_EQ(c.tables[0].partition_name, "");  // automatic, by the table's kind
+  EXPECT_EQ(c.tables[0].interval, "");
+  EXPECT_EQ(c.tables[0].interval_width, 0);
+  EXPECT_EQ(c.tables[0].max_future, "1 year");
+  EXPECT_EQ(c.source.time_zone, "");
+  EXPECT_EQ(c.drain.max_lock.count(), 200);
+  EXPECT_EQ(c.drain.batch_rows, 50'000);
+  EXPECT_EQ(c.drain.online_above_bytes, int64_t{64} << 20);
   EXPECT_EQ(c.tables[0].max_tracked_values, 100'000u);
   EXPECT_EQ(c.tables[0].max_new_partitions_per_hour, 60);
   EXPECT_EQ(c.source.slot_check_interval.count(), 10'000);
@@ -196,6 +203,38 @@ TEST(RedactConninfoTest, UriPasswordIsHidden) {
 
 TEST(RedactConninfoTest, NoPasswordIsUnchanged) {
   EXPECT_EQ(pg::RedactConninfo("host=db user=pw dbname=app"), "host=db user=pw dbname=app");
+}
+
+
+TEST(ConfigTest, RangeKeysAreRead) {
+  const Config c = ParseConfig(
+      "[source]\ntime_zone = \"Europe/Berlin\"\n[drain]\nmax_lock_ms = 50\nbatch_rows = 1000\n"
+      "online_above_mb = 0\n"
+      "[[table]]\nname = \"events\"\ninterval = \"1 day\"\nmax_future = \"90 days\"\n"
+      "partition_name = \"{parent}_{from:%Y%m%d}\"\n"
+      "[[table]]\nname = \"ids\"\ninterval = 1000\n",
+      "test.toml");
+  EXPECT_EQ(c.source.time_zone, "Europe/Berlin");
+  EXPECT_EQ(c.drain.max_lock.count(), 50);
+  EXPECT_EQ(c.drain.batch_rows, 1000);
+  EXPECT_EQ(c.drain.online_above_bytes, 0);
+  EXPECT_EQ(c.tables[0].interval, "1 day");
+  EXPECT_EQ(c.tables[0].max_future, "90 days");
+  EXPECT_EQ(c.tables[0].partition_name, "{parent}_{from:%Y%m%d}");
+  EXPECT_EQ(c.tables[1].interval_width, 1000);
+}
+
+TEST(ConfigTest, BadRangeKeysNameTheKey) {
+  std::string e = ErrorOf("[[table]]\nname = \"t\"\ninterval = -5\n");
+  EXPECT_NE(e.find("table[1].interval"), std::string::npos) << e;
+  e = ErrorOf("[[table]]\nname = \"t\"\ninterval = true\n");
+  EXPECT_NE(e.find("table[1].interval"), std::string::npos) << e;
+  e = ErrorOf("[[table]]\nname = \"t\"\npartition_name = \"{parent}_{from:%Q}\"\n");
+  EXPECT_NE(e.find("table[1].partition_name"), std::string::npos) << e;
+  e = ErrorOf("[drain]\nmax_lock_ms = 0\n[[table]]\nname = \"t\"\n");
+  EXPECT_NE(e.find("drain.max_lock_ms"), std::string::npos) << e;
+  e = ErrorOf("[drain]\nmax_lock = 5\n[[table]]\nname = \"t\"\n");
+  EXPECT_NE(e.find("drain.max_lock"), std::string::npos) << e;
 }
 
 }  // namespace

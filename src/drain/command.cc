@@ -1,0 +1,150 @@
+#include "src/drain/command.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "src/drain/progress.h"
+#include "src/executor/executor.h"
+
+namespace partwatch::drain {
+
+namespace {
+
+std::atomic<bool> g_drain_stop{false};
+
+void OnDrainSignal(int) { g_drain_stop.store(true); }
+
+const TableConfig* FindTable(const Config& config, const std::string& name) {
+  for (const TableConfig& tc : config.tables) {
+    if (tc.name == name) return &tc;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<Target> TargetsFor(pg::Connection& conn, const TableInfo& table,
+                               const std::string& name_template,
+                               const std::vector<policy::KeyValue>& values) {
+  std::vector<Target> targets;
+  std::set<std::string> taken;
+  std::set<std::string> seen_bounds;
+  for (const policy::KeyValue& value : values) {
+    const executor::PartitionSpec spec = executor::SpecFor(conn, table, value);
+    if (!seen_bounds.insert(spec.bound_sql).second) continue;  // two values, one bucket
+    const std::string name = executor::ChooseFreeName(
+        conn, table.nspname, executor::BaseName(table, name_template, value, spec), taken);
+    taken.insert(name);
+    targets.push_back(Target{name, spec.bound_sql});
+  }
+  return targets;
+}
+
+int RunDrain(const Config& config, const std::string& table_name,
+             const std::vector<std::string>& values, bool all) {
+  const TableConfig* tc = FindTable(config, table_name);
+  if (!tc) {
+    std::string names;
+    for (const TableConfig& t : config.tables) names += (names.empty() ? "" : ", ") + t.name;
+    spdlog::error("--table {}: not a configured table (configured: {})", table_name, names);
+    return 2;
+  }
+  try {
+    pg::Connection conn = pg::Connection::Open(config.source.dsn);
+    conn.Exec("SET application_name = 'partwatch drain'");
+    SetSessionDefaults(conn, config.source.time_zone);
+    const TableInfo info = DescribeConfigured(conn, *tc);
+    if (auto err = CheckTablePrivileges(conn, info)) {
+      spdlog::error("{}", *err);
+      return 1;
+    }
+
+    policy::TableRule rule;
+    rule.threshold = tc->threshold;
+    if (info.range) {
+      rule.bucketer = info.range->bucketer;
+      if (info.range->partman && info.range->newest_end) rule.immediate_from = info.range->newest_end;
+    }
+    std::vector<policy::KeyValue> chosen;
+    if (!values.empty()) {
+      for (const std::string& v : values) chosen.push_back(policy::KeyValue::Of(v));
+    } else {
+      for (const executor::ValueCount& vc : executor::CountDefaultByValue(conn, info)) {
+        if (all || vc.rows > rule.ThresholdFor(vc.value)) chosen.push_back(vc.value);
+      }
+    }
+    if (info.range && !info.range->max_future.empty()) {
+      // The outlier guard holds here too: a bucket past the horizon is a
+      // mistyped date more often than a plan.
+      std::vector<policy::KeyValue> kept;
+      for (const policy::KeyValue& v : chosen) {
+        const executor::PartitionSpec spec = executor::SpecFor(conn, info, v);
+        pg::Result r = conn.ExecParams(
+            "SELECT $1::" + info.key[0].type_name + " > now() + $2::interval",
+            {spec.bucket->lo_literal, info.range->max_future});
+        if (r.value(0, 0) == "t") {
+          spdlog::warn(
+              "drain {}: leaving bucket [{}, {}) in DEFAULT: it starts more than max_future ({}) "
+              "from now",
+              info.DisplayName(), spec.bucket->lo_literal, spec.bucket->hi_literal,
+              info.range->max_future);
+        } else {
+          kept.push_back(v);
+        }
+      }
+      chosen = std::move(kept);
+    }
+    if (chosen.empty()) {
+      spdlog::info("drain {}: nothing to move ({})", info.DisplayName(),
+                   all ? "DEFAULT holds no row that fits a partition"
+                       : "no value is over the threshold; --all moves every value");
+      CleanupLeftovers(conn, info);
+      return 0;
+    }
+    const std::vector<Target> targets = TargetsFor(conn, info, tc->partition_name, chosen);
+
+    std::signal(SIGINT, OnDrainSignal);
+    std::signal(SIGTERM, OnDrainSignal);
+    ProgressPrinter printer(isatty(STDERR_FILENO) != 0);
+    Options options;
+    options.max_lock = config.drain.max_lock;
+    options.lock_timeout = config.executor.lock_timeout;
+    options.batch_rows = config.drain.batch_rows;
+    options.stop = &g_drain_stop;
+    options.on_progress = [&](const Progress& p) { printer.Update(p); };
+    spdlog::info("drain {}: moving {} {} out of DEFAULT {}.{} online (no lock longer than {} ms)",
+                 info.DisplayName(), targets.size(), info.range ? "bucket(s)" : "value(s)",
+                 info.default_partition.nspname, info.default_partition.relname,
+                 config.drain.max_lock.count());
+    const Result result = Drain(conn, info, targets, options);
+    printer.Finish();
+    int64_t moved = 0;
+    for (const auto& [name, rows] : result.moved) moved += rows;
+    spdlog::info(
+        "drain {}: done in {:.1f} s: {} row(s) copied ({} into {} new partition(s), {} kept in "
+        "DEFAULT), {} change(s) made meanwhile replayed; the final swap held its lock for "
+        "{:.1f} ms (attempt {})",
+        info.DisplayName(), static_cast<double>(result.took.count()) / 1e6, result.rows_copied,
+        moved, result.moved.size(), result.rows_left_in_default,
+        result.replayed_before_swap + result.replayed_in_swap,
+        static_cast<double>(result.longest_lock.count()) / 1e3, result.swap_attempts);
+    return 0;
+  } catch (const DrainError& e) {
+    spdlog::error("drain {}: {}", table_name, e.what());
+  } catch (const CatalogError& e) {
+    spdlog::error("{}", e.what());
+  } catch (const pg::PgError& e) {
+    spdlog::error("drain {} failed: {} (every row is where it was: run the command again)",
+                  table_name, e.what());
+  } catch (const std::exception& e) {
+    spdlog::error("drain {} failed: {}", table_name, e.what());
+  }
+  return 1;
+}
+
+}  // namespace partwatch::drain

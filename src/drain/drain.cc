@@ -1,0 +1,1295 @@
+#include "src/drain/drain.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include <spdlog/fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "src/executor/executor.h"
+
+namespace partwatch::drain {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::duration_cast;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+
+constexpr size_t kMaxIdentifierBytes = 63;  // NAMEDATALEN - 1
+constexpr const char* kRowTrigger = "partwatch_drain";
+constexpr const char* kTruncateTrigger = "partwatch_drain_truncate";
+constexpr const char* kBoundCheck = "partwatch_drain_bound";
+// SQLSTATEs: PostgreSQL's statement_timeout cancel, and the replay
+// function's own (class "PW" is not used by PostgreSQL).
+constexpr std::string_view kQueryCanceled = "57014";
+constexpr std::string_view kTruncatedState = "PWD01";
+constexpr std::string_view kMismatchState = "PWD02";
+constexpr int kCleanupAttempts = 10;
+constexpr milliseconds kAdvisoryWait{3000};
+constexpr milliseconds kMaxBackoff{2000};
+
+// A timeout setting; never '0ms', which would disable it.
+std::string Ms(milliseconds d) { return "'" + std::to_string(std::max<int64_t>(d.count(), 1)) + "ms'"; }
+
+double Millis(microseconds d) { return static_cast<double>(d.count()) / 1000.0; }
+
+bool InTransaction(const pg::Connection& conn) {
+  return conn.get() && PQtransactionStatus(conn.get()) != PQTRANS_IDLE;
+}
+
+bool IsLockFailure(const std::string& sqlstate) {
+  return sqlstate == pg::kLockNotAvailable || sqlstate == pg::kDeadlockDetected;
+}
+
+uint32_t Fnv1a(const std::string& s) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h;
+}
+
+// What identifies a table's shape for the drain: its DEFAULT, partitions,
+// indexes, columns, constraints, DEFAULT's own triggers, storage options,
+// grants and publication memberships.  Read before preparing and again
+// under the swap's lock: any difference means someone changed the table
+// meanwhile, and the swap would not reproduce it.  $1 parent, $2 DEFAULT.
+constexpr const char* kFingerprintSql = R"sql(
+SELECT concat_ws(' | ',
+  (SELECT partdefid::text FROM pg_catalog.pg_partitioned_table WHERE partrelid = $1::oid),
+  (SELECT string_agg(inhrelid::text, ',' ORDER BY inhrelid) FROM pg_catalog.pg_inherits
+    WHERE inhparent = $1::oid),
+  (SELECT string_agg(indexrelid::text, ',' ORDER BY indexrelid) FROM pg_catalog.pg_index
+    WHERE indrelid IN ($1::oid, $2::oid)),
+  (SELECT string_agg(attrelid::text || ':' || attname || ':' || atttypid::text || ':' ||
+                     attnotnull::text, ',' ORDER BY attrelid, attnum)
+     FROM pg_catalog.pg_attribute WHERE attrelid IN ($1::oid, $2::oid) AND attnum > 0
+      AND NOT attisdropped),
+  (SELECT string_agg(oid::text, ',' ORDER BY oid) FROM pg_catalog.pg_constraint
+    WHERE conrelid IN ($1::oid, $2::oid) OR confrelid IN ($1::oid, $2::oid)),
+  (SELECT string_agg(oid::text, ',' ORDER BY oid) FROM pg_catalog.pg_trigger
+    WHERE tgrelid = $2::oid AND tgname NOT IN ('partwatch_drain', 'partwatch_drain_truncate')),
+  (SELECT string_agg(oid::text, ',' ORDER BY oid) FROM pg_catalog.pg_publication_rel
+    WHERE prrelid = $2::oid),
+  (SELECT concat_ws(',', relname, relowner, relacl::text, reloptions::text, relreplident,
+                    relrowsecurity) FROM pg_catalog.pg_class WHERE oid = $2::oid))
+)sql";
+
+// The fingerprint query with the two oids written in (numbers: safe), for a
+// multi-statement string.
+std::string FingerprintSql(uint32_t parent, uint32_t def) {
+  std::string sql = kFingerprintSql;
+  for (const auto& [param, value] : {std::pair<std::string, uint32_t>{"$1", parent}, {"$2", def}}) {
+    for (size_t pos = sql.find(param); pos != std::string::npos; pos = sql.find(param, pos)) {
+      sql.replace(pos, param.size(), std::to_string(value));
+    }
+  }
+  return sql;
+}
+
+// Where DEFAULT is, read from the catalog now (TableInfo may be stale after
+// an interrupted drain whose swap committed: same name, new oid).
+struct DefaultRef {
+  uint32_t oid = 0;
+  std::string schema;
+  std::string name;
+};
+
+DefaultRef CurrentDefault(pg::Connection& conn, uint32_t parent_oid, const std::string& display) {
+  pg::Result r = conn.ExecParams(
+      "SELECT p.partdefid, n.nspname, d.relname FROM pg_catalog.pg_partitioned_table p "
+      "JOIN pg_catalog.pg_class d ON d.oid = p.partdefid "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = d.relnamespace WHERE p.partrelid = $1::oid",
+      {std::to_string(parent_oid)});
+  if (r.rows() != 1) {
+    throw DrainError("table " + display +
+                     " is no longer a partitioned table with a DEFAULT partition");
+  }
+  return DefaultRef{static_cast<uint32_t>(r.int64(0, 0)), r.text(0, 1), r.text(0, 2)};
+}
+
+struct ScratchNames {
+  std::string stage, log, new_default, old_default, capture, replay;
+};
+
+ScratchNames ScratchFor(const std::string& default_name) {
+  return ScratchNames{ScratchName(default_name, "_pwd_stage"),
+                      ScratchName(default_name, "_pwd_log"),
+                      ScratchName(default_name, "_pwd_new"),
+                      ScratchName(default_name, "_pwd_old"),
+                      ScratchName(default_name, "_pwd_capture"),
+                      ScratchName(default_name, "_pwd_replay")};
+}
+
+// Runs `sql` (BEGIN ... COMMIT included by the caller's statements) with a
+// bounded lock wait, retrying lock failures with a short backoff.  Returns
+// the last result.
+pg::Result ExecWithLockRetries(pg::Connection& conn, const std::string& what,
+                               milliseconds lock_timeout, const std::string& sql) {
+  milliseconds delay{20};
+  for (int attempt = 1;; ++attempt) {
+    try {
+      conn.Exec("BEGIN");
+      conn.Exec("SET LOCAL lock_timeout = " + Ms(lock_timeout));
+      pg::Result r = conn.Exec(sql);
+      conn.Exec("COMMIT");
+      return r;
+    } catch (const pg::PgError& e) {
+      if (conn.connected()) conn.TryExec("ROLLBACK");
+      if (!IsLockFailure(e.sqlstate()) || attempt >= kCleanupAttempts) throw;
+      spdlog::warn("{}: attempt {}/{} could not get its lock in {} ms ({}); retrying", what,
+                   attempt, kCleanupAttempts, lock_timeout.count(), e.what());
+      std::this_thread::sleep_for(delay);
+      delay = std::min(delay * 2, milliseconds(500));
+    }
+  }
+}
+
+// Drops the scratch objects of a drain of the table whose DEFAULT is `def`.
+// REQUIRES: the caller holds the table's advisory lock.
+std::vector<std::string> DropScratch(pg::Connection& conn, uint32_t parent_oid,
+                                     const DefaultRef& def, milliseconds lock_timeout) {
+  const ScratchNames names = ScratchFor(def.name);
+  std::vector<std::string> dropped;
+
+  // 1. The triggers, alone: they are what touches the application.
+  pg::Result trg = conn.ExecParams(
+      "SELECT tgname FROM pg_catalog.pg_trigger WHERE tgrelid = $1::oid AND tgname IN ($2, $3) "
+      "ORDER BY 1",
+      {std::to_string(def.oid), kRowTrigger, kTruncateTrigger});
+  if (trg.rows() > 0) {
+    std::string sql;
+    for (int i = 0; i < trg.rows(); ++i) {
+      sql += "DROP TRIGGER " + conn.QuoteIdent(trg.value(i, 0)) + " ON " +
+             conn.QuoteQualified(def.schema, def.name) + ";";
+      dropped.push_back("trigger " + trg.text(i, 0) + " on " + def.schema + "." + def.name);
+    }
+    ExecWithLockRetries(conn, "drain cleanup of " + def.schema + "." + def.name, lock_timeout,
+                        sql);
+  }
+
+  // 2. Tables and functions.  A relation attached to the real parent is
+  // never dropped, whatever its name.
+  pg::Result rels = conn.ExecParams(
+      "SELECT c.relname, c.relkind, i.inhparent, "
+      "       (SELECT string_agg(quote_ident(pn.nspname) || '.' || quote_ident(pc.relname), ', ') "
+      "          FROM pg_catalog.pg_inherits pi JOIN pg_catalog.pg_class pc ON pc.oid = pi.inhrelid "
+      "          JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace "
+      "         WHERE pi.inhparent = c.oid) "
+      "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "LEFT JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid "
+      "WHERE n.nspname = $1 AND c.relname IN ($2, $3, $4, $5) AND c.relkind IN ('r', 'p')",
+      {def.schema, names.stage, names.log, names.new_default, names.old_default});
+  std::string drop_tables;
+  for (int i = 0; i < rels.rows(); ++i) {
+    const std::string name = rels.text(i, 0);
+    const std::optional<std::string> parent = rels.opt(i, 2);
+    if (parent && *parent == std::to_string(parent_oid)) {
+      spdlog::warn("drain cleanup: {}.{} is a partition of the table; left alone", def.schema,
+                   name);
+      continue;
+    }
+    if (parent && name == names.new_default) continue;  // a partition of stage: goes with it
+    if (parent) {
+      spdlog::warn("drain cleanup: {}.{} is a partition of another table (oid {}); left alone",
+                   def.schema, name, *parent);
+      continue;
+    }
+    drop_tables += (drop_tables.empty() ? "" : ", ") + conn.QuoteQualified(def.schema, name);
+    dropped.push_back("table " + def.schema + "." + name);
+    if (rels.opt(i, 3)) dropped.push_back("its partitions " + *rels.opt(i, 3));
+  }
+  pg::Result fns = conn.ExecParams(
+      "SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+      "WHERE n.nspname = $1 AND p.proname IN ($2, $3)",
+      {def.schema, names.capture, names.replay});
+  std::string sql;
+  if (!drop_tables.empty()) sql += "DROP TABLE " + drop_tables + ";";
+  for (int i = 0; i < fns.rows(); ++i) {
+    // regprocedure's output is a quoted, qualified signature.
+    sql += "DROP FUNCTION " + fns.text(i, 0) + ";";
+    dropped.push_back("function " + fns.text(i, 0));
+  }
+  if (!sql.empty()) {
+    ExecWithLockRetries(conn, "drain cleanup of " + def.schema + "." + def.name, lock_timeout,
+                        sql);
+  }
+  for (const std::string& d : dropped) spdlog::info("drain cleanup: dropped {}", d);
+  return dropped;
+}
+
+// The session advisory lock the executor takes per transaction, held for a
+// whole drain.  Released by the destructor (a dead connection released it).
+class AdvisoryLock {
+ public:
+  AdvisoryLock(pg::Connection& conn, uint32_t parent_oid, const std::string& display)
+      : conn_(conn), key_(std::to_string(executor::AdvisoryLockKey(parent_oid))) {
+    const auto deadline = Clock::now() + kAdvisoryWait;
+    for (;;) {
+      if (conn_.ExecParams("SELECT pg_try_advisory_lock($1::bigint)", {key_}).value(0, 0) == "t") {
+        return;
+      }
+      if (Clock::now() > deadline) break;
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    // A bigint key shows in pg_locks as classid (high half), objid (low
+    // half), objsubid 1.
+    pg::Result who = conn_.ExecParams(
+        "SELECT l.pid, coalesce(a.application_name, ''), coalesce(a.state, '') "
+        "FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+        "AND l.classid::bigint = ($1::bigint >> 32) AND l.objid::bigint = ($1::bigint & "
+        "4294967295) LIMIT 1",
+        {key_});
+    std::string holder = "another session";
+    if (who.rows() == 1) {
+      holder = "backend pid " + who.text(0, 0) + " ('" + who.text(0, 1) + "', " + who.text(0, 2) +
+               ")";
+    }
+    throw DrainError("another partwatch drain or executor is acting on " + display + " (" +
+                     holder + " holds its advisory lock); wait for it to finish, or end that " +
+                     "session with pg_terminate_backend() if it is a drain that was killed");
+  }
+  ~AdvisoryLock() {
+    if (conn_.connected() && !InTransaction(conn_)) {
+      conn_.TryExecParams("SELECT pg_advisory_unlock($1::bigint)", {key_});
+    }
+  }
+  AdvisoryLock(const AdvisoryLock&) = delete;
+  AdvisoryLock& operator=(const AdvisoryLock&) = delete;
+
+ private:
+  pg::Connection& conn_;
+  std::string key_;
+};
+
+// client_connection_check_interval for the drain's duration: a backend
+// whose client was killed mid-statement notices within a second and rolls
+// back, instead of copying on for minutes while holding the advisory lock.
+class SessionSettings {
+ public:
+  explicit SessionSettings(pg::Connection& conn) : conn_(conn) {
+    pg::Result r = conn_.Exec(
+        "SELECT current_setting('client_connection_check_interval'), "
+        "set_config('client_connection_check_interval', '1s', false)");
+    saved_ = r.text(0, 0);
+  }
+  ~SessionSettings() {
+    if (conn_.connected() && !InTransaction(conn_)) {
+      conn_.TryExecParams("SELECT set_config('client_connection_check_interval', $1, false)",
+                          {saved_});
+    }
+  }
+  SessionSettings(const SessionSettings&) = delete;
+  SessionSettings& operator=(const SessionSettings&) = delete;
+
+ private:
+  pg::Connection& conn_;
+  std::string saved_;
+};
+
+class Drainer {
+ public:
+  Drainer(pg::Connection& conn, const TableInfo& table, const std::vector<Target>& targets,
+          const Options& options)
+      : conn_(conn), table_(table), targets_(targets), options_(options) {}
+
+  Result Run();
+
+ private:
+  struct Planned {
+    std::string name;        // unqualified
+    std::string qname;       // quoted, qualified
+    std::string bound;       // canonical (pg_get_expr), e.g. FOR VALUES IN ('x')
+    std::string constraint;  // pg_get_partition_constraintdef
+    uint32_t oid = 0;        // once created
+    int64_t copied = 0;
+  };
+  struct OldIndex {
+    uint32_t oid = 0;
+    std::string name;
+    uint32_t parent_index = 0;  // 0: DEFAULT's own index, recreated on the new one
+    std::string create_rest;    // own indexes: pg_get_indexdef after " USING "
+    bool unique = false;
+  };
+  struct PubMember {
+    std::string pubname;
+    std::vector<std::string> columns;  // empty: all
+    std::string row_filter;            // empty: none
+  };
+
+  void ReadCatalog();
+  void CheckPreconditions();
+  void ResolveTargets();
+  void Probe();
+  void ReadDefaultExtras();
+  void Prepare();
+  std::string ReplayFunctionSql() const;
+  std::string SwapSql() const;
+  void InstallTriggers();
+  void Copy();
+  void CatchUp();
+  int64_t Replay(std::optional<int64_t> max_rows);
+  void SwapLoop();
+  struct Attempt {
+    bool done = false;
+    std::string why;
+    microseconds hold{0};
+    int64_t replayed = 0;
+  };
+  Attempt TrySwap(milliseconds lock_wait);
+  void AbortCleanup() noexcept;
+  void Report(const std::string& phase, int64_t pending);
+  void CheckStop(const char* where);
+  void SleepUnlessStopped(milliseconds d);
+  std::string ColumnList() const;
+
+  pg::Connection& conn_;
+  const TableInfo& table_;
+  const std::vector<Target>& targets_;
+  const Options& options_;
+  const Clock::time_point start_ = Clock::now();
+  Result result_;
+
+  std::string display_;
+  DefaultRef def_;
+  ScratchNames scratch_;
+  std::string q_parent_, q_def_, q_stage_, q_log_, q_new_, q_capture_, q_replay_;
+  std::string keydef_;
+  bool parent_is_partition_ = false;
+  char def_persistence_ = 'p';
+  std::string def_tablespace_, parent_tablespace_, def_owner_, current_user_;
+  std::vector<std::string> columns_;  // insertable, the parent's order
+  std::vector<std::pair<uint32_t, std::string>> existing_;  // partitions but DEFAULT: oid, bound
+  std::string fingerprint_;
+  std::vector<Planned> planned_;
+  std::string default_constraint_;  // empty: none (no sibling)
+  uint32_t new_oid_ = 0;
+  std::vector<std::string> match_columns_;  // unique key; empty: match on every column's text
+  std::vector<OldIndex> old_indexes_;
+  std::vector<PubMember> publications_;
+  char replident_ = 'd';
+  std::string replident_index_;
+  int64_t rows_total_ = 0;
+  int64_t pending_ = -1;
+  bool scratch_created_ = false;
+};
+
+std::string Drainer::ColumnList() const {
+  std::string cols;
+  for (const std::string& c : columns_) cols += (cols.empty() ? "" : ", ") + conn_.QuoteIdent(c);
+  return cols;
+}
+
+void Drainer::Report(const std::string& phase, int64_t pending) {
+  if (!options_.on_progress) return;
+  Progress p;
+  p.rows_copied = result_.rows_copied;
+  p.rows_total = rows_total_;
+  p.elapsed = Clock::now() - start_;
+  p.phase = phase;
+  p.log_rows_pending = pending;
+  p.replayed = result_.replayed_before_swap + result_.replayed_in_swap;
+  options_.on_progress(p);
+}
+
+void Drainer::CheckStop(const char* where) {
+  if (options_.stop && options_.stop->load(std::memory_order_acquire)) {
+    throw DrainError(std::string("stopped (") + where + "): nothing was changed; every row is " +
+                     "still in DEFAULT " + def_.schema + "." + def_.name +
+                     " and the scratch objects are dropped");
+  }
+}
+
+void Drainer::SleepUnlessStopped(milliseconds d) {
+  const auto until = Clock::now() + d;
+  while (Clock::now() < until) {
+    if (options_.stop && options_.stop->load(std::memory_order_acquire)) return;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+}
+
+void Drainer::ReadCatalog() {
+  display_ = table_.DisplayName();
+  def_ = CurrentDefault(conn_, table_.oid, display_);
+  if (def_.oid != table_.default_partition.oid) {
+    throw DrainError("the DEFAULT partition of " + display_ + " is now " + def_.schema + "." +
+                     def_.name + " (oid " + std::to_string(def_.oid) + "), not the one described (" +
+                     table_.default_partition.nspname + "." + table_.default_partition.relname +
+                     ", oid " + std::to_string(table_.default_partition.oid) +
+                     "): describe the table again");
+  }
+  scratch_ = ScratchFor(def_.name);
+  q_parent_ = conn_.QuoteQualified(table_.nspname, table_.relname);
+  q_def_ = conn_.QuoteQualified(def_.schema, def_.name);
+  q_stage_ = conn_.QuoteQualified(def_.schema, scratch_.stage);
+  q_log_ = conn_.QuoteQualified(def_.schema, scratch_.log);
+  q_new_ = conn_.QuoteQualified(def_.schema, scratch_.new_default);
+  q_capture_ = conn_.QuoteQualified(def_.schema, scratch_.capture);
+  q_replay_ = conn_.QuoteQualified(def_.schema, scratch_.replay);
+
+  const std::string parent = std::to_string(table_.oid);
+  const std::string def = std::to_string(def_.oid);
+  pg::Result r = conn_.ExecParams(
+      "SELECT pg_get_partkeydef(c.oid), c.relispartition, d.relpersistence, "
+      "       coalesce((SELECT spcname FROM pg_catalog.pg_tablespace WHERE oid = d.reltablespace), "
+      "''), coalesce((SELECT spcname FROM pg_catalog.pg_tablespace WHERE oid = c.reltablespace), "
+      "''), pg_get_userbyid(d.relowner), current_user, d.relreplident "
+      "FROM pg_catalog.pg_class c, pg_catalog.pg_class d WHERE c.oid = $1::oid AND d.oid = $2::oid",
+      {parent, def});
+  keydef_ = r.text(0, 0);
+  parent_is_partition_ = r.value(0, 1) == "t";
+  def_persistence_ = r.value(0, 2).empty() ? 'p' : r.value(0, 2)[0];
+  def_tablespace_ = r.text(0, 3);
+  parent_tablespace_ = r.text(0, 4);
+  def_owner_ = r.text(0, 5);
+  current_user_ = r.text(0, 6);
+  replident_ = r.value(0, 7).empty() ? 'd' : r.value(0, 7)[0];
+
+  pg::Result cols = conn_.ExecParams(
+      "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1::oid AND attnum > 0 "
+      "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+      {parent});
+  for (int i = 0; i < cols.rows(); ++i) columns_.push_back(cols.text(i, 0));
+
+  pg::Result parts = conn_.ExecParams(
+      "SELECT c.oid, pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_inherits i "
+      "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::oid "
+      "AND c.oid <> $2::oid ORDER BY c.oid",
+      {parent, def});
+  for (int i = 0; i < parts.rows(); ++i) {
+    existing_.emplace_back(static_cast<uint32_t>(parts.int64(i, 0)), parts.text(i, 1));
+  }
+  fingerprint_ = conn_.ExecParams(kFingerprintSql, {parent, def}).text(0, 0);
+}
+
+void Drainer::CheckPreconditions() {
+  const std::string parent = std::to_string(table_.oid);
+  const std::string def = std::to_string(def_.oid);
+  const std::string where = "cannot drain " + display_ + ": ";
+  if (parent_is_partition_) {
+    throw DrainError(where +
+                     "it is itself a partition; the proof that spares the final ATTACH its scan "
+                     "would have to include the grandparent's bound (not supported yet)");
+  }
+  auto list = [&](const std::string& sql) {
+    pg::Result r = conn_.ExecParams(sql, {parent, def});
+    std::string out;
+    for (int i = 0; i < r.rows(); ++i) out += (out.empty() ? "" : ", ") + r.text(i, 0);
+    return out;
+  };
+  std::string found = list(
+      "SELECT quote_ident(tgname) FROM pg_catalog.pg_trigger WHERE tgrelid = $2::oid "
+      "AND NOT tgisinternal AND tgparentid = 0 "
+      "AND tgname NOT IN ('partwatch_drain', 'partwatch_drain_truncate') AND $1::oid <> 0");
+  if (!found.empty()) {
+    throw DrainError(where + "its DEFAULT partition " + def_.schema + "." + def_.name +
+                     " has triggers of its own (" + found +
+                     "); they would not follow the rows to the new partitions. Move them to the "
+                     "parent (they are then cloned to every partition) or drop them first");
+  }
+  found = list(
+      "SELECT quote_ident(rulename) FROM pg_catalog.pg_rewrite WHERE ev_class = $2::oid "
+      "AND $1::oid <> 0");
+  if (!found.empty()) {
+    throw DrainError(where + "DEFAULT has rules (" + found + "); drop them first");
+  }
+  found = list(
+      "SELECT 'row level security' FROM pg_catalog.pg_class WHERE oid = $2::oid AND "
+      "relrowsecurity AND $1::oid <> 0 UNION ALL SELECT 'policy ' || quote_ident(polname) "
+      "FROM pg_catalog.pg_policy WHERE polrelid = $2::oid");
+  if (!found.empty()) {
+    throw DrainError(where + "DEFAULT has " + found +
+                     " of its own, which the new DEFAULT would not have; disable and drop them "
+                     "first");
+  }
+  found = list(
+      "SELECT quote_ident(conname) || ' on ' || conrelid::regclass::text "
+      "FROM pg_catalog.pg_constraint WHERE contype = 'f' "
+      "AND (conrelid IN ($1::oid, $2::oid) OR confrelid IN ($1::oid, $2::oid))");
+  if (!found.empty()) {
+    throw DrainError(where + "foreign keys point to or from it (" + found +
+                     "); ATTACH/DETACH would validate them under the lock");
+  }
+  found = list(
+      "SELECT DISTINCT pg_describe_object(d.classid, d.objid, 0) FROM pg_catalog.pg_depend d "
+      "WHERE d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = $2::oid AND ("
+      " (d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid NOT IN "
+      "   (SELECT oid FROM pg_catalog.pg_rewrite WHERE ev_class = $2::oid))"
+      " OR d.classid IN ('pg_catalog.pg_proc'::regclass, "
+      "'pg_catalog.pg_statistic_ext'::regclass)"
+      " OR (d.classid = 'pg_catalog.pg_class'::regclass AND d.objid IN "
+      "   (SELECT oid FROM pg_catalog.pg_class WHERE relkind = 'S'))) AND $1::oid <> 0");
+  if (!found.empty()) {
+    throw DrainError(where + "objects depend on DEFAULT itself (" + found +
+                     "); they would stay bound to the old table. Point them at the parent, or "
+                     "drop them first");
+  }
+  found = list(
+      "SELECT quote_ident(p.pubname) FROM pg_catalog.pg_publication_rel r "
+      "JOIN pg_catalog.pg_publication p ON p.oid = r.prpubid WHERE r.prrelid = $2::oid "
+      "AND NOT pg_has_role(p.pubowner, 'USAGE') AND $1::oid <> 0");
+  if (!found.empty()) {
+    throw DrainError(where + "DEFAULT is a member of publication(s) " + found +
+                     " that role " + current_user_ +
+                     " does not own; the swap must move the membership to the new DEFAULT");
+  }
+  found = list(
+      "SELECT quote_ident(c.conname) FROM pg_catalog.pg_constraint c "
+      "WHERE c.conrelid = $2::oid AND c.contype IN ('u', 'x', 'p') AND c.conparentid = 0 "
+      "AND $1::oid <> 0");
+  if (!found.empty()) {
+    throw DrainError(where + "DEFAULT has unique or exclusion constraints of its own (" + found +
+                     "); declare them on the parent, or drop them first");
+  }
+}
+
+void Drainer::ResolveTargets() {
+  std::map<std::string, int> seen;
+  for (const Target& t : targets_) {
+    if (t.name.empty() || t.name.size() > kMaxIdentifierBytes) {
+      throw DrainError("target name '" + t.name + "' must have 1 to 63 bytes");
+    }
+    if (seen[t.name]++ > 0) throw DrainError("target name '" + t.name + "' given twice");
+    pg::Result r = conn_.ExecParams(
+        "SELECT c.oid, i.inhparent, pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid "
+        "WHERE n.nspname = $1 AND c.relname = $2",
+        {table_.nspname, t.name});
+    if (r.rows() > 0) {
+      if (r.opt(0, 1) == std::to_string(table_.oid)) {
+        spdlog::info("drain {}: {}.{} already is a partition ({}); skipping it", display_,
+                     table_.nspname, t.name, r.text(0, 2));
+        continue;
+      }
+      throw DrainError("cannot drain " + display_ + ": a relation named " + table_.nspname + "." +
+                       t.name + " already exists and is not one of its partitions");
+    }
+    Planned p;
+    p.name = t.name;
+    p.qname = conn_.QuoteQualified(table_.nspname, t.name);
+    p.bound = t.bound_sql;
+    planned_.push_back(std::move(p));
+  }
+}
+
+// Asks the server for the exact partition constraints: temporary copies of
+// the parent's partitioning with every bound, in a transaction rolled back.
+// This also validates the callers' bounds (syntax, type, overlap).
+void Drainer::Probe() {
+  conn_.Exec("BEGIN");
+  try {
+    conn_.Exec("CREATE TEMP TABLE pwd_probe (LIKE " + q_parent_ + ") PARTITION BY " + keydef_);
+    std::string sql;
+    for (size_t i = 0; i < existing_.size(); ++i) {
+      // Bounds of existing partitions are the server's own text.
+      sql += "CREATE TEMP TABLE pwd_probe_e" + std::to_string(i) +
+             " PARTITION OF pg_temp.pwd_probe " + existing_[i].second + ";";
+    }
+    if (!sql.empty()) conn_.Exec(sql);
+    for (size_t j = 0; j < planned_.size(); ++j) {
+      // The caller's bound, on its own and through the extended protocol:
+      // one statement, whatever the text holds.
+      pg::Result r = conn_.TryExecParams("CREATE TEMP TABLE pwd_probe_t" + std::to_string(j) +
+                                             " PARTITION OF pg_temp.pwd_probe " + planned_[j].bound,
+                                         {});
+      if (!r.ok()) {
+        throw DrainError("target " + planned_[j].name + ": bound \"" + planned_[j].bound +
+                         "\" refused: " + r.error_message());
+      }
+    }
+    conn_.Exec("CREATE TEMP TABLE pwd_probe_d PARTITION OF pg_temp.pwd_probe DEFAULT");
+    for (size_t j = 0; j < planned_.size(); ++j) {
+      pg::Result r = conn_.Exec(
+          "SELECT pg_get_partition_constraintdef(c.oid), pg_get_expr(c.relpartbound, c.oid) "
+          "FROM pg_catalog.pg_class c WHERE c.oid = 'pg_temp.pwd_probe_t" +
+          std::to_string(j) + "'::regclass");
+      planned_[j].constraint = r.text(0, 0);
+      planned_[j].bound = r.text(0, 1);
+    }
+    pg::Result d = conn_.Exec(
+        "SELECT pg_get_partition_constraintdef('pg_temp.pwd_probe_d'::regclass)");
+    default_constraint_ = d.opt(0, 0).value_or("");
+    conn_.Exec("ROLLBACK");
+  } catch (...) {
+    if (conn_.connected()) conn_.TryExec("ROLLBACK");
+    throw;
+  }
+}
+
+// What the old DEFAULT has of its own that the new one must have too.
+void Drainer::ReadDefaultExtras() {
+  const std::string def = std::to_string(def_.oid);
+  // Indexes: those attached to a parent index come back by LIKE ... INCLUDING
+  // INDEXES and ATTACH; DEFAULT's own are recreated from their definition.
+  pg::Result ix = conn_.ExecParams(
+      "SELECT i.indexrelid, c.relname, coalesce(h.inhparent, 0), i.indisunique, "
+      "       CASE WHEN h.inhparent IS NULL THEN "
+      "         CASE WHEN position(prefix IN pg_get_indexdef(i.indexrelid)) = 1 "
+      "              THEN substr(pg_get_indexdef(i.indexrelid), length(prefix) + 1) END END, "
+      "       i.indisreplident "
+      "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+      "JOIN pg_catalog.pg_class t ON t.oid = i.indrelid "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace "
+      "LEFT JOIN pg_catalog.pg_inherits h ON h.inhrelid = i.indexrelid "
+      "CROSS JOIN LATERAL (SELECT CASE WHEN i.indisunique THEN 'CREATE UNIQUE INDEX ' "
+      "  ELSE 'CREATE INDEX ' END || quote_ident(c.relname) || ' ON ' || quote_ident(n.nspname) "
+      "  || '.' || quote_ident(t.relname) || ' USING ' AS prefix) p "
+      "WHERE i.indrelid = $1::oid ORDER BY i.indexrelid",
+      {def});
+  for (int i = 0; i < ix.rows(); ++i) {
+    OldIndex o;
+    o.oid = static_cast<uint32_t>(ix.int64(i, 0));
+    o.name = ix.text(i, 1);
+    o.parent_index = static_cast<uint32_t>(ix.int64(i, 2));
+    o.unique = ix.value(i, 3) == "t";
+    if (o.parent_index == 0) {
+      if (ix.is_null(i, 4)) {
+        throw DrainError("cannot drain " + display_ + ": cannot reproduce DEFAULT's own index " +
+                         o.name + " (unexpected pg_get_indexdef form)");
+      }
+      o.create_rest = ix.text(i, 4);
+    }
+    if (ix.value(i, 5) == "t") replident_index_ = o.name;
+    old_indexes_.push_back(std::move(o));
+  }
+  pg::Result pubs = conn_.ExecParams(
+      "SELECT p.pubname, coalesce((SELECT array_agg(a.attname ORDER BY a.attnum)::text[] "
+      "  FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.prrelid "
+      "  AND a.attnum = ANY (r.prattrs::int2[])), '{}'), "
+      "  coalesce(pg_get_expr(r.prqual, r.prrelid), ''), "
+      "  (SELECT count(*) FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.prrelid "
+      "    AND a.attnum = ANY (r.prattrs::int2[])) "
+      "FROM pg_catalog.pg_publication_rel r JOIN pg_catalog.pg_publication p "
+      "ON p.oid = r.prpubid WHERE r.prrelid = $1::oid ORDER BY 1",
+      {def});
+  for (int i = 0; i < pubs.rows(); ++i) {
+    PubMember m;
+    m.pubname = pubs.text(i, 0);
+    if (pubs.int64(i, 3) > 0) {
+      pg::Result cols = conn_.ExecParams("SELECT unnest($1::text[])", {pubs.text(i, 1)});
+      for (int c = 0; c < cols.rows(); ++c) m.columns.push_back(cols.text(c, 0));
+    }
+    m.row_filter = pubs.text(i, 2);
+    publications_.push_back(std::move(m));
+  }
+  // The match columns for replay: the parent's primary key, else its
+  // narrowest unique index on NOT NULL columns (no expression, no predicate).
+  pg::Result key = conn_.ExecParams(
+      "SELECT array_agg(a.attname ORDER BY k.ord)::text[] "
+      "FROM pg_catalog.pg_index i "
+      "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
+      "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+      "WHERE i.indrelid = $1::oid AND i.indisunique AND i.indisvalid AND i.indpred IS NULL "
+      "AND i.indexprs IS NULL AND k.ord <= i.indnkeyatts "
+      "GROUP BY i.indexrelid, i.indisprimary HAVING bool_and(a.attnotnull) "
+      "ORDER BY i.indisprimary DESC, count(*), i.indexrelid LIMIT 1",
+      {std::to_string(table_.oid)});
+  if (key.rows() == 1) {
+    pg::Result cols = conn_.ExecParams("SELECT unnest($1::text[])", {key.text(0, 0)});
+    for (int c = 0; c < cols.rows(); ++c) match_columns_.push_back(cols.text(c, 0));
+  }
+}
+
+std::string Drainer::ReplayFunctionSql() const {
+  auto q = [&](const std::string& s) { return conn_.QuoteIdent(s); };
+  std::string values, predicate_text, predicate_key, key_not_null;
+  for (const std::string& c : columns_) {
+    values += (values.empty() ? "" : ", ") + std::string("nw.") + q(c);
+    predicate_text += " AND s." + q(c) + "::text IS NOT DISTINCT FROM o." + q(c) + "::text";
+  }
+  for (const KeyColumn& k : table_.key) {
+    predicate_key += " AND s." + q(k.name) + " = o." + q(k.name);
+    key_not_null += (key_not_null.empty() ? "" : " AND ") + std::string("o.") + q(k.name) +
+                    " IS NOT NULL";
+  }
+  std::string match;
+  if (!match_columns_.empty()) {
+    std::string where;
+    for (const std::string& c : match_columns_) {
+      where += (where.empty() ? "" : " AND ") + q(c) + " = o." + q(c);
+    }
+    match = "      DELETE FROM " + q_stage_ + " WHERE " + where + ";\n" +
+            "      GET DIAGNOSTICS c = ROW_COUNT;\n";
+  } else {
+    // Any one row equal in every column's text form: a duplicate is
+    // indistinguishable.  With the partition key known, only its partition
+    // of stage is scanned (run-time pruning on the key equality).
+    match = "      IF " + key_not_null + " THEN\n" +
+            "        SELECT s.tableoid, s.ctid INTO t_oid, t_ctid FROM " + q_stage_ +
+            " s WHERE true" + predicate_key + predicate_text + " LIMIT 1;\n" +
+            "      ELSE\n" +
+            "        SELECT s.tableoid, s.ctid INTO t_oid, t_ctid FROM " + q_stage_ +
+            " s WHERE true" + predicate_text + " LIMIT 1;\n" +
+            "      END IF;\n" +
+            "      c := 0;\n" +
+            "      IF FOUND THEN\n" +
+            "        DELETE FROM " + q_stage_ +
+            " s WHERE s.tableoid = t_oid AND s.ctid = t_ctid;\n" +
+            "        GET DIAGNOSTICS c = ROW_COUNT;\n" +
+            "      END IF;\n";
+  }
+  const std::string truncated = conn_.QuoteLiteral(
+      def_.schema + "." + def_.name +
+      " was truncated during the drain; nothing was changed: run the drain again");
+  return "CREATE FUNCTION " + q_replay_ +
+         "(max_rows integer) RETURNS bigint LANGUAGE plpgsql "
+         "SET search_path = pg_catalog, pg_temp AS $pwd_fn$\n"
+         "DECLARE\n"
+         "  r record;\n"
+         "  o " + q_def_ + ";\n"
+         "  nw " + q_def_ + ";\n"
+         "  n bigint := 0;\n"
+         "  c bigint;\n"
+         "  t_oid oid;\n"
+         "  t_ctid tid;\n"
+         "BEGIN\n"
+         "  -- The log rows this statement sees, deleted and applied in id order:\n"
+         "  -- changes to one row come from transactions that waited for each other,\n"
+         "  -- so their ids are in commit order.\n"
+         "  FOR r IN WITH d AS (DELETE FROM " + q_log_ + " WHERE id IN (SELECT id FROM " + q_log_ +
+         " ORDER BY id LIMIT max_rows) RETURNING id, op, old_row, new_row)\n"
+         "           SELECT * FROM d ORDER BY id LOOP\n"
+         "    IF r.op = 't' THEN\n"
+         "      RAISE EXCEPTION USING ERRCODE = '" + std::string(kTruncatedState) +
+         "', MESSAGE = " + truncated + ";\n"
+         "    END IF;\n"
+         "    o := r.old_row;\n"
+         "    nw := r.new_row;\n"
+         "    IF r.op IN ('d', 'u') THEN\n" +
+         match +
+         "      IF c <> 1 THEN\n"
+         "        RAISE EXCEPTION USING ERRCODE = '" + std::string(kMismatchState) +
+         "', MESSAGE = format('change %s (%s): %s row(s) of the copy match the old row %s', "
+         "r.id, r.op, c, o);\n"
+         "      END IF;\n"
+         "    END IF;\n"
+         "    IF r.op IN ('i', 'u') THEN\n"
+         "      INSERT INTO " + q_stage_ + " (" + ColumnList() + ") VALUES (" + values + ");\n"
+         "    END IF;\n"
+         "    n := n + 1;\n"
+         "  END LOOP;\n"
+         "  RETURN n;\n"
+         "END $pwd_fn$";
+}
+
+std::string Drainer::SwapSql() const {
+  auto q = [&](const std::string& s) { return conn_.QuoteIdent(s); };
+  std::string body;
+  auto add = [&](const std::string& s) { body += "  " + s + ";\n"; };
+  const std::string check = q(kBoundCheck);
+  for (const Planned& t : planned_) add("ALTER TABLE " + q_stage_ + " DETACH PARTITION " + t.qname);
+  add("ALTER TABLE " + q_stage_ + " DETACH PARTITION " + q_new_);
+  add("ALTER TABLE " + q_parent_ + " DETACH PARTITION " + q_def_);
+  // No DEFAULT is attached now, so these ATTACHes scan nothing but their own
+  // table, and that scan is skipped: the CHECK is the partition constraint.
+  for (const Planned& t : planned_) {
+    add("ALTER TABLE " + q_parent_ + " ATTACH PARTITION " + t.qname + " " + t.bound);
+  }
+  add("ALTER TABLE " + q_parent_ + " ATTACH PARTITION " + q_new_ + " DEFAULT");
+  // Catalog-only; the constraints would only get in the way of a later
+  // DETACH (rows of a detached range must be able to land in DEFAULT).
+  for (const Planned& t : planned_) add("ALTER TABLE " + t.qname + " DROP CONSTRAINT " + check);
+  if (!default_constraint_.empty()) add("ALTER TABLE " + q_new_ + " DROP CONSTRAINT " + check);
+  for (const PubMember& m : publications_) {
+    add("ALTER PUBLICATION " + q(m.pubname) + " DROP TABLE " + q_def_);
+  }
+  // Names: the old DEFAULT and its indexes step aside (dropped after COMMIT,
+  // outside the lock), the new ones take their names.
+  add("ALTER TABLE " + q_def_ + " RENAME TO " + q(scratch_.old_default));
+  for (const OldIndex& o : old_indexes_) {
+    add("ALTER INDEX " + conn_.QuoteQualified(def_.schema, o.name) + " RENAME TO " +
+        q("pwd_old_" + std::to_string(o.oid)));
+  }
+  add("ALTER TABLE " + q_new_ + " RENAME TO " + q(def_.name));
+  const std::string q_final = q_def_;  // the same name, now the new table's
+  for (const OldIndex& o : old_indexes_) {
+    if (o.parent_index == 0) {
+      add("ALTER INDEX " + conn_.QuoteQualified(def_.schema, "pwd_ix_" + std::to_string(o.oid)) +
+          " RENAME TO " + q(o.name));
+      continue;
+    }
+    body += "  SELECT h.inhrelid::regclass INTO ix FROM pg_catalog.pg_inherits h "
+            "JOIN pg_catalog.pg_index i ON i.indexrelid = h.inhrelid WHERE h.inhparent = " +
+            std::to_string(o.parent_index) + " AND i.indrelid = " + std::to_string(new_oid_) +
+            ";\n";
+    body += "  IF ix IS NOT NULL THEN EXECUTE format('ALTER INDEX %s RENAME TO %I', ix, " +
+            conn_.QuoteLiteral(o.name) + "); END IF;\n";
+  }
+  if (replident_ == 'i' && !replident_index_.empty()) {
+    add("ALTER TABLE " + q_final + " REPLICA IDENTITY USING INDEX " + q(replident_index_));
+  }
+  for (const PubMember& m : publications_) {
+    std::string cols;
+    for (const std::string& c : m.columns) cols += (cols.empty() ? "" : ", ") + q(c);
+    add("ALTER PUBLICATION " + q(m.pubname) + " ADD TABLE " + q_final +
+        (cols.empty() ? "" : " (" + cols + ")") +
+        (m.row_filter.empty() ? "" : " WHERE (" + m.row_filter + ")"));
+  }
+  std::string tag = "$pwd_swap$";
+  for (int k = 0; body.find(tag) != std::string::npos; ++k) tag = "$pwd_swap" + std::to_string(k) + "$";
+  return "DO " + tag + "\nDECLARE ix regclass;\nBEGIN\n" + body + "END " + tag;
+}
+
+void Drainer::Prepare() {
+  auto q = [&](const std::string& s) { return conn_.QuoteIdent(s); };
+  const std::string like = " (LIKE " + q_parent_ +
+                           " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES "
+                           "INCLUDING STORAGE INCLUDING COMMENTS INCLUDING GENERATED "
+                           "INCLUDING STATISTICS INCLUDING COMPRESSION)";
+  std::string sql;
+  auto add = [&](const std::string& s) { sql += s + ";\n"; };
+  add("CREATE TABLE " + q_stage_ + " (LIKE " + q_parent_ +
+      " INCLUDING DEFAULTS INCLUDING GENERATED) PARTITION BY " + keydef_);
+  for (const Planned& t : planned_) {
+    add("CREATE TABLE " + t.qname + like +
+        (parent_tablespace_.empty() ? "" : " TABLESPACE " + q(parent_tablespace_)));
+    add("ALTER TABLE " + t.qname + " ADD CONSTRAINT " + q(kBoundCheck) + " CHECK (" +
+        t.constraint + ")");
+    add("ALTER TABLE " + q_stage_ + " ATTACH PARTITION " + t.qname + " " + t.bound);
+  }
+  add(std::string("CREATE ") + (def_persistence_ == 'u' ? "UNLOGGED " : "") + "TABLE " + q_new_ +
+      like + (def_tablespace_.empty() ? "" : " TABLESPACE " + q(def_tablespace_)));
+  if (!default_constraint_.empty()) {
+    add("ALTER TABLE " + q_new_ + " ADD CONSTRAINT " + q(kBoundCheck) + " CHECK (" +
+        default_constraint_ + ")");
+  }
+  conn_.Exec("BEGIN");
+  try {
+    conn_.Exec(sql);
+    sql.clear();
+    const std::string def = std::to_string(def_.oid);
+    const std::string parent = std::to_string(table_.oid);
+    // DEFAULT's own NOT NULLs and CHECK constraints.
+    pg::Result nn = conn_.ExecParams(
+        "SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_attribute pa "
+        "ON pa.attrelid = $1::oid AND pa.attname = a.attname WHERE a.attrelid = $2::oid "
+        "AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull AND NOT pa.attnotnull",
+        {parent, def});
+    for (int i = 0; i < nn.rows(); ++i) {
+      add("ALTER TABLE " + q_new_ + " ALTER COLUMN " + q(nn.text(i, 0)) + " SET NOT NULL");
+    }
+    pg::Result ck = conn_.ExecParams(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint "
+        "WHERE conrelid = $1::oid AND contype = 'c' AND coninhcount = 0 ORDER BY conname",
+        {def});
+    for (int i = 0; i < ck.rows(); ++i) {
+      add("ALTER TABLE " + q_new_ + " ADD CONSTRAINT " + q(ck.text(i, 0)) + " " + ck.text(i, 1));
+    }
+    for (const OldIndex& o : old_indexes_) {
+      if (o.parent_index != 0) continue;
+      add(std::string(o.unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ") +
+          q("pwd_ix_" + std::to_string(o.oid)) + " ON " + q_new_ + " USING " + o.create_rest);
+    }
+    // Storage options, replica identity, comment, owner and grants.
+    pg::Result opts = conn_.ExecParams(
+        "SELECT option_name, option_value FROM pg_catalog.pg_class c, "
+        "pg_options_to_table(c.reloptions) WHERE c.oid = $1::oid",
+        {def});
+    for (int i = 0; i < opts.rows(); ++i) {
+      add("ALTER TABLE " + q_new_ + " SET (" + opts.text(i, 0) + " = " +
+          conn_.QuoteLiteral(opts.text(i, 1)) + ")");
+    }
+    if (replident_ == 'f') add("ALTER TABLE " + q_new_ + " REPLICA IDENTITY FULL");
+    if (replident_ == 'n') add("ALTER TABLE " + q_new_ + " REPLICA IDENTITY NOTHING");
+    pg::Result comment = conn_.ExecParams(
+        "SELECT obj_description($1::oid, 'pg_class')", {def});
+    if (!comment.is_null(0, 0)) {
+      add("COMMENT ON TABLE " + q_new_ + " IS " + conn_.QuoteLiteral(comment.text(0, 0)));
+    }
+    if (def_owner_ != current_user_) add("ALTER TABLE " + q_new_ + " OWNER TO " + q(def_owner_));
+    if (!sql.empty()) conn_.Exec(sql);
+    sql.clear();
+    // Grants: what the new table got by default privileges goes, then the
+    // old DEFAULT's ACL (or its owner's default) is granted.
+    pg::Result acl = conn_.ExecParams(
+        "SELECT DISTINCT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END "
+        "FROM pg_catalog.pg_class c, aclexplode(c.relacl) a WHERE c.oid = $1::regclass",
+        {q_new_});
+    for (int i = 0; i < acl.rows(); ++i) {
+      add("REVOKE ALL ON " + q_new_ + " FROM " + (acl.is_null(i, 0) ? "PUBLIC" : q(acl.text(i, 0))));
+    }
+    pg::Result grants = conn_.ExecParams(
+        "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN NULL "
+        "ELSE pg_get_userbyid(a.grantee) END, a.is_grantable "
+        "FROM pg_catalog.pg_class c, "
+        "aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a WHERE c.oid = $1::oid",
+        {def});
+    static const char* kPrivileges[] = {"SELECT",     "INSERT",  "UPDATE", "DELETE",
+                                        "TRUNCATE",   "REFERENCES", "TRIGGER"};
+    for (int i = 0; i < grants.rows(); ++i) {
+      const std::string priv = grants.text(i, 0);
+      if (std::find(std::begin(kPrivileges), std::end(kPrivileges), priv) ==
+          std::end(kPrivileges)) {
+        continue;  // a privilege a newer server knows; not granted
+      }
+      add("GRANT " + priv + " ON " + q_new_ + " TO " +
+          (grants.is_null(i, 1) ? "PUBLIC" : q(grants.text(i, 1))) +
+          (grants.value(i, 2) == "t" ? " WITH GRANT OPTION" : ""));
+    }
+    add("ALTER TABLE " + q_stage_ + " ATTACH PARTITION " + q_new_ + " DEFAULT");
+    // The change log: UNLOGGED, because it only matters to the drain that
+    // reads it, over one connection, and a crash ends that drain anyway
+    // (the next one drops the log).  Rows keep DEFAULT's own row type, so
+    // columns are read back by name whatever DEFAULT's column order.
+    add("CREATE UNLOGGED TABLE " + q_log_ +
+        " (id bigserial PRIMARY KEY, op \"char\" NOT NULL, old_row " + q_def_ + ", new_row " +
+        q_def_ + ")");
+    add("CREATE FUNCTION " + q_capture_ +
+        "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+        "SET search_path = pg_catalog, pg_temp AS $pwd_fn$\n"
+        "BEGIN\n"
+        "  IF TG_OP = 'INSERT' THEN INSERT INTO " + q_log_ + " (op, new_row) VALUES ('i', NEW);\n"
+        "  ELSIF TG_OP = 'UPDATE' THEN INSERT INTO " + q_log_ +
+        " (op, old_row, new_row) VALUES ('u', OLD, NEW);\n"
+        "  ELSIF TG_OP = 'DELETE' THEN INSERT INTO " + q_log_ + " (op, old_row) VALUES ('d', OLD);\n"
+        "  ELSE INSERT INTO " + q_log_ + " (op) VALUES ('t');\n"
+        "  END IF;\n"
+        "  RETURN NULL;\n"
+        "END $pwd_fn$");
+    add(ReplayFunctionSql());
+    add("REVOKE ALL ON FUNCTION " + q_capture_ + "() FROM PUBLIC");
+    conn_.Exec(sql);
+    new_oid_ = static_cast<uint32_t>(
+        conn_.ExecParams("SELECT $1::regclass::oid", {q_new_}).int64(0, 0));
+    for (Planned& t : planned_) {
+      t.oid = static_cast<uint32_t>(
+          conn_.ExecParams("SELECT $1::regclass::oid", {t.qname}).int64(0, 0));
+    }
+    conn_.Exec("COMMIT");
+  } catch (...) {
+    if (conn_.connected()) conn_.TryExec("ROLLBACK");
+    throw;
+  }
+}
+
+void Drainer::InstallTriggers() {
+  const milliseconds wait = std::min(options_.lock_timeout, options_.max_lock);
+  const std::string sql =
+      "CREATE TRIGGER " + conn_.QuoteIdent(kRowTrigger) +
+      " AFTER INSERT OR UPDATE OR DELETE ON " + q_def_ +
+      " FOR EACH ROW EXECUTE FUNCTION " + q_capture_ + "();" +
+      "CREATE TRIGGER " + conn_.QuoteIdent(kTruncateTrigger) + " AFTER TRUNCATE ON " + q_def_ +
+      " FOR EACH STATEMENT EXECUTE FUNCTION " + q_capture_ + "();" +
+      // Fire for session_replication_role = replica too (logical
+      // replication apply workers, some restore tools).
+      "ALTER TABLE " + q_def_ + " ENABLE ALWAYS TRIGGER " + conn_.QuoteIdent(kRowTrigger) + ";" +
+      "ALTER TABLE " + q_def_ + " ENABLE ALWAYS TRIGGER " + conn_.QuoteIdent(kTruncateTrigger);
+  milliseconds delay{50};
+  std::mt19937 jitter(std::random_device{}());
+  for (int attempt = 1;; ++attempt) {
+    CheckStop("installing the triggers");
+    try {
+      conn_.Exec("BEGIN");
+      conn_.Exec("SET LOCAL lock_timeout = " + Ms(wait));
+      conn_.Exec(sql);
+      conn_.Exec("COMMIT");
+      return;
+    } catch (const pg::PgError& e) {
+      if (conn_.connected()) conn_.TryExec("ROLLBACK");
+      if (!IsLockFailure(e.sqlstate()) || attempt >= options_.max_swap_attempts) throw;
+      spdlog::warn("drain {}: could not install the change capture on {}.{} within {} ms "
+                   "(attempt {}/{}: {}); retrying",
+                   display_, def_.schema, def_.name, wait.count(), attempt,
+                   options_.max_swap_attempts, e.what());
+      SleepUnlessStopped(delay + milliseconds(std::uniform_int_distribution<int>(
+                                     0, static_cast<int>(delay.count() / 2))(jitter)));
+      delay = std::min(delay * 2, kMaxBackoff);
+    }
+  }
+}
+
+void Drainer::Copy() {
+  const auto copy_start = Clock::now();
+  std::map<uint32_t, size_t> target_index;
+  for (size_t j = 0; j < planned_.size(); ++j) target_index[planned_[j].oid] = j;
+  const std::string cols = ColumnList();
+  conn_.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+  try {
+    // The snapshot is taken here.  The log rows it sees are changes it sees
+    // in DEFAULT too; the rest are exactly what the copy misses.
+    conn_.Exec("DELETE FROM " + q_log_);
+    pg::Result size = conn_.Exec(
+        "SELECT count(*), pg_relation_size(" + conn_.QuoteLiteral(q_def_) +
+        "::regclass) / current_setting('block_size')::bigint FROM ONLY " + q_def_);
+    rows_total_ = size.int64(0, 0);
+    const int64_t blocks = size.int64(0, 1);
+    const int64_t per_block = std::max<int64_t>(1, rows_total_ / std::max<int64_t>(blocks, 1));
+    const int64_t step = std::max<int64_t>(1, options_.batch_rows / per_block);
+    spdlog::info("drain {}: copying {} row(s) ({} pages) out of {}.{} in batches of ~{} row(s)",
+                 display_, rows_total_, blocks, def_.schema, def_.name, step * per_block);
+    Report("copy", -1);
+    for (int64_t from = 0; from < blocks || from == 0; from += step) {
+      CheckStop("copying");
+      const int64_t to = from + step;
+      // The last range is open: pages added since the size was read hold
+      // no row this snapshot sees, but asking costs nothing.
+      std::string where = "ctid >= '(" + std::to_string(from) + ",0)'::tid";
+      if (to < blocks) where += " AND ctid < '(" + std::to_string(to) + ",0)'::tid";
+      pg::Result r = conn_.Exec("WITH ins AS (INSERT INTO " + q_stage_ + " (" + cols +
+                                ") SELECT " + cols + " FROM ONLY " + q_def_ + " WHERE " + where +
+                                " RETURNING tableoid) SELECT tableoid, count(*) FROM ins GROUP BY 1");
+      for (int i = 0; i < r.rows(); ++i) {
+        const uint32_t oid = static_cast<uint32_t>(r.int64(i, 0));
+        const int64_t n = r.int64(i, 1);
+        result_.rows_copied += n;
+        if (auto it = target_index.find(oid); it != target_index.end()) {
+          planned_[it->second].copied += n;
+        } else {
+          result_.rows_left_in_default += n;
+        }
+      }
+      Report("copy", -1);
+      if (to >= blocks) break;
+    }
+    conn_.Exec("COMMIT");
+  } catch (...) {
+    if (conn_.connected()) conn_.TryExec("ROLLBACK");
+    throw;
+  }
+  result_.copy_took = duration_cast<microseconds>(Clock::now() - copy_start);
+  const double secs = std::max(1e-6, static_cast<double>(result_.copy_took.count()) / 1e6);
+  spdlog::info("drain {}: copied {} row(s) in {:.1f} s ({:.0f} rows/s): {} into {} new "
+               "partition(s), {} stay in DEFAULT",
+               display_, result_.rows_copied, secs, static_cast<double>(result_.rows_copied) / secs,
+               result_.rows_copied - result_.rows_left_in_default, planned_.size(),
+               result_.rows_left_in_default);
+  // Statistics before the swap, so plans over the new partitions are sane
+  // from their first query (ANALYZE samples; it blocks no reader or writer).
+  std::string analyze;
+  for (const Planned& t : planned_) analyze += (analyze.empty() ? "" : ", ") + t.qname;
+  conn_.Exec("ANALYZE " + analyze + ", " + q_new_);
+}
+
+int64_t Drainer::Replay(std::optional<int64_t> max_rows) {
+  const std::string arg = max_rows ? std::to_string(*max_rows) : "NULL";
+  pg::Result r = conn_.TryExec("SELECT " + q_replay_ + "(" + arg + ")");
+  if (r.ok()) return r.int64(0, 0);
+  const std::string state = r.sqlstate();
+  if (state == kTruncatedState) throw DrainError(r.error_message());
+  if (state == kMismatchState) {
+    throw DrainError("the change log does not match the copy (" + r.error_message() +
+                     "); nothing was changed. This is a bug: please report it with the table's "
+                     "definition");
+  }
+  throw pg::PgError(r.error_message(), state);
+}
+
+void Drainer::CatchUp() {
+  for (;;) {
+    CheckStop("replaying changes");
+    const int64_t n = Replay(options_.replay_batch_rows);
+    result_.replayed_before_swap += n;
+    if (n < options_.replay_batch_rows) {
+      pending_ = conn_.Exec("SELECT count(*) FROM " + q_log_).int64(0, 0);
+      Report("replay", pending_);
+      if (pending_ < options_.swap_max_log_rows) return;
+    } else {
+      Report("replay", -1);
+    }
+  }
+}
+
+Drainer::Attempt Drainer::TrySwap(milliseconds lock_wait) {
+  Attempt a;
+  Clock::time_point locked{};
+  bool have_lock = false;
+  auto held = [&] {
+    return have_lock ? duration_cast<microseconds>(Clock::now() - locked) : microseconds(0);
+  };
+  const std::string swap_sql = SwapSql();
+  try {
+    conn_.Exec("BEGIN");
+    conn_.Exec("SET LOCAL lock_timeout = " + Ms(lock_wait) + "; SET LOCAL statement_timeout = " +
+               Ms(lock_wait + milliseconds(1000)));
+    conn_.Exec("LOCK TABLE ONLY " + q_parent_ + " IN ACCESS EXCLUSIVE MODE");
+    locked = Clock::now();
+    have_lock = true;
+    // Each statement gets what is left of max_lock as its statement_timeout.
+    auto step = [&](const std::string& sql, bool also_lock_timeout) {
+      const milliseconds left =
+          options_.max_lock - duration_cast<milliseconds>(Clock::now() - locked);
+      if (left.count() < 1) {
+        throw pg::PgError("the lock budget of " + std::to_string(options_.max_lock.count()) +
+                              " ms ran out",
+                          std::string(kQueryCanceled));
+      }
+      std::string set = "SET LOCAL statement_timeout = " + Ms(left) + "; ";
+      if (also_lock_timeout) set += "SET LOCAL lock_timeout = " + Ms(std::min(left, lock_wait)) + "; ";
+      return conn_.Exec(set + sql);
+    };
+    step("LOCK TABLE ONLY " + q_def_ + " IN ACCESS EXCLUSIVE MODE", true);
+    if (step(FingerprintSql(table_.oid, def_.oid), false).text(0, 0) != fingerprint_) {
+      conn_.TryExec("ROLLBACK");
+      a.hold = held();
+      throw DrainError("the definition of " + display_ +
+                       " changed during the drain (partitions, indexes, columns, constraints, "
+                       "grants or publications of the table or its DEFAULT); nothing was "
+                       "changed: run the drain again");
+    }
+    // Under the lock no one can write DEFAULT: this replays everything.
+    const milliseconds left = options_.max_lock - duration_cast<milliseconds>(Clock::now() - locked);
+    conn_.Exec("SET LOCAL statement_timeout = " + Ms(left));
+    a.replayed = Replay(std::nullopt);
+    step(swap_sql, false);
+    conn_.Exec("COMMIT");
+    a.hold = held();
+    a.done = true;
+    return a;
+  } catch (const pg::PgError& e) {
+    const bool retry = conn_.connected() &&
+                       (IsLockFailure(e.sqlstate()) || e.sqlstate() == kQueryCanceled);
+    if (conn_.connected()) conn_.TryExec("ROLLBACK");
+    a.hold = held();
+    if (!retry) throw;
+    a.why = e.what();
+    return a;
+  } catch (const DrainError&) {
+    if (conn_.connected() && InTransaction(conn_)) conn_.TryExec("ROLLBACK");
+    throw;
+  }
+}
+
+void Drainer::SwapLoop() {
+  const milliseconds lock_wait = std::min(options_.lock_timeout, options_.max_lock);
+  milliseconds backoff{50};
+  std::mt19937 jitter(std::random_device{}());
+  for (int attempt = 1;; ++attempt) {
+    CheckStop("before the swap");
+    Report("swap", pending_);
+    const Attempt a = TrySwap(lock_wait);
+    result_.swap_attempts = attempt;
+    result_.longest_lock = std::max(result_.longest_lock, a.hold);
+    if (a.done) {
+      result_.replayed_in_swap = a.replayed;
+      return;
+    }
+    if (attempt >= options_.max_swap_attempts) {
+      throw DrainError(fmt::format(
+          "gave up after {} swap attempt(s) (last: {}); nothing was changed: every row is still "
+          "in DEFAULT {}.{}. Run it again when the table is less busy, or allow a longer lock "
+          "(max_lock, now {} ms; lock waits are capped at {} ms)",
+          attempt, a.why, def_.schema, def_.name, options_.max_lock.count(), lock_wait.count()));
+    }
+    const milliseconds sleep = backoff + milliseconds(std::uniform_int_distribution<int>(
+                                             0, static_cast<int>(backoff.count() / 2))(jitter));
+    spdlog::warn("drain {}: swap attempt {}/{} rolled back after holding its lock {:.1f} ms ({}); "
+                 "catching up and retrying in {} ms",
+                 display_, attempt, options_.max_swap_attempts, Millis(a.hold), a.why,
+                 sleep.count());
+    SleepUnlessStopped(sleep);
+    backoff = std::min(backoff * 2, kMaxBackoff);
+    CatchUp();
+  }
+}
+
+void Drainer::AbortCleanup() noexcept {
+  try {
+    if (!conn_.connected()) {
+      spdlog::warn("drain {}: connection lost; the scratch objects (and the change capture on "
+                   "{}.{}) stay until the next drain or CleanupLeftovers",
+                   display_, def_.schema, def_.name);
+      return;
+    }
+    if (InTransaction(conn_)) conn_.TryExec("ROLLBACK");
+    DropScratch(conn_, table_.oid, def_, options_.lock_timeout);
+  } catch (const std::exception& e) {
+    spdlog::error("drain {}: could not drop the scratch objects ({}); the next drain or "
+                  "CleanupLeftovers will",
+                  display_, e.what());
+  }
+}
+
+Result Drainer::Run() {
+  if (targets_.empty()) throw DrainError("nothing to drain: no target partitions given");
+  if (InTransaction(conn_)) throw DrainError("Drain needs a connection outside a transaction");
+  SessionSettings settings(conn_);
+  AdvisoryLock lock(conn_, table_.oid, table_.DisplayName());
+  ReadCatalog();
+  CheckPreconditions();
+  Report("prepare", -1);
+  DropScratch(conn_, table_.oid, def_, options_.lock_timeout);  // an interrupted drain's
+  ResolveTargets();
+  if (planned_.empty()) {
+    spdlog::info("drain {}: every target already is a partition; nothing to do", display_);
+    result_.took = duration_cast<microseconds>(Clock::now() - start_);
+    return result_;
+  }
+  try {
+    Probe();
+    ReadDefaultExtras();
+    Prepare();
+    InstallTriggers();
+    spdlog::info("drain {}: capturing changes to {}.{} (one log row per changed row) until the "
+                 "swap; {} target(s), rows matched by {}",
+                 display_, def_.schema, def_.name, planned_.size(),
+                 match_columns_.empty() ? std::string("every column (no unique key)")
+                                        : "key (" + fmt::format("{}", fmt::join(match_columns_, ", ")) + ")");
+    Copy();
+    Report("replay", -1);
+    CatchUp();
+    SwapLoop();
+  } catch (...) {
+    AbortCleanup();
+    throw;
+  }
+  for (const Planned& t : planned_) result_.moved.emplace_back(t.name, t.copied);
+  Report("cleanup", 0);
+  try {
+    DropScratch(conn_, table_.oid, def_, options_.lock_timeout);
+  } catch (const pg::PgError& e) {
+    // The drain is done; what is left is garbage the next run removes.
+    spdlog::warn("drain {}: done, but dropping the scratch objects failed ({}); the next drain "
+                 "or CleanupLeftovers removes them",
+                 display_, e.what());
+  }
+  result_.took = duration_cast<microseconds>(Clock::now() - start_);
+  const int64_t replayed = result_.replayed_before_swap + result_.replayed_in_swap;
+  spdlog::info(
+      "drain {}: copied {} row(s) into {} partition(s) in {:.1f} s ({} kept in DEFAULT); swap "
+      "held ACCESS EXCLUSIVE for {:.1f} ms (attempt {}); {} row(s) changed during the copy were "
+      "replayed ({} under the lock); {:.1f} s in all",
+      display_, result_.rows_copied, planned_.size(),
+      static_cast<double>(result_.copy_took.count()) / 1e6, result_.rows_left_in_default,
+      Millis(result_.longest_lock), result_.swap_attempts, replayed, result_.replayed_in_swap,
+      static_cast<double>(result_.took.count()) / 1e6);
+  Report("done", 0);
+  return result_;
+}
+
+}  // namespace
+
+std::string ScratchName(const std::string& default_name, const std::string& suffix) {
+  if (default_name.size() + suffix.size() <= kMaxIdentifierBytes) return default_name + suffix;
+  char hash[10];
+  std::snprintf(hash, sizeof(hash), "_%08x", Fnv1a(default_name));
+  size_t keep = kMaxIdentifierBytes - suffix.size() - 9;
+  // Never cut a UTF-8 character in two.
+  while (keep > 0 && (static_cast<unsigned char>(default_name[keep]) & 0xC0) == 0x80) --keep;
+  return default_name.substr(0, keep) + hash + suffix;
+}
+
+Result Drain(pg::Connection& conn, const TableInfo& table, const std::vector<Target>& targets,
+             const Options& options) {
+  Drainer drainer(conn, table, targets, options);
+  return drainer.Run();
+}
+
+std::vector<std::string> CleanupLeftovers(pg::Connection& conn, const TableInfo& table,
+                                          std::chrono::milliseconds lock_timeout) {
+  if (InTransaction(conn)) throw DrainError("CleanupLeftovers needs a connection outside a transaction");
+  AdvisoryLock lock(conn, table.oid, table.DisplayName());
+  const DefaultRef def = CurrentDefault(conn, table.oid, table.DisplayName());
+  return DropScratch(conn, table.oid, def, lock_timeout);
+}
+
+}  // namespace partwatch::drain
