@@ -151,8 +151,8 @@ struct Bucket {
 // BucketOf(b.lo_literal) returns b again for every bucket b it returned.
 //
 // Limits (BucketOf returns nullopt): a bound that overflows int64 or, for
-// time types, falls before 0001-01-01 (e.g. the 3-day bucket of 0001-01-01
-// when it would start in year 0).  For kCivil timestamptz, points are civil
+// time types, falls before 0001-01-01 (e.g. the 5-day bucket of 0001-01-01
+// with the default origin starts in year 0).  For kCivil timestamptz, points are civil
 // times, so a value in a repeated (fall-back) hour is compared with an
 // existing bound in that same hour by civil time; a partition created from
 // such a misjudged bucket would overlap and the server would refuse it.

@@ -8,8 +8,13 @@
 #   4. inserts 100 rows of status 'returned' (nothing happens), then 1 more
 #      (partwatch creates orders_returned and moves the 101 rows);
 #   5. shows the partitions, the row counts, `partwatch status` and the log;
-#   6. stops partwatch (SIGTERM), drops its slot and publication, stops and
-#      removes the server.
+#   6. stops partwatch; loads a 300,000-row backlog of two statuses into
+#      DEFAULT and empties it online with `partwatch drain --all`;
+#   7. the second seed's pg_partman daily table (premake 1) with rows dated
+#      5-7 days ahead in DEFAULT: shows partman.run_maintenance() failing,
+#      runs partwatch, which creates those days and the ones between with
+#      pg_partman's names, then shows run_maintenance() succeeding;
+#   8. drops partwatch's slot and publication, stops and removes the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -94,11 +99,74 @@ step "partwatch status"
 step "partwatch's log"
 cat "$WORK/partwatch.log"
 
-step "stopping partwatch (SIGTERM) and cleaning up"
+step "stopping partwatch (SIGTERM)"
 kill -TERM "$PW_PID"; wait "$PW_PID"; PW_PID=""
 tail -n 2 "$WORK/partwatch.log"
-"$PW" teardown --config "$WORK/partwatch.toml"
 ROWS=$(psql -Atc "SELECT count(*) FROM orders_returned")
 LEFT=$(psql -Atc "SELECT count(*) FROM orders_other WHERE status = 'returned'")
 [ "$ROWS" = 101 ] && [ "$LEFT" = 0 ] || { echo "demo FAILED: orders_returned=$ROWS, left in DEFAULT=$LEFT"; exit 1; }
-echo "demo OK: orders_returned holds 101 rows, DEFAULT holds none of them"
+echo "OK: orders_returned holds 101 rows, DEFAULT holds none of them"
+
+step "a backlog: 300,000 rows of 'legacy_a' and 'legacy_b' land in DEFAULT while partwatch is stopped"
+psql -c "INSERT INTO orders (customer_name, status) SELECT 'Old ' || i, CASE WHEN i % 3 = 0 THEN 'legacy_b' ELSE 'legacy_a' END FROM generate_series(1, 300000) AS i"
+"$PW" status --config "$WORK/partwatch.toml"
+BEFORE=$(psql -Atc "SELECT count(*) || ':' || sum(id) FROM orders")
+step "partwatch drain --table public.orders --all (online: readable and writable throughout)"
+"$PW" drain --config "$WORK/partwatch.toml" --table public.orders --all
+AFTER=$(psql -Atc "SELECT count(*) || ':' || sum(id) FROM orders")
+psql -c "SELECT tableoid::regclass AS partition, status, count(*) FROM orders GROUP BY 1, 2 ORDER BY 1"
+[ "$BEFORE" = "$AFTER" ] || { echo "demo FAILED: rows before $BEFORE, after $AFTER"; exit 1; }
+[ "$(psql -Atc "SELECT count(*) FROM orders_other")" = 0 ] || { echo "demo FAILED: DEFAULT not empty"; exit 1; }
+echo "OK: same rows (count:sum(id) $AFTER) before and after; DEFAULT is empty"
+"$PW" teardown --config "$WORK/partwatch.toml"
+
+step "the second seed: a daily table managed by pg_partman 4.x (premake 1), rows dated 5-7 days ahead"
+psql <<'SQL'
+CREATE SCHEMA partman;
+CREATE EXTENSION pg_partman SCHEMA partman;
+CREATE TABLE events (
+    id BIGSERIAL,
+    created_at TIMESTAMPTZ NOT NULL,
+    payload TEXT
+) PARTITION BY RANGE (created_at);
+SELECT partman.create_parent(p_parent_table => 'public.events', p_control => 'created_at',
+                             p_type => 'native', p_interval => 'daily', p_premake => 1);
+INSERT INTO events (created_at, payload)
+SELECT date_trunc('day', now()) + make_interval(days => d) + interval '12 hours', 'ahead ' || d
+FROM generate_series(5, 7) AS d, generate_series(1, 2);
+SQL
+psql -c "SELECT partition_tablename FROM partman.show_partitions('public.events')"
+psql -c "SELECT count(*) AS rows_in_events_default FROM ONLY events_default"
+echo "partman.run_maintenance() now:"
+if psql -c "SELECT partman.run_maintenance()" 2>"$WORK/maint.err"; then
+  echo "demo FAILED: run_maintenance() was expected to fail with rows ahead in DEFAULT"; exit 1
+fi
+sed 's/^/    /' "$WORK/maint.err" | head -n 3
+
+cat > "$WORK/events.toml" <<EOF
+[source]
+dsn = "host=127.0.0.1 port=$PORT dbname=postgres user=postgres"
+
+[[table]]
+name = "public.events"
+threshold = 1000   # pg_partman tables: rows after the newest child move whatever the threshold
+EOF
+step "partwatch run --config $WORK/events.toml"
+cat "$WORK/events.toml"
+"$PW" run --config "$WORK/events.toml" >"$WORK/events.log" 2>&1 &
+PW_PID=$!
+for _ in $(seq 1 300); do
+  [ "$(psql -Atc "SELECT count(*) FROM ONLY events_default")" = 0 ] && break; sleep 0.1
+done
+grep -E "watching|created partition" "$WORK/events.log" || true
+psql -c "SELECT partition_tablename FROM partman.show_partitions('public.events')"
+psql -c "SELECT tableoid::regclass AS partition, count(*) FROM events GROUP BY 1 ORDER BY 1"
+[ "$(psql -Atc "SELECT count(*) FROM ONLY events_default")" = 0 ] || { echo "demo FAILED: rows left in events_default"; cat "$WORK/events.log"; exit 1; }
+echo "partman.run_maintenance() now:"
+psql -c "SELECT partman.run_maintenance()"
+echo "OK: run_maintenance() succeeds; partwatch's children carry pg_partman's names"
+
+step "stopping partwatch (SIGTERM) and cleaning up"
+kill -TERM "$PW_PID"; wait "$PW_PID"; PW_PID=""
+"$PW" teardown --config "$WORK/events.toml"
+echo "demo OK"
