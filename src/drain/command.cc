@@ -103,9 +103,12 @@ int RunDrain(const Config& config, const std::string& table_name,
       spdlog::info("drain {}: nothing to move ({})", info.DisplayName(),
                    all ? "DEFAULT holds no row that fits a partition"
                        : "no value is over the threshold; --all moves every value");
-      CleanupLeftovers(conn, info);
+      CleanupLeftovers(conn, info, config.executor.lock_timeout);
       return 0;
     }
+    // An interrupted drain's unattached targets would otherwise take the
+    // names (and push this run to name_1).
+    CleanupLeftovers(conn, info, config.executor.lock_timeout);
     const std::vector<Target> targets = TargetsFor(conn, info, tc->partition_name, chosen);
 
     std::signal(SIGINT, OnDrainSignal);

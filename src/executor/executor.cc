@@ -289,8 +289,9 @@ bool Executor::WaitUntilVisible(uint32_t xid, std::chrono::milliseconds timeout)
 }
 
 bool Executor::UseOnlineDrain(const TableInfo& table) {
-  pg::Result r = conn_.ExecParams("SELECT pg_relation_size($1::oid)",
-                                  {std::to_string(table.default_partition.oid)});
+  // By name: a drain replaces DEFAULT (same name, new oid).
+  pg::Result r = conn_.ExecParams("SELECT pg_relation_size($1::regclass)",
+                                  {QuotedDefault(conn_, table)});
   return r.int64(0, 0) > drain_.online_above_bytes;
 }
 
@@ -311,18 +312,20 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
       fmt::join(shown.size() > 20 ? std::vector<std::string>(shown.begin(), shown.begin() + 20)
                                   : shown,
                 ", "));
-  const std::vector<drain::Target> targets =
-      drain::TargetsFor(conn_, table, rule.name_template, values);
   drain::Options options;
   options.max_lock = drain_.max_lock;
   options.lock_timeout = config_.lock_timeout;
   options.batch_rows = drain_.batch_rows;
   options.stop = &stop_;
   const auto start = Clock::now();
+  std::vector<drain::Target> targets;
   drain::Result drained;
   try {
+    drain::CleanupLeftovers(conn_, table, config_.lock_timeout);  // frees their names
+    targets = drain::TargetsFor(conn_, table, rule.name_template, values);
     drained = drain::Drain(conn_, table, targets, options);
   } catch (const drain::DrainError& e) {
+    // Refused or stopped; the rows are where they were.  kFailed: retried.
     throw pg::PgError(std::string("online drain: ") + e.what(), "");
   }
   MoveResult result;
@@ -332,9 +335,9 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
   }
   result.attempts = drained.swap_attempts;
   result.took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) created_[table.oid].push_back(Clock::now());
-  }
+  // The other values' partitions count against max_new_partitions_per_hour
+  // too (Execute() adds the decision's own).
+  for (size_t i = 1; i < values.size(); ++i) created_[table.oid].push_back(Clock::now());
   return result;
 }
 
