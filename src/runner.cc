@@ -11,6 +11,7 @@
 #include "decoder/pgoutput.h"
 #include "policy/policy.h"
 #include "src/catalog.h"
+#include "src/drain/drain.h"
 #include "src/executor/executor.h"
 #include "src/pg/connection.h"
 #include "src/replication/stream.h"
@@ -212,6 +213,20 @@ SessionResult RunSession(const Config& config, bool first) {
                   infos[i].default_partition.relname, infos[i].partitions.size(),
                   config.tables[i].threshold, policy::ActionKindName(config.tables[i].action),
                   range);
+    }
+    for (const TableInfo& info : infos) {
+      // A drain killed with kill -9 leaves its capture trigger on DEFAULT
+      // (one log insert per write) until someone cleans up: do it here.
+      try {
+        for (const std::string& dropped :
+             drain::CleanupLeftovers(sql, info, config.executor.lock_timeout)) {
+          spdlog::warn("table {}: dropped {}, left by an interrupted drain", info.DisplayName(),
+                       dropped);
+        }
+      } catch (const drain::DrainError& e) {
+        spdlog::info("table {}: not cleaning drain leftovers now: {}", info.DisplayName(),
+                     e.what());
+      }
     }
     std::optional<SlotState> slot = QuerySlot(sql, config.source.slot);
     if (auto other = SlotOfAnotherDatabase(sql, config.source.slot, slot)) throw FatalError(*other);

@@ -92,6 +92,28 @@ TEST_F(DrainCliTest, SigintStopsBetweenBatchesAndLeavesEveryRowInDefault) {
   EXPECT_EQ(Fingerprint(*db_), before);
 }
 
+TEST_F(DrainCliTest, RunRemovesTheCaptureTriggerOfAKilledDrain) {
+  LoadBacklog(300'000);
+  PartwatchProcess drain({"drain", "--table", "public.orders", "--all"},
+                         Config(TableBlock("public.orders", 1'000'000), "[drain]\nbatch_rows = 500\n"));
+  ASSERT_TRUE(drain.WaitForLog("progress: copy", std::chrono::seconds(20))) << drain.Log();
+  ::kill(drain.pid(), SIGKILL);
+  drain.Wait(std::chrono::seconds(10));
+  ASSERT_TRUE(WaitFor([&] {
+    return Count(*db_, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                       "'partwatch drain'") == 0;
+  }));
+  // The trigger outlived its drain: every write to DEFAULT still logs.
+  EXPECT_GT(Count(*db_, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'partwatch%'"), 0);
+  auto run = StartRun(Config(TableBlock("public.orders", 1'000'000)));
+  ASSERT_TRUE(run->WaitForLog(kStreamingLine)) << run->Log();
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'partwatch%'"), 0);
+  EXPECT_EQ(ScratchObjects(), 0);
+  EXPECT_NE(run->Log().find("left by an interrupted drain"), std::string::npos) << run->Log();
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM ONLY orders_other"), 300'000);
+  EXPECT_EQ(run->Stop(), 0);
+}
+
 TEST_F(DrainCliTest, WithoutAllItDrainsOnlyValuesOverTheThreshold) {
   db_->Exec(InsertOrders(500, "big") + ";" + InsertOrders(50, "small"));
   const CommandResult r = RunPartwatch({"drain", "--table", "public.orders"},
