@@ -190,7 +190,7 @@ void Policy::AddCommitted(size_t table, const KeyValue& value, int64_t n) {
   state.count += n;
   const TableRule& rule = rules_[table];
   if (state.count <= rule.ThresholdFor(value) || state.pending || state.crossed) return;
-  if (rule.action == ActionKind::kAlert && state.alerted) return;
+  if (state.alerted) return;  // alerted once (alert mode, or a RANGE bucket past max_future)
   state.crossed = true;
   crossed_.emplace_back(table, value);
 }
@@ -482,7 +482,7 @@ std::vector<Decision> Policy::DecideAll() {
     const TableRule& rule = rules_[table];
     for (auto& [value, state] : state_[table]) {
       if (state.count <= rule.ThresholdFor(value) || state.pending) continue;
-      if (rule.action == ActionKind::kAlert && state.alerted) continue;
+      if (state.alerted) continue;
       state.pending = true;
       state.count_at_decision = state.count;
       out.push_back(Decision{table, value, rule.action, state.count, Lsn(), 0});

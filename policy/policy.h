@@ -153,7 +153,8 @@ class Policy {
   //  - kBelowThreshold / kAlerted: the count becomes exact_count plus the
   //    rows merged since the decision (which the exact count may or may not
   //    have seen: over- rather than under-counting); kAlerted also marks the
-  //    value alerted, so it is never alerted again.  When, for
+  //    value alerted, so it is never decided on (nor alerted) again while
+  //    this Policy lives (in create mode: a RANGE bucket past max_future).  When, for
   //    kBelowThreshold, that count is over the threshold (rows committed
   //    while the executor counted), the value is decided again at once: the
   //    returned decision carries the last commit seen.

@@ -123,7 +123,7 @@ void LogDecisions(const std::vector<policy::Decision>& decisions,
         rules[d.table].parent, d.value.ForLog(), d.streamed_count,
         d.commit_lsn.valid() ? "after commit " + d.commit_lsn.ToString()
                              : std::string("at start-up"),
-        rules[d.table].threshold, policy::ActionKindName(d.kind));
+        rules[d.table].ThresholdFor(d.value), policy::ActionKindName(d.kind));
   }
 }
 

@@ -349,52 +349,64 @@ bool Executor::BeyondHorizon(const TableInfo& table, const policy::KeyValue& val
   return r.value(0, 0) == "t";
 }
 
-void Executor::FillPartmanGap(const TableInfo& table, const policy::TableRule& rule,
-                              const policy::KeyValue& value) {
-  if (!table.range || !table.range->partman || !table.range->newest_end || value.is_null()) return;
+std::vector<policy::KeyValue> Executor::PartmanGap(const TableInfo& table,
+                                                    const policy::TableRule& rule,
+                                                    const policy::KeyValue& value) {
+  std::vector<policy::KeyValue> gap;
+  if (!table.range || !table.range->partman || !table.range->newest_end || value.is_null()) {
+    return gap;
+  }
   const policy::Bucketer& bucketer = *table.range->bucketer;
   const std::optional<int64_t> created_lo = bucketer.ParsePoint(*value.text);
-  if (!created_lo || *created_lo <= *table.range->newest_end) return;
-  // pg_partman's maintenance only ever extends the set after its newest
-  // child: the buckets between the old newest child and the one just
-  // created would stay without partitions (rows for them would land in
-  // DEFAULT).  Create them, moving whatever DEFAULT holds of them.
+  if (!created_lo || *created_lo <= *table.range->newest_end) return gap;
   int64_t point = *table.range->newest_end;
   for (int n = 0; n < kMaxGapFill && point < *created_lo; ++n) {
     const std::optional<policy::Bucket> b = bucketer.BucketOf(bucketer.FormatPoint(point));
     if (!b || b->lo >= *created_lo) break;
     const policy::KeyValue key = policy::KeyValue::Of(b->lo_literal);
     const PartitionSpec spec = SpecFor(conn_, table, key);
-    const std::string base = BaseName(table, rule.name_template, key, spec);
     pg::Result exists = conn_.ExecParams(
         "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = $1 AND c.relname = $2",
-        {table.nspname, base});
-    if (exists.rows() == 0) {
-      MoveResult filled = CreateAndMove(table, rule.name_template, key);
-      spdlog::info(
-          "table {} bucket {}: created partition {} to keep pg_partman's children contiguous "
-          "({} row(s) moved)",
-          table.DisplayName(), key.ForLog(), filled.partition, filled.moved_rows);
-    }
+        {table.nspname, BaseName(table, rule.name_template, key, spec)});
+    if (exists.rows() == 0) gap.push_back(key);
     point = b->hi;
+  }
+  return gap;
+}
+
+void Executor::FillPartmanGap(const TableInfo& table, const policy::TableRule& rule,
+                              const std::vector<policy::KeyValue>& gap) {
+  // pg_partman's maintenance only ever extends the set after its newest
+  // child: the buckets between the old newest child and the one just
+  // created would stay without partitions (rows for them would land in
+  // DEFAULT).  Create them, moving whatever DEFAULT holds of them.
+  for (const policy::KeyValue& key : gap) {
+    MoveResult filled = CreateAndMove(table, rule.name_template, key);
+    created_[table.oid].push_back(Clock::now());
+    spdlog::info(
+        "table {} bucket {}: created partition {} to keep pg_partman's children contiguous "
+        "({} row(s) moved)",
+        table.DisplayName(), key.ForLog(), filled.partition, filled.moved_rows);
   }
 }
 
-bool Executor::OverHourlyCap(const TableInfo& table, const policy::Decision& decision, int cap) {
+bool Executor::OverHourlyCap(const TableInfo& table, const policy::Decision& decision, int cap,
+                             int needed) {
   const auto now = Clock::now();
   auto& times = created_[table.oid];
   while (!times.empty() && now - times.front() > std::chrono::hours(1)) times.pop_front();
-  if (static_cast<int>(times.size()) < cap) return false;
+  if (static_cast<int>(times.size()) + needed <= cap) return false;
   auto& last = cap_alerts_[{table.oid, decision.value}];
   if (last == Clock::time_point() || now - last > std::chrono::hours(1)) {
     last = now;
     spdlog::warn(
         "ALERT table {} value {}: {} rows counted in DEFAULT (streamed count, not verified), but "
-        "{} partition(s) were "
-        "already created for this table in the last hour (max_new_partitions_per_hour "
-        "= {}): not creating one; a flood of new values?",
-        table.DisplayName(), decision.value.ForLog(), decision.streamed_count, times.size(), cap);
+        "{} partition(s) were already created for this table in the last hour and this one "
+        "needs {} (max_new_partitions_per_hour = {}): not creating {}; a flood of new values?",
+        table.DisplayName(), decision.value.ForLog(), decision.streamed_count, times.size(),
+        needed, cap,
+        needed > 1 ? "it nor the pg_partman children before it" : "one");
   }
   return true;
 }
@@ -418,6 +430,15 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
           "counting anyway",
           table.DisplayName(), decision.value.ForLog(), decision.commit_lsn.ToString(),
           decision.xid, kVisibilityTimeout.count() / 1000);
+    }
+    if (table.range && !decision.value.is_null() &&
+        !table.range->bucketer->BucketOf(*decision.value.text)) {
+      // A partition covers the bucket now (created since the decision, e.g.
+      // while filling a pg_partman gap): DEFAULT cannot hold its rows.
+      spdlog::info("table {} bucket {}: a partition covers it now; nothing to do",
+                   table.DisplayName(), decision.value.ForLog());
+      outcome.kind = policy::Outcome::Kind::kDone;
+      return outcome;
     }
     const int64_t exact = ExactCount(conn_, table, decision.value);
     const int64_t threshold = rule.ThresholdFor(decision.value);
@@ -451,11 +472,16 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
       outcome.kind = policy::Outcome::Kind::kAlerted;
       return outcome;
     }
+    const std::vector<policy::KeyValue> gap = PartmanGap(table, rule, decision.value);
+    if (!gap.empty() && OverHourlyCap(table, decision, max_new_partitions_per_hour,
+                                      static_cast<int>(gap.size()) + 1)) {
+      return outcome;  // kFailed, like the cap check above: all of them or none
+    }
     MoveResult moved = UseOnlineDrain(table)
                            ? DrainOnline(table, rule, decision.value)
                            : CreateAndMove(table, rule.name_template, decision.value);
-    FillPartmanGap(table, rule, decision.value);
     created_[table.oid].push_back(Clock::now());
+    FillPartmanGap(table, rule, gap);
     std::string when = "found over the threshold at start-up";
     if (decision.commit_time != 0) {
       const int64_t now_pg =
@@ -470,7 +496,7 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
         "table {} value {}: created partition {} and moved {} row(s) out of DEFAULT in {:.1f} ms "
         "(attempt {}; threshold {}, {})",
         table.DisplayName(), decision.value.ForLog(), moved.partition, moved.moved_rows,
-        static_cast<double>(moved.took.count()) / 1000.0, moved.attempts, rule.threshold, when);
+        static_cast<double>(moved.took.count()) / 1000.0, moved.attempts, threshold, when);
     outcome.kind = policy::Outcome::Kind::kDone;
     outcome.exact_count = 0;
   } catch (const pg::PgError& e) {

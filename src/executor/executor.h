@@ -140,13 +140,18 @@ class Executor {
   bool WaitUntilVisible(uint32_t xid, std::chrono::milliseconds timeout);
   // RANGE tables with a horizon: the bucket starts after now() + max_future.
   bool BeyondHorizon(const TableInfo& table, const policy::KeyValue& value);
-  // pg_partman tables: after creating the bucket `value` beyond the newest
-  // child, creates the buckets in between (see executor.cc).
+  // pg_partman tables: the buckets without a partition between the newest
+  // child and the bucket `value` (beyond it), which FillPartmanGap creates
+  // after `value`'s own partition (see executor.cc).
+  std::vector<policy::KeyValue> PartmanGap(const TableInfo& table, const policy::TableRule& rule,
+                                           const policy::KeyValue& value);
   void FillPartmanGap(const TableInfo& table, const policy::TableRule& rule,
-                      const policy::KeyValue& value);
-  // True when `table` already got `cap` partitions from this process within
-  // the last hour (then alerts, at most once per value per hour).
-  bool OverHourlyCap(const TableInfo& table, const policy::Decision& decision, int cap);
+                      const std::vector<policy::KeyValue>& gap);
+  // True when creating `needed` more partitions for `table` would pass `cap`
+  // created by this process within the last hour (then alerts, at most once
+  // per value per hour).
+  bool OverHourlyCap(const TableInfo& table, const policy::Decision& decision, int cap,
+                     int needed = 1);
 
   // True when DEFAULT is larger than drain.online_above_bytes: a locked
   // DELETE + ATTACH would hold its lock for a scan of all of it.
