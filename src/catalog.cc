@@ -1,5 +1,6 @@
 #include "src/catalog.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace partwatch {
@@ -159,22 +160,58 @@ std::optional<PartmanInfo> ReadPartman(pg::Connection& conn, const TableInfo& in
   PartmanInfo pm;
   pm.schema = ext.text(0, 0);
   pm.version = ext.text(0, 1);
+  const std::string part_config = conn.QuoteIdent(pm.schema) + ".part_config";
+  pg::Result can = conn.ExecParams(
+      "SELECT has_schema_privilege($1, 'USAGE') "
+      "AND has_table_privilege($2, 'SELECT'), current_user",
+      {pm.schema, part_config});
+  if (can.value(0, 0) != "t") {
+    throw CatalogError("table '" + info.DisplayName() + "': pg_partman " + pm.version +
+                       " is installed and partwatch must read " + part_config +
+                       " to know whether it manages the table: GRANT USAGE ON SCHEMA " +
+                       conn.QuoteIdent(pm.schema) + " TO " + can.text(0, 1) +
+                       "; GRANT SELECT ON " + part_config + " TO " + can.text(0, 1));
+  }
   pg::Result r = conn.ExecParams(
-      "SELECT partition_interval, coalesce(datetime_string, ''), premake, "
-      "       coalesce(epoch, 'none'), control "
+      "SELECT partition_interval, coalesce(datetime_string, ''), coalesce(epoch, 'none') "
       "FROM " +
-          conn.QuoteIdent(pm.schema) + ".part_config WHERE parent_table = $1",
+          part_config + " WHERE parent_table = $1",
       {info.nspname + "." + info.relname});
   if (r.rows() == 0) return std::nullopt;
-  if (r.value(0, 3) != "none") {
+  if (r.value(0, 2) != "none") {
     throw CatalogError("table '" + info.DisplayName() +
-                       "': pg_partman manages it with epoch = '" + r.text(0, 3) +
+                       "': pg_partman manages it with epoch = '" + r.text(0, 2) +
                        "' (time stored as integers), which partwatch does not handle");
   }
   pm.interval = r.text(0, 0);
   pm.datetime_string = r.text(0, 1);
-  pm.premake = static_cast<int>(r.int64(0, 2));
   return pm;
+}
+
+// policy::InferInterval over all partitions, or else the width most of them
+// share (strictly more than any other): partitions partwatch clipped to a
+// gap, or an odd one an operator made, must not make the next start fail.
+std::optional<policy::InferredInterval> InferByMostPartitions(
+    policy::RangeKeyType type, const std::vector<std::string>& bounds) {
+  if (auto all = policy::InferInterval(type, bounds)) return all;
+  std::vector<std::pair<policy::InferredInterval, int>> votes;
+  for (const std::string& b : bounds) {
+    const std::optional<policy::InferredInterval> one = policy::InferInterval(type, {b});
+    if (!one) continue;
+    auto it = std::find_if(votes.begin(), votes.end(),
+                           [&](const auto& v) { return v.first.interval == one->interval; });
+    if (it == votes.end()) {
+      votes.emplace_back(*one, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  std::sort(votes.begin(), votes.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (votes.empty() || (votes.size() > 1 && votes[0].second == votes[1].second)) {
+    return std::nullopt;
+  }
+  return votes[0].first;
 }
 
 }  // namespace
@@ -197,10 +234,13 @@ void ResolveRange(pg::Connection& conn, const TableConfig& config, TableInfo* in
 
   std::vector<std::string> bounds;
   for (const PartitionInfo& p : info->partitions) bounds.push_back(p.bound);
-  const std::optional<policy::InferredInterval> inferred = policy::InferInterval(spec.type, bounds);
+  const std::optional<policy::InferredInterval> inferred = InferByMostPartitions(spec.type, bounds);
 
   const bool integer = spec.type == policy::RangeKeyType::kInteger;
   policy::RangeInterval interval;
+  const auto interval_unset = [](const policy::RangeInterval& iv) {
+    return iv == policy::RangeInterval{};
+  };
   if (config.interval_width > 0 || !config.interval.empty()) {
     spec.interval_source = "config";
     if (integer) {
@@ -215,26 +255,43 @@ void ResolveRange(pg::Connection& conn, const TableConfig& config, TableInfo* in
       }
       interval = IntervalFromServer(conn, config.interval, name + ": interval");
     }
-  } else if (spec.partman) {
-    spec.interval_source = "pg_partman";
+  }
+  if (spec.partman) {
+    policy::RangeInterval partman_interval;
     if (integer) {
       try {
-        interval.width = std::stoll(spec.partman->interval);
+        partman_interval.width = std::stoll(spec.partman->interval);
       } catch (const std::exception&) {
         throw CatalogError(name + ": pg_partman's partition_interval '" + spec.partman->interval +
                            "' is not an integer width");
       }
     } else {
-      interval = IntervalFromServer(conn, spec.partman->interval,
-                                    name + ": pg_partman partition_interval");
+      partman_interval = IntervalFromServer(conn, spec.partman->interval,
+                                            name + ": pg_partman partition_interval");
     }
-  } else if (inferred) {
+    if (spec.interval_source == "config" && !(interval == partman_interval)) {
+      throw CatalogError(name + ": interval does not match pg_partman's partition_interval '" +
+                         spec.partman->interval +
+                         "'; remove it (partwatch reads pg_partman's) or fix part_config");
+    }
+    // pg_partman computes time children in its session's zone; read in
+    // another zone they are not aligned to whole days or months, and
+    // partwatch's buckets would overlap the children pg_partman makes next.
+    if (inferred && !(inferred->interval == partman_interval)) {
+      throw CatalogError(
+          name + ": pg_partman's children are not " + spec.partman->interval +
+          " wide when read in time zone " + conn.Exec("SHOW TimeZone").text(0, 0) +
+          ": set source.time_zone to the zone pg_partman's maintenance runs in");
+    }
+    spec.interval_source = "pg_partman";
+    interval = partman_interval;
+  } else if (interval_unset(interval) && inferred) {
     spec.interval_source = "inferred";
     interval = inferred->interval;
-  } else {
+  } else if (interval_unset(interval)) {
     throw CatalogError(name +
-                       ": cannot tell the bucket interval: its partitions do not all have one "
-                       "width (or there are none), pg_partman does not manage it, and the "
+                       ": cannot tell the bucket interval: no one width is shared by most of its "
+                       "partitions (or there are none), pg_partman does not manage it, and the "
                        "config sets none; set interval (e.g. interval = \"1 day\", or an integer "
                        "width)");
   }
@@ -268,6 +325,9 @@ void ResolveRange(pg::Connection& conn, const TableConfig& config, TableInfo* in
   } else if (config.partition_name.empty()) {
     spec.name_template = policy::DefaultRangeNameTemplate(spec.type, interval);
   } else {
+    if (auto err = policy::ValidateRangeNameTemplate(config.partition_name, spec.type)) {
+      throw CatalogError(name + ": partition_name: " + *err);
+    }
     if (config.partition_name.find("{from") == std::string::npos) {
       throw CatalogError(name + ": partition_name '" + config.partition_name +
                          "' is a LIST template; a RANGE table needs {from} or {from:FORMAT}");
@@ -298,6 +358,27 @@ TableInfo DescribeConfigured(pg::Connection& conn, const TableConfig& tc) {
                        "': interval applies to RANGE tables; this one is LIST");
   }
   return info;
+}
+
+policy::TableRule RuleFor(const TableConfig& config, const TableInfo& info) {
+  policy::TableRule r;
+  r.parent = info.DisplayName();
+  r.parent_relname = info.relname;
+  r.default_nspname = info.default_partition.nspname;
+  r.default_relname = info.default_partition.relname;
+  r.key_column = info.key.at(0).name;
+  r.threshold = config.threshold;
+  r.action = config.action;
+  r.name_template = config.partition_name;
+  r.max_tracked_values = config.max_tracked_values;
+  if (info.range) {
+    r.bucketer = info.range->bucketer;
+    // Any row after pg_partman's newest child would make its maintenance
+    // fail once it reaches that child's range (it extends the set up to
+    // DEFAULT's newest row plus premake): move such rows at once.
+    if (info.range->partman && info.range->newest_end) r.immediate_from = info.range->newest_end;
+  }
+  return r;
 }
 
 void CheckServerForStreaming(pg::Connection& conn) {

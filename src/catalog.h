@@ -44,7 +44,6 @@ struct PartmanInfo {
   std::string version;  // extversion, e.g. "4.7.2"
   std::string interval;         // part_config.partition_interval, as text
   std::string datetime_string;  // part_config.datetime_string (time keys)
-  int premake = 4;
 };
 
 // What partwatch needs to bucket a RANGE table (docs/configuration.md,
@@ -101,6 +100,10 @@ void ResolveRange(pg::Connection& conn, const TableConfig& config, TableInfo* in
 // tables, and checks that LIST-only or RANGE-only settings fit the strategy.
 // Throws CatalogError.
 TableInfo DescribeConfigured(pg::Connection& conn, const TableConfig& config);
+
+// The policy's rule for a described table: threshold, action, naming and,
+// for RANGE tables, the bucketer and pg_partman's threshold-0 region.
+policy::TableRule RuleFor(const TableConfig& config, const TableInfo& info);
 
 // A server-side interval text ("1 day", "1 mon", "01:00:00") as a bucket
 // interval.  Throws CatalogError when PostgreSQL rejects it.

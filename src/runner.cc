@@ -55,27 +55,7 @@ std::vector<TableInfo> DescribeAll(pg::Connection& conn, const Config& config) {
 std::vector<policy::TableRule> MakeRules(const Config& config,
                                          const std::vector<TableInfo>& infos) {
   std::vector<policy::TableRule> rules;
-  for (size_t i = 0; i < infos.size(); ++i) {
-    policy::TableRule r;
-    r.parent = infos[i].DisplayName();
-    r.parent_relname = infos[i].relname;
-    r.default_nspname = infos[i].default_partition.nspname;
-    r.default_relname = infos[i].default_partition.relname;
-    r.key_column = infos[i].key.at(0).name;
-    r.threshold = config.tables[i].threshold;
-    r.action = config.tables[i].action;
-    r.name_template = config.tables[i].partition_name;
-    if (infos[i].range) {
-      const RangeSpec& range = *infos[i].range;
-      r.bucketer = range.bucketer;
-      // Any row after pg_partman's newest child would make its maintenance
-      // fail once it reaches that child's range (it extends the set up to
-      // DEFAULT's newest row plus premake): move such rows at once.
-      if (range.partman && range.newest_end) r.immediate_from = range.newest_end;
-    }
-    r.max_tracked_values = config.tables[i].max_tracked_values;
-    rules.push_back(std::move(r));
-  }
+  for (size_t i = 0; i < infos.size(); ++i) rules.push_back(RuleFor(config.tables[i], infos[i]));
   return rules;
 }
 
@@ -180,7 +160,12 @@ SessionResult RunSession(const Config& config, bool first) {
   SessionResult result;
   std::atomic<bool>& global_stop = StopRequested();
   try {
-    pg::Connection sql = OpenSql(config, "catalog");
+    pg::Connection sql;
+    try {
+      sql = OpenSql(config, "catalog");
+    } catch (const CatalogError& e) {
+      throw FatalError(e.what());  // source.time_zone rejected: retrying cannot help
+    }
     try {
       CheckServerForStreaming(sql);
     } catch (const CatalogError& e) {
@@ -214,20 +199,6 @@ SessionResult RunSession(const Config& config, bool first) {
                   config.tables[i].threshold, policy::ActionKindName(config.tables[i].action),
                   range);
     }
-    for (const TableInfo& info : infos) {
-      // A drain killed with kill -9 leaves its capture trigger on DEFAULT
-      // (one log insert per write) until someone cleans up: do it here.
-      try {
-        for (const std::string& dropped :
-             drain::CleanupLeftovers(sql, info, config.executor.lock_timeout)) {
-          spdlog::warn("table {}: dropped {}, left by an interrupted drain", info.DisplayName(),
-                       dropped);
-        }
-      } catch (const drain::DrainError& e) {
-        spdlog::info("table {}: not cleaning drain leftovers now: {}", info.DisplayName(),
-                     e.what());
-      }
-    }
     std::optional<SlotState> slot = QuerySlot(sql, config.source.slot);
     if (auto other = SlotOfAnotherDatabase(sql, config.source.slot, slot)) throw FatalError(*other);
     if (slot && slot->active_pid) {
@@ -251,6 +222,20 @@ SessionResult RunSession(const Config& config, bool first) {
       slot.reset();
     }
 
+    for (const TableInfo& info : infos) {
+      // A drain killed with kill -9 leaves its capture trigger on DEFAULT
+      // (one log insert per write) until someone cleans up: do it here.
+      try {
+        for (const std::string& dropped :
+             drain::CleanupLeftovers(sql, info, config.executor.lock_timeout)) {
+          spdlog::warn("table {}: dropped {}, left by an interrupted drain", info.DisplayName(),
+                       dropped);
+        }
+      } catch (const drain::DrainError& e) {
+        spdlog::info("table {}: not cleaning drain leftovers now: {}", info.DisplayName(),
+                     e.what());
+      }
+    }
     // Only now, with the slot known to be ours and free, touch the
     // publication: a refused instance must not rewrite a running one's.
     try {

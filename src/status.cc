@@ -36,12 +36,7 @@ nlohmann::json BuildReport(pg::Connection& conn, const Config& config) {
     t["action"] = policy::ActionKindName(tc.action);
     t["values"] = nlohmann::json::array();
     int64_t total = 0;
-    policy::TableRule rule;  // for the threshold that applies per value
-    rule.threshold = tc.threshold;
-    if (info.range) {
-      rule.bucketer = info.range->bucketer;
-      if (info.range->partman && info.range->newest_end) rule.immediate_from = info.range->newest_end;
-    }
+    const policy::TableRule rule = RuleFor(tc, info);  // the threshold per value
     for (const auto& vc : executor::CountDefaultByValue(conn, info)) {
       total += vc.rows;
       nlohmann::json v;

@@ -64,15 +64,39 @@ int RunDrain(const Config& config, const std::string& table_name,
       return 1;
     }
 
-    policy::TableRule rule;
-    rule.threshold = tc->threshold;
-    if (info.range) {
-      rule.bucketer = info.range->bucketer;
-      if (info.range->partman && info.range->newest_end) rule.immediate_from = info.range->newest_end;
-    }
+    const policy::TableRule rule = RuleFor(*tc, info);
     std::vector<policy::KeyValue> chosen;
     if (!values.empty()) {
-      for (const std::string& v : values) chosen.push_back(policy::KeyValue::Of(v));
+      for (const std::string& text : values) {
+        // The server reads the value (any input syntax of the key's type, and
+        // offsets in the session's zone) and prints it the way the stream
+        // and the bucketer expect.
+        pg::Result r = conn.TryExecParams(
+            "SELECT format('%s', $1::" + info.key[0].type_name + ")", {text});
+        if (!r.ok()) {
+          spdlog::error("--value '{}': not a valid {} ({})", text, info.key[0].type_name,
+                        r.error_message());
+          return 2;
+        }
+        const policy::KeyValue value = policy::KeyValue::Of(r.text(0, 0));
+        if (info.range && !info.range->bucketer->BucketOf(*value.text)) {
+          spdlog::info("drain {}: {} already has a partition (or fits no bucket); skipping it",
+                       info.DisplayName(), value.ForLog());
+          continue;
+        }
+        if (executor::ExactCount(conn, info, value) == 0) {
+          spdlog::info("drain {}: DEFAULT holds no row of {}; skipping it", info.DisplayName(),
+                       value.ForLog());
+          continue;
+        }
+        chosen.push_back(value);
+      }
+    } else if (tc->action == policy::ActionKind::kAlert && !all) {
+      spdlog::error(
+          "drain {}: the table's action is \"alert\", so no value is due to move; name them with "
+          "--value, or use --all",
+          info.DisplayName());
+      return 2;
     } else {
       for (const executor::ValueCount& vc : executor::CountDefaultByValue(conn, info)) {
         if (all || vc.rows > rule.ThresholdFor(vc.value)) chosen.push_back(vc.value);

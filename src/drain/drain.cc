@@ -35,7 +35,9 @@ constexpr milliseconds kAdvisoryWait{3000};
 constexpr milliseconds kMaxBackoff{2000};
 
 // A timeout setting; never '0ms', which would disable it.
-std::string Ms(milliseconds d) { return "'" + std::to_string(std::max<int64_t>(d.count(), 1)) + "ms'"; }
+std::string Ms(milliseconds d) {
+  return "'" + std::to_string(std::max<int64_t>(d.count(), 1)) + "ms'";
+}
 
 double Millis(microseconds d) { return static_cast<double>(d.count()) / 1000.0; }
 
@@ -120,19 +122,18 @@ struct ScratchNames {
 };
 
 ScratchNames ScratchFor(const std::string& default_name) {
-  return ScratchNames{ScratchName(default_name, "_pwd_stage"),
-                      ScratchName(default_name, "_pwd_log"),
-                      ScratchName(default_name, "_pwd_new"),
-                      ScratchName(default_name, "_pwd_old"),
-                      ScratchName(default_name, "_pwd_capture"),
-                      ScratchName(default_name, "_pwd_replay")};
+  return ScratchNames{
+      ScratchName(default_name, "_pwd_stage"),   ScratchName(default_name, "_pwd_log"),
+      ScratchName(default_name, "_pwd_new"),     ScratchName(default_name, "_pwd_old"),
+      ScratchName(default_name, "_pwd_capture"), ScratchName(default_name, "_pwd_replay")};
 }
 
-// Runs `sql` (BEGIN ... COMMIT included by the caller's statements) with a
-// bounded lock wait, retrying lock failures with a short backoff.  Returns
-// the last result.
+// Runs `sql` in a transaction with a bounded lock wait, retrying lock
+// failures with a short backoff, at most `attempts` times.  Returns the last
+// result.
 pg::Result ExecWithLockRetries(pg::Connection& conn, const std::string& what,
-                               milliseconds lock_timeout, const std::string& sql) {
+                               milliseconds lock_timeout, const std::string& sql,
+                               int attempts = kCleanupAttempts) {
   milliseconds delay{20};
   for (int attempt = 1;; ++attempt) {
     try {
@@ -143,9 +144,9 @@ pg::Result ExecWithLockRetries(pg::Connection& conn, const std::string& what,
       return r;
     } catch (const pg::PgError& e) {
       if (conn.connected()) conn.TryExec("ROLLBACK");
-      if (!IsLockFailure(e.sqlstate()) || attempt >= kCleanupAttempts) throw;
+      if (!IsLockFailure(e.sqlstate()) || attempt >= attempts) throw;
       spdlog::warn("{}: attempt {}/{} could not get its lock in {} ms ({}); retrying", what,
-                   attempt, kCleanupAttempts, lock_timeout.count(), e.what());
+                   attempt, attempts, lock_timeout.count(), e.what());
       std::this_thread::sleep_for(delay);
       delay = std::min(delay * 2, milliseconds(500));
     }
@@ -153,26 +154,50 @@ pg::Result ExecWithLockRetries(pg::Connection& conn, const std::string& what,
 }
 
 // Drops the scratch objects of a drain of the table whose DEFAULT is `def`.
-// REQUIRES: the caller holds the table's advisory lock.
+// REQUIRES: the caller holds the table's advisory lock; `def` is the
+// current DEFAULT (after a committed swap, the new one: same name).
 std::vector<std::string> DropScratch(pg::Connection& conn, uint32_t parent_oid,
                                      const DefaultRef& def, milliseconds lock_timeout) {
   const ScratchNames names = ScratchFor(def.name);
+  const std::string q_def = conn.QuoteQualified(def.schema, def.name);
+  const std::string what = "drain cleanup of " + def.schema + "." + def.name;
   std::vector<std::string> dropped;
 
-  // 1. The triggers, alone: they are what touches the application.
+  // 1. The triggers first, on their own: they are what touches the
+  // application.  DROP TRIGGER needs ACCESS EXCLUSIVE, which a long reader
+  // of DEFAULT denies, and every queued attempt stalls DEFAULT's users for
+  // up to lock_timeout; after a few, DISABLE them instead (SHARE ROW
+  // EXCLUSIVE: waits for writers only), which restores the write path and
+  // leaves inert objects for the next cleanup.
   pg::Result trg = conn.ExecParams(
-      "SELECT tgname FROM pg_catalog.pg_trigger WHERE tgrelid = $1::oid AND tgname IN ($2, $3) "
-      "ORDER BY 1",
+      "SELECT tgname, tgenabled <> 'D' FROM pg_catalog.pg_trigger WHERE tgrelid = $1::oid "
+      "AND tgname IN ($2, $3) ORDER BY 1",
       {std::to_string(def.oid), kRowTrigger, kTruncateTrigger});
+  bool triggers_left = false;
   if (trg.rows() > 0) {
-    std::string sql;
+    std::string drop, disable;
     for (int i = 0; i < trg.rows(); ++i) {
-      sql += "DROP TRIGGER " + conn.QuoteIdent(trg.value(i, 0)) + " ON " +
-             conn.QuoteQualified(def.schema, def.name) + ";";
-      dropped.push_back("trigger " + trg.text(i, 0) + " on " + def.schema + "." + def.name);
+      drop += "DROP TRIGGER " + conn.QuoteIdent(trg.value(i, 0)) + " ON " + q_def + ";";
+      if (trg.value(i, 1) == "t") {
+        disable +=
+            "ALTER TABLE " + q_def + " DISABLE TRIGGER " + conn.QuoteIdent(trg.value(i, 0)) + ";";
+      }
     }
-    ExecWithLockRetries(conn, "drain cleanup of " + def.schema + "." + def.name, lock_timeout,
-                        sql);
+    try {
+      ExecWithLockRetries(conn, what, lock_timeout, drop, 3);
+      for (int i = 0; i < trg.rows(); ++i) {
+        dropped.push_back("trigger " + trg.text(i, 0) + " on " + def.schema + "." + def.name);
+      }
+    } catch (const pg::PgError& e) {
+      if (!IsLockFailure(e.sqlstate())) throw;
+      if (!disable.empty()) ExecWithLockRetries(conn, what, lock_timeout, disable);
+      triggers_left = true;
+      spdlog::warn(
+          "{}: a long transaction holds a lock on {}.{}, so its change capture "
+          "triggers were disabled, not dropped; they and the capture function stay "
+          "until the next drain or cleanup",
+          what, def.schema, def.name);
+    }
   }
 
   // 2. Tables and functions.  A relation attached to the real parent is
@@ -180,7 +205,8 @@ std::vector<std::string> DropScratch(pg::Connection& conn, uint32_t parent_oid,
   pg::Result rels = conn.ExecParams(
       "SELECT c.relname, c.relkind, i.inhparent, "
       "       (SELECT string_agg(quote_ident(pn.nspname) || '.' || quote_ident(pc.relname), ', ') "
-      "          FROM pg_catalog.pg_inherits pi JOIN pg_catalog.pg_class pc ON pc.oid = pi.inhrelid "
+      "          FROM pg_catalog.pg_inherits pi JOIN pg_catalog.pg_class pc ON pc.oid = "
+      "pi.inhrelid "
       "          JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace "
       "         WHERE pi.inhparent = c.oid) "
       "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -214,14 +240,13 @@ std::vector<std::string> DropScratch(pg::Connection& conn, uint32_t parent_oid,
   std::string sql;
   if (!drop_tables.empty()) sql += "DROP TABLE " + drop_tables + ";";
   for (int i = 0; i < fns.rows(); ++i) {
+    // The disabled triggers still depend on the capture function.
+    if (triggers_left && fns.text(i, 0).find("_pwd_capture") != std::string::npos) continue;
     // regprocedure's output is a quoted, qualified signature.
     sql += "DROP FUNCTION " + fns.text(i, 0) + ";";
     dropped.push_back("function " + fns.text(i, 0));
   }
-  if (!sql.empty()) {
-    ExecWithLockRetries(conn, "drain cleanup of " + def.schema + "." + def.name, lock_timeout,
-                        sql);
-  }
+  if (!sql.empty()) ExecWithLockRetries(conn, what, lock_timeout, sql);
   for (const std::string& d : dropped) spdlog::info("drain cleanup: dropped {}", d);
   return dropped;
 }
@@ -251,17 +276,17 @@ class AdvisoryLock {
         {key_});
     std::string holder = "another session";
     if (who.rows() == 1) {
-      holder = "backend pid " + who.text(0, 0) + " ('" + who.text(0, 1) + "', " + who.text(0, 2) +
-               ")";
+      holder =
+          "backend pid " + who.text(0, 0) + " ('" + who.text(0, 1) + "', " + who.text(0, 2) + ")";
     }
-    throw DrainError("another partwatch drain or executor is acting on " + display + " (" +
-                     holder + " holds its advisory lock); wait for it to finish, or end that " +
+    throw DrainError("another partwatch drain or executor is acting on " + display + " (" + holder +
+                     " holds its advisory lock); wait for it to finish, or end that " +
                      "session with pg_terminate_backend() if it is a drain that was killed");
   }
   ~AdvisoryLock() {
-    if (conn_.connected() && !InTransaction(conn_)) {
-      conn_.TryExecParams("SELECT pg_advisory_unlock($1::bigint)", {key_});
-    }
+    if (!conn_.connected()) return;  // the server released it with the session
+    if (InTransaction(conn_)) conn_.TryExec("ROLLBACK");
+    conn_.TryExecParams("SELECT pg_advisory_unlock($1::bigint)", {key_});
   }
   AdvisoryLock(const AdvisoryLock&) = delete;
   AdvisoryLock& operator=(const AdvisoryLock&) = delete;
@@ -333,6 +358,8 @@ class Drainer {
   void ReadDefaultExtras();
   void Prepare();
   std::string ReplayFunctionSql() const;
+  std::string KeyedReplayBody(const std::string& truncated) const;
+  std::string RowByRowReplayBody(const std::string& truncated) const;
   std::string SwapSql() const;
   void InstallTriggers();
   void Copy();
@@ -344,6 +371,10 @@ class Drainer {
     std::string why;
     microseconds hold{0};
     int64_t replayed = 0;
+    // Where the time went: waiting for the parent's lock, then (held) the
+    // steps, for the log.
+    microseconds waited{0};
+    std::vector<std::pair<const char*, microseconds>> steps;
   };
   Attempt TrySwap(milliseconds lock_wait);
   void AbortCleanup() noexcept;
@@ -367,7 +398,7 @@ class Drainer {
   bool parent_is_partition_ = false;
   char def_persistence_ = 'p';
   std::string def_tablespace_, parent_tablespace_, def_owner_, current_user_;
-  std::vector<std::string> columns_;  // insertable, the parent's order
+  std::vector<std::string> columns_;                        // insertable, the parent's order
   std::vector<std::pair<uint32_t, std::string>> existing_;  // partitions but DEFAULT: oid, bound
   std::string fingerprint_;
   std::vector<Planned> planned_;
@@ -380,7 +411,6 @@ class Drainer {
   std::string replident_index_;
   int64_t rows_total_ = 0;
   int64_t pending_ = -1;
-  bool scratch_created_ = false;
 };
 
 std::string Drainer::ColumnList() const {
@@ -422,10 +452,10 @@ void Drainer::ReadCatalog() {
   def_ = CurrentDefault(conn_, table_.oid, display_);
   if (def_.oid != table_.default_partition.oid) {
     throw DrainError("the DEFAULT partition of " + display_ + " is now " + def_.schema + "." +
-                     def_.name + " (oid " + std::to_string(def_.oid) + "), not the one described (" +
-                     table_.default_partition.nspname + "." + table_.default_partition.relname +
-                     ", oid " + std::to_string(table_.default_partition.oid) +
-                     "): describe the table again");
+                     def_.name + " (oid " + std::to_string(def_.oid) +
+                     "), not the one described (" + table_.default_partition.nspname + "." +
+                     table_.default_partition.relname + ", oid " +
+                     std::to_string(table_.default_partition.oid) + "): describe the table again");
   }
   scratch_ = ScratchFor(def_.name);
   q_parent_ = conn_.QuoteQualified(table_.nspname, table_.relname);
@@ -480,6 +510,8 @@ void Drainer::CheckPreconditions() {
                      "it is itself a partition; the proof that spares the final ATTACH its scan "
                      "would have to include the grandparent's bound (not supported yet)");
   }
+  // Runs a query with $1 = parent, $2 = DEFAULT (each query names both, so
+  // the server can type them) and joins its first column.
   auto list = [&](const std::string& sql) {
     pg::Result r = conn_.ExecParams(sql, {parent, def});
     std::string out;
@@ -538,8 +570,8 @@ void Drainer::CheckPreconditions() {
       "JOIN pg_catalog.pg_publication p ON p.oid = r.prpubid WHERE r.prrelid = $2::oid "
       "AND NOT pg_has_role(p.pubowner, 'USAGE') AND $1::oid <> 0");
   if (!found.empty()) {
-    throw DrainError(where + "DEFAULT is a member of publication(s) " + found +
-                     " that role " + current_user_ +
+    throw DrainError(where + "DEFAULT is a member of publication(s) " + found + " that role " +
+                     current_user_ +
                      " does not own; the swap must move the membership to the new DEFAULT");
   }
   found = list(
@@ -616,8 +648,8 @@ void Drainer::Probe() {
       planned_[j].constraint = r.text(0, 0);
       planned_[j].bound = r.text(0, 1);
     }
-    pg::Result d = conn_.Exec(
-        "SELECT pg_get_partition_constraintdef('pg_temp.pwd_probe_d'::regclass)");
+    pg::Result d =
+        conn_.Exec("SELECT pg_get_partition_constraintdef('pg_temp.pwd_probe_d'::regclass)");
     default_constraint_ = d.opt(0, 0).value_or("");
     conn_.Exec("ROLLBACK");
   } catch (...) {
@@ -700,86 +732,149 @@ void Drainer::ReadDefaultExtras() {
   }
 }
 
+// The replay function: applies up to `max_rows` log rows (NULL: all it
+// sees) to stage and deletes them from the log, in one statement's view of
+// the log.  Order: changes to one row come from transactions that waited for
+// each other (row lock, unique index), so their log ids are in commit order;
+// changes to different rows commute.
 std::string Drainer::ReplayFunctionSql() const {
-  auto q = [&](const std::string& s) { return conn_.QuoteIdent(s); };
-  std::string values, predicate_text, predicate_key, key_not_null;
-  for (const std::string& c : columns_) {
-    values += (values.empty() ? "" : ", ") + std::string("nw.") + q(c);
-    predicate_text += " AND s." + q(c) + "::text IS NOT DISTINCT FROM o." + q(c) + "::text";
-  }
-  for (const KeyColumn& k : table_.key) {
-    predicate_key += " AND s." + q(k.name) + " = o." + q(k.name);
-    key_not_null += (key_not_null.empty() ? "" : " AND ") + std::string("o.") + q(k.name) +
-                    " IS NOT NULL";
-  }
-  std::string match;
-  if (!match_columns_.empty()) {
-    std::string where;
-    for (const std::string& c : match_columns_) {
-      where += (where.empty() ? "" : " AND ") + q(c) + " = o." + q(c);
-    }
-    match = "      DELETE FROM " + q_stage_ + " WHERE " + where + ";\n" +
-            "      GET DIAGNOSTICS c = ROW_COUNT;\n";
-  } else {
-    // Any one row equal in every column's text form: a duplicate is
-    // indistinguishable.  With the partition key known, only its partition
-    // of stage is scanned (run-time pruning on the key equality).
-    match = "      IF " + key_not_null + " THEN\n" +
-            "        SELECT s.tableoid, s.ctid INTO t_oid, t_ctid FROM " + q_stage_ +
-            " s WHERE true" + predicate_key + predicate_text + " LIMIT 1;\n" +
-            "      ELSE\n" +
-            "        SELECT s.tableoid, s.ctid INTO t_oid, t_ctid FROM " + q_stage_ +
-            " s WHERE true" + predicate_text + " LIMIT 1;\n" +
-            "      END IF;\n" +
-            "      c := 0;\n" +
-            "      IF FOUND THEN\n" +
-            "        DELETE FROM " + q_stage_ +
-            " s WHERE s.tableoid = t_oid AND s.ctid = t_ctid;\n" +
-            "        GET DIAGNOSTICS c = ROW_COUNT;\n" +
-            "      END IF;\n";
-  }
   const std::string truncated = conn_.QuoteLiteral(
       def_.schema + "." + def_.name +
       " was truncated during the drain; nothing was changed: run the drain again");
-  return "CREATE FUNCTION " + q_replay_ +
-         "(max_rows integer) RETURNS bigint LANGUAGE plpgsql "
-         "SET search_path = pg_catalog, pg_temp AS $pwd_fn$\n"
-         "DECLARE\n"
-         "  r record;\n"
-         "  o " + q_def_ + ";\n"
-         "  nw " + q_def_ + ";\n"
-         "  n bigint := 0;\n"
-         "  c bigint;\n"
-         "  t_oid oid;\n"
-         "  t_ctid tid;\n"
-         "BEGIN\n"
-         "  -- The log rows this statement sees, deleted and applied in id order:\n"
-         "  -- changes to one row come from transactions that waited for each other,\n"
-         "  -- so their ids are in commit order.\n"
-         "  FOR r IN WITH d AS (DELETE FROM " + q_log_ + " WHERE id IN (SELECT id FROM " + q_log_ +
-         " ORDER BY id LIMIT max_rows) RETURNING id, op, old_row, new_row)\n"
-         "           SELECT * FROM d ORDER BY id LOOP\n"
-         "    IF r.op = 't' THEN\n"
-         "      RAISE EXCEPTION USING ERRCODE = '" + std::string(kTruncatedState) +
-         "', MESSAGE = " + truncated + ";\n"
-         "    END IF;\n"
-         "    o := r.old_row;\n"
-         "    nw := r.new_row;\n"
-         "    IF r.op IN ('d', 'u') THEN\n" +
-         match +
-         "      IF c <> 1 THEN\n"
-         "        RAISE EXCEPTION USING ERRCODE = '" + std::string(kMismatchState) +
-         "', MESSAGE = format('change %s (%s): %s row(s) of the copy match the old row %s', "
-         "r.id, r.op, c, o);\n"
-         "      END IF;\n"
-         "    END IF;\n"
-         "    IF r.op IN ('i', 'u') THEN\n"
-         "      INSERT INTO " + q_stage_ + " (" + ColumnList() + ") VALUES (" + values + ");\n"
-         "    END IF;\n"
-         "    n := n + 1;\n"
-         "  END LOOP;\n"
-         "  RETURN n;\n"
-         "END $pwd_fn$";
+  // force_custom_plan: plans for the values at hand, pruned to the partition
+  // of stage concerned, instead of a generic plan over all of them.
+  return fmt::format(
+      R"sql(CREATE FUNCTION {replay}(max_rows integer) RETURNS bigint LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan {body})sql",
+      fmt::arg("replay", q_replay_),
+      fmt::arg("body", match_columns_.empty() ? RowByRowReplayBody(truncated)
+                                              : KeyedReplayBody(truncated)));
+}
+
+// With a unique key: set-based.  Each change is a deletion of its old row's
+// key and/or an insertion of its new row; per key, only the first and the
+// last event of the batch matter: a first deletion means the key is in
+// stage (delete it, exactly once), a last insertion gives the row to have.
+std::string Drainer::KeyedReplayBody(const std::string& truncated) const {
+  auto q = [&](const std::string& s) { return conn_.QuoteIdent(s); };
+  std::string keys_r, keys_as, join, values;
+  for (const std::string& c : match_columns_) {
+    keys_r += (keys_r.empty() ? "" : ", ") + std::string("(r).") + q(c);
+    keys_as += (keys_as.empty() ? "" : ", ") + std::string("(r).") + q(c) + " AS " + q(c);
+    join += " AND s." + q(c) + " = f." + q(c);
+  }
+  for (const std::string& c : columns_) {
+    values += (values.empty() ? "" : ", ") + std::string("(l.r).") + q(c);
+  }
+  const std::string events = fmt::format(
+      R"sql(WITH ev AS (
+    SELECT b.id * 2 AS seq, false AS ins, b.old_row AS r FROM unnest(batch) b
+     WHERE b.op IN ('d', 'u')
+    UNION ALL
+    SELECT b.id * 2 + 1, true, b.new_row FROM unnest(batch) b WHERE b.op IN ('i', 'u')),
+  firsts AS (SELECT DISTINCT ON ({keys}) {keys_as}, ins FROM ev ORDER BY {keys}, seq),
+  lasts AS (SELECT DISTINCT ON ({keys}) r, ins FROM ev ORDER BY {keys}, seq DESC))sql",
+      fmt::arg("keys", keys_r), fmt::arg("keys_as", keys_as));
+  // enable_*join = off: index probes per key, never a hash over the copy.
+  return fmt::format(
+      R"sql(SET enable_hashjoin = off SET enable_mergejoin = off AS $pwd_fn$
+DECLARE
+  batch {log}[];
+  expected bigint;
+  deleted bigint;
+BEGIN
+  WITH d AS (DELETE FROM {log} l
+              WHERE l.id IN (SELECT id FROM {log} ORDER BY id LIMIT max_rows) RETURNING l)
+  SELECT array_agg(d.l ORDER BY (d.l).id) INTO batch FROM d;
+  IF batch IS NULL THEN RETURN 0; END IF;
+  IF EXISTS (SELECT 1 FROM unnest(batch) b WHERE b.op = 't') THEN
+    RAISE EXCEPTION USING ERRCODE = '{truncated_state}', MESSAGE = {truncated};
+  END IF;
+  {events}
+  SELECT count(*) INTO expected FROM firsts WHERE NOT ins;
+  {events}
+  DELETE FROM {stage} s USING firsts f WHERE NOT f.ins{join};
+  GET DIAGNOSTICS deleted = ROW_COUNT;
+  IF deleted <> expected THEN
+    RAISE EXCEPTION USING ERRCODE = '{mismatch_state}', MESSAGE = format(
+      'log rows %s to %s: %s old row(s) to delete, %s found in the copy',
+      batch[1].id, batch[cardinality(batch)].id, expected, deleted);
+  END IF;
+  {events}
+  INSERT INTO {stage} ({columns}) SELECT {values} FROM lasts l WHERE l.ins;
+  RETURN cardinality(batch);
+END $pwd_fn$)sql",
+      fmt::arg("log", q_log_), fmt::arg("stage", q_stage_), fmt::arg("events", events),
+      fmt::arg("join", join), fmt::arg("columns", ColumnList()), fmt::arg("values", values),
+      fmt::arg("truncated", truncated), fmt::arg("truncated_state", kTruncatedState),
+      fmt::arg("mismatch_state", kMismatchState));
+}
+
+// Without one: row by row, in id order; a deletion removes any ONE row equal
+// in every column's text form (duplicates are indistinguishable).  With the
+// partition key known, only its partition of stage is scanned.
+std::string Drainer::RowByRowReplayBody(const std::string& truncated) const {
+  auto q = [&](const std::string& s) { return conn_.QuoteIdent(s); };
+  std::string values, same_text, same_key, key_known;
+  for (const std::string& c : columns_) {
+    values += (values.empty() ? "" : ", ") + std::string("nw.") + q(c);
+    same_text += " AND s." + q(c) + "::text IS NOT DISTINCT FROM o." + q(c) + "::text";
+  }
+  for (const KeyColumn& k : table_.key) {
+    same_key += " AND s." + q(k.name) + " = o." + q(k.name);
+    key_known +=
+        (key_known.empty() ? "" : " AND ") + std::string("o.") + q(k.name) + " IS NOT NULL";
+  }
+  return fmt::format(
+      R"sql(AS $pwd_fn$
+DECLARE
+  r record;
+  o {def};
+  nw {def};
+  n bigint := 0;
+  c bigint;
+  t_oid oid;
+  t_ctid tid;
+BEGIN
+  FOR r IN WITH d AS (DELETE FROM {log}
+                       WHERE id IN (SELECT id FROM {log} ORDER BY id LIMIT max_rows)
+                       RETURNING id, op, old_row, new_row)
+           SELECT * FROM d ORDER BY id LOOP
+    IF r.op = 't' THEN
+      RAISE EXCEPTION USING ERRCODE = '{truncated_state}', MESSAGE = {truncated};
+    END IF;
+    o := r.old_row;
+    nw := r.new_row;
+    IF r.op IN ('d', 'u') THEN
+      IF {key_known} THEN
+        SELECT s.tableoid, s.ctid INTO t_oid, t_ctid FROM {stage} s
+         WHERE true{same_key}{same_text} LIMIT 1;
+      ELSE
+        SELECT s.tableoid, s.ctid INTO t_oid, t_ctid FROM {stage} s
+         WHERE true{same_text} LIMIT 1;
+      END IF;
+      c := 0;
+      IF FOUND THEN
+        DELETE FROM {stage} s WHERE s.tableoid = t_oid AND s.ctid = t_ctid;
+        GET DIAGNOSTICS c = ROW_COUNT;
+      END IF;
+      IF c <> 1 THEN
+        RAISE EXCEPTION USING ERRCODE = '{mismatch_state}', MESSAGE = format(
+          'change %s (%s): no row of the copy matches the old row %s', r.id, r.op, o);
+      END IF;
+    END IF;
+    IF r.op IN ('i', 'u') THEN
+      INSERT INTO {stage} ({columns}) VALUES ({values});
+    END IF;
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END $pwd_fn$)sql",
+      fmt::arg("def", q_def_), fmt::arg("log", q_log_), fmt::arg("stage", q_stage_),
+      fmt::arg("key_known", key_known), fmt::arg("same_key", same_key),
+      fmt::arg("same_text", same_text), fmt::arg("columns", ColumnList()),
+      fmt::arg("values", values), fmt::arg("truncated", truncated),
+      fmt::arg("truncated_state", kTruncatedState), fmt::arg("mismatch_state", kMismatchState));
 }
 
 std::string Drainer::SwapSql() const {
@@ -818,10 +913,10 @@ std::string Drainer::SwapSql() const {
           " RENAME TO " + q(o.name));
       continue;
     }
-    body += "  SELECT h.inhrelid::regclass INTO ix FROM pg_catalog.pg_inherits h "
-            "JOIN pg_catalog.pg_index i ON i.indexrelid = h.inhrelid WHERE h.inhparent = " +
-            std::to_string(o.parent_index) + " AND i.indrelid = " + std::to_string(new_oid_) +
-            ";\n";
+    body +=
+        "  SELECT h.inhrelid::regclass INTO ix FROM pg_catalog.pg_inherits h "
+        "JOIN pg_catalog.pg_index i ON i.indexrelid = h.inhrelid WHERE h.inhparent = " +
+        std::to_string(o.parent_index) + " AND i.indrelid = " + std::to_string(new_oid_) + ";\n";
     body += "  IF ix IS NOT NULL THEN EXECUTE format('ALTER INDEX %s RENAME TO %I', ix, " +
             conn_.QuoteLiteral(o.name) + "); END IF;\n";
   }
@@ -836,7 +931,9 @@ std::string Drainer::SwapSql() const {
         (m.row_filter.empty() ? "" : " WHERE (" + m.row_filter + ")"));
   }
   std::string tag = "$pwd_swap$";
-  for (int k = 0; body.find(tag) != std::string::npos; ++k) tag = "$pwd_swap" + std::to_string(k) + "$";
+  for (int k = 0; body.find(tag) != std::string::npos; ++k) {
+    tag = "$pwd_swap" + std::to_string(k) + "$";  // a row filter could hold the tag
+  }
   return "DO " + tag + "\nDECLARE ix regclass;\nBEGIN\n" + body + "END " + tag;
 }
 
@@ -853,8 +950,8 @@ void Drainer::Prepare() {
   for (const Planned& t : planned_) {
     add("CREATE TABLE " + t.qname + like +
         (parent_tablespace_.empty() ? "" : " TABLESPACE " + q(parent_tablespace_)));
-    add("ALTER TABLE " + t.qname + " ADD CONSTRAINT " + q(kBoundCheck) + " CHECK (" +
-        t.constraint + ")");
+    add("ALTER TABLE " + t.qname + " ADD CONSTRAINT " + q(kBoundCheck) + " CHECK (" + t.constraint +
+        ")");
     add("ALTER TABLE " + q_stage_ + " ATTACH PARTITION " + t.qname + " " + t.bound);
   }
   add(std::string("CREATE ") + (def_persistence_ == 'u' ? "UNLOGGED " : "") + "TABLE " + q_new_ +
@@ -901,8 +998,7 @@ void Drainer::Prepare() {
     }
     if (replident_ == 'f') add("ALTER TABLE " + q_new_ + " REPLICA IDENTITY FULL");
     if (replident_ == 'n') add("ALTER TABLE " + q_new_ + " REPLICA IDENTITY NOTHING");
-    pg::Result comment = conn_.ExecParams(
-        "SELECT obj_description($1::oid, 'pg_class')", {def});
+    pg::Result comment = conn_.ExecParams("SELECT obj_description($1::oid, 'pg_class')", {def});
     if (!comment.is_null(0, 0)) {
       add("COMMENT ON TABLE " + q_new_ + " IS " + conn_.QuoteLiteral(comment.text(0, 0)));
     }
@@ -916,7 +1012,8 @@ void Drainer::Prepare() {
         "FROM pg_catalog.pg_class c, aclexplode(c.relacl) a WHERE c.oid = $1::regclass",
         {q_new_});
     for (int i = 0; i < acl.rows(); ++i) {
-      add("REVOKE ALL ON " + q_new_ + " FROM " + (acl.is_null(i, 0) ? "PUBLIC" : q(acl.text(i, 0))));
+      add("REVOKE ALL ON " + q_new_ + " FROM " +
+          (acl.is_null(i, 0) ? "PUBLIC" : q(acl.text(i, 0))));
     }
     pg::Result grants = conn_.ExecParams(
         "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN NULL "
@@ -924,8 +1021,8 @@ void Drainer::Prepare() {
         "FROM pg_catalog.pg_class c, "
         "aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a WHERE c.oid = $1::oid",
         {def});
-    static const char* kPrivileges[] = {"SELECT",     "INSERT",  "UPDATE", "DELETE",
-                                        "TRUNCATE",   "REFERENCES", "TRIGGER"};
+    static const char* kPrivileges[] = {"SELECT",   "INSERT",     "UPDATE", "DELETE",
+                                        "TRUNCATE", "REFERENCES", "TRIGGER"};
     for (int i = 0; i < grants.rows(); ++i) {
       const std::string priv = grants.text(i, 0);
       if (std::find(std::begin(kPrivileges), std::end(kPrivileges), priv) ==
@@ -944,23 +1041,22 @@ void Drainer::Prepare() {
     add("CREATE UNLOGGED TABLE " + q_log_ +
         " (id bigserial PRIMARY KEY, op \"char\" NOT NULL, old_row " + q_def_ + ", new_row " +
         q_def_ + ")");
-    add("CREATE FUNCTION " + q_capture_ +
-        "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
-        "SET search_path = pg_catalog, pg_temp AS $pwd_fn$\n"
-        "BEGIN\n"
-        "  IF TG_OP = 'INSERT' THEN INSERT INTO " + q_log_ + " (op, new_row) VALUES ('i', NEW);\n"
-        "  ELSIF TG_OP = 'UPDATE' THEN INSERT INTO " + q_log_ +
-        " (op, old_row, new_row) VALUES ('u', OLD, NEW);\n"
-        "  ELSIF TG_OP = 'DELETE' THEN INSERT INTO " + q_log_ + " (op, old_row) VALUES ('d', OLD);\n"
-        "  ELSE INSERT INTO " + q_log_ + " (op) VALUES ('t');\n"
-        "  END IF;\n"
-        "  RETURN NULL;\n"
-        "END $pwd_fn$");
+    add(fmt::format(R"sql(CREATE FUNCTION {capture}() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pwd_fn$
+BEGIN
+  IF TG_OP = 'INSERT' THEN INSERT INTO {log} (op, new_row) VALUES ('i', NEW);
+  ELSIF TG_OP = 'UPDATE' THEN INSERT INTO {log} (op, old_row, new_row) VALUES ('u', OLD, NEW);
+  ELSIF TG_OP = 'DELETE' THEN INSERT INTO {log} (op, old_row) VALUES ('d', OLD);
+  ELSE INSERT INTO {log} (op) VALUES ('t');
+  END IF;
+  RETURN NULL;
+END $pwd_fn$)sql",
+                    fmt::arg("capture", q_capture_), fmt::arg("log", q_log_)));
     add(ReplayFunctionSql());
     add("REVOKE ALL ON FUNCTION " + q_capture_ + "() FROM PUBLIC");
     conn_.Exec(sql);
-    new_oid_ = static_cast<uint32_t>(
-        conn_.ExecParams("SELECT $1::regclass::oid", {q_new_}).int64(0, 0));
+    new_oid_ =
+        static_cast<uint32_t>(conn_.ExecParams("SELECT $1::regclass::oid", {q_new_}).int64(0, 0));
     for (Planned& t : planned_) {
       t.oid = static_cast<uint32_t>(
           conn_.ExecParams("SELECT $1::regclass::oid", {t.qname}).int64(0, 0));
@@ -975,10 +1071,9 @@ void Drainer::Prepare() {
 void Drainer::InstallTriggers() {
   const milliseconds wait = std::min(options_.lock_timeout, options_.max_lock);
   const std::string sql =
-      "CREATE TRIGGER " + conn_.QuoteIdent(kRowTrigger) +
-      " AFTER INSERT OR UPDATE OR DELETE ON " + q_def_ +
-      " FOR EACH ROW EXECUTE FUNCTION " + q_capture_ + "();" +
-      "CREATE TRIGGER " + conn_.QuoteIdent(kTruncateTrigger) + " AFTER TRUNCATE ON " + q_def_ +
+      "CREATE TRIGGER " + conn_.QuoteIdent(kRowTrigger) + " AFTER INSERT OR UPDATE OR DELETE ON " +
+      q_def_ + " FOR EACH ROW EXECUTE FUNCTION " + q_capture_ + "();" + "CREATE TRIGGER " +
+      conn_.QuoteIdent(kTruncateTrigger) + " AFTER TRUNCATE ON " + q_def_ +
       " FOR EACH STATEMENT EXECUTE FUNCTION " + q_capture_ + "();" +
       // Fire for session_replication_role = replica too (logical
       // replication apply workers, some restore tools).
@@ -997,10 +1092,11 @@ void Drainer::InstallTriggers() {
     } catch (const pg::PgError& e) {
       if (conn_.connected()) conn_.TryExec("ROLLBACK");
       if (!IsLockFailure(e.sqlstate()) || attempt >= options_.max_swap_attempts) throw;
-      spdlog::warn("drain {}: could not install the change capture on {}.{} within {} ms "
-                   "(attempt {}/{}: {}); retrying",
-                   display_, def_.schema, def_.name, wait.count(), attempt,
-                   options_.max_swap_attempts, e.what());
+      spdlog::warn(
+          "drain {}: could not install the change capture on {}.{} within {} ms "
+          "(attempt {}/{}: {}); retrying",
+          display_, def_.schema, def_.name, wait.count(), attempt, options_.max_swap_attempts,
+          e.what());
       SleepUnlessStopped(delay + milliseconds(std::uniform_int_distribution<int>(
                                      0, static_cast<int>(delay.count() / 2))(jitter)));
       delay = std::min(delay * 2, kMaxBackoff);
@@ -1018,9 +1114,9 @@ void Drainer::Copy() {
     // The snapshot is taken here.  The log rows it sees are changes it sees
     // in DEFAULT too; the rest are exactly what the copy misses.
     conn_.Exec("DELETE FROM " + q_log_);
-    pg::Result size = conn_.Exec(
-        "SELECT count(*), pg_relation_size(" + conn_.QuoteLiteral(q_def_) +
-        "::regclass) / current_setting('block_size')::bigint FROM ONLY " + q_def_);
+    pg::Result size =
+        conn_.Exec("SELECT count(*), pg_relation_size(" + conn_.QuoteLiteral(q_def_) +
+                   "::regclass) / current_setting('block_size')::bigint FROM ONLY " + q_def_);
     rows_total_ = size.int64(0, 0);
     const int64_t blocks = size.int64(0, 1);
     const int64_t per_block = std::max<int64_t>(1, rows_total_ / std::max<int64_t>(blocks, 1));
@@ -1035,9 +1131,10 @@ void Drainer::Copy() {
       // no row this snapshot sees, but asking costs nothing.
       std::string where = "ctid >= '(" + std::to_string(from) + ",0)'::tid";
       if (to < blocks) where += " AND ctid < '(" + std::to_string(to) + ",0)'::tid";
-      pg::Result r = conn_.Exec("WITH ins AS (INSERT INTO " + q_stage_ + " (" + cols +
-                                ") SELECT " + cols + " FROM ONLY " + q_def_ + " WHERE " + where +
-                                " RETURNING tableoid) SELECT tableoid, count(*) FROM ins GROUP BY 1");
+      pg::Result r =
+          conn_.Exec("WITH ins AS (INSERT INTO " + q_stage_ + " (" + cols + ") SELECT " + cols +
+                     " FROM ONLY " + q_def_ + " WHERE " + where +
+                     " RETURNING tableoid) SELECT tableoid, count(*) FROM ins GROUP BY 1");
       for (int i = 0; i < r.rows(); ++i) {
         const uint32_t oid = static_cast<uint32_t>(r.int64(i, 0));
         const int64_t n = r.int64(i, 1);
@@ -1058,11 +1155,12 @@ void Drainer::Copy() {
   }
   result_.copy_took = duration_cast<microseconds>(Clock::now() - copy_start);
   const double secs = std::max(1e-6, static_cast<double>(result_.copy_took.count()) / 1e6);
-  spdlog::info("drain {}: copied {} row(s) in {:.1f} s ({:.0f} rows/s): {} into {} new "
-               "partition(s), {} stay in DEFAULT",
-               display_, result_.rows_copied, secs, static_cast<double>(result_.rows_copied) / secs,
-               result_.rows_copied - result_.rows_left_in_default, planned_.size(),
-               result_.rows_left_in_default);
+  spdlog::info(
+      "drain {}: copied {} row(s) in {:.1f} s ({:.0f} rows/s): {} into {} new "
+      "partition(s), {} stay in DEFAULT",
+      display_, result_.rows_copied, secs, static_cast<double>(result_.rows_copied) / secs,
+      result_.rows_copied - result_.rows_left_in_default, planned_.size(),
+      result_.rows_left_in_default);
   // Statistics before the swap, so plans over the new partitions are sane
   // from their first query (ANALYZE samples; it blocks no reader or writer).
   std::string analyze;
@@ -1106,28 +1204,46 @@ Drainer::Attempt Drainer::TrySwap(milliseconds lock_wait) {
   auto held = [&] {
     return have_lock ? duration_cast<microseconds>(Clock::now() - locked) : microseconds(0);
   };
+  Clock::time_point mark = Clock::now();
+  auto lap = [&](const char* what) {
+    const auto now = Clock::now();
+    a.steps.emplace_back(what, duration_cast<microseconds>(now - mark));
+    mark = now;
+  };
+  // Each statement under the lock gets what is left of the budget as its
+  // statement_timeout.  The budget keeps a little of max_lock back for the
+  // round trips of a cancel and ROLLBACK, so a cancelled attempt, too, ends
+  // within max_lock.
+  const milliseconds budget =
+      options_.max_lock - std::min(options_.max_lock / 10, milliseconds(10));
+  auto left = [&] { return budget - duration_cast<milliseconds>(Clock::now() - locked); };
   const std::string swap_sql = SwapSql();
   try {
     conn_.Exec("BEGIN");
-    conn_.Exec("SET LOCAL lock_timeout = " + Ms(lock_wait) + "; SET LOCAL statement_timeout = " +
-               Ms(lock_wait + milliseconds(1000)));
+    // idle_in_transaction_session_timeout: should this client vanish
+    // without its socket closing (a host lost), the server ends the session
+    // and releases the lock after max_lock, not after TCP gives up.
+    conn_.Exec("SET LOCAL lock_timeout = " + Ms(lock_wait) +
+               "; SET LOCAL statement_timeout = " + Ms(lock_wait + milliseconds(1000)) +
+               "; SET LOCAL idle_in_transaction_session_timeout = " + Ms(options_.max_lock));
+    const auto asked = Clock::now();
     conn_.Exec("LOCK TABLE ONLY " + q_parent_ + " IN ACCESS EXCLUSIVE MODE");
-    locked = Clock::now();
+    locked = mark = Clock::now();
     have_lock = true;
-    // Each statement gets what is left of max_lock as its statement_timeout.
+    a.waited = duration_cast<microseconds>(locked - asked);
     auto step = [&](const std::string& sql, bool also_lock_timeout) {
-      const milliseconds left =
-          options_.max_lock - duration_cast<milliseconds>(Clock::now() - locked);
-      if (left.count() < 1) {
-        throw pg::PgError("the lock budget of " + std::to_string(options_.max_lock.count()) +
-                              " ms ran out",
-                          std::string(kQueryCanceled));
+      const milliseconds l = left();
+      if (l.count() < 1) {
+        throw pg::PgError(
+            "the lock budget of " + std::to_string(options_.max_lock.count()) + " ms ran out",
+            std::string(kQueryCanceled));
       }
-      std::string set = "SET LOCAL statement_timeout = " + Ms(left) + "; ";
-      if (also_lock_timeout) set += "SET LOCAL lock_timeout = " + Ms(std::min(left, lock_wait)) + "; ";
+      std::string set = "SET LOCAL statement_timeout = " + Ms(l) + "; ";
+      if (also_lock_timeout) set += "SET LOCAL lock_timeout = " + Ms(std::min(l, lock_wait)) + "; ";
       return conn_.Exec(set + sql);
     };
     step("LOCK TABLE ONLY " + q_def_ + " IN ACCESS EXCLUSIVE MODE", true);
+    lap("DEFAULT's lock");
     if (step(FingerprintSql(table_.oid, def_.oid), false).text(0, 0) != fingerprint_) {
       conn_.TryExec("ROLLBACK");
       a.hold = held();
@@ -1136,18 +1252,23 @@ Drainer::Attempt Drainer::TrySwap(milliseconds lock_wait) {
                        "grants or publications of the table or its DEFAULT); nothing was "
                        "changed: run the drain again");
     }
+    lap("check");
     // Under the lock no one can write DEFAULT: this replays everything.
-    const milliseconds left = options_.max_lock - duration_cast<milliseconds>(Clock::now() - locked);
-    conn_.Exec("SET LOCAL statement_timeout = " + Ms(left));
+    if (left().count() < 1)
+      throw pg::PgError("the lock budget ran out", std::string(kQueryCanceled));
+    conn_.Exec("SET LOCAL statement_timeout = " + Ms(left()));
     a.replayed = Replay(std::nullopt);
+    lap("replay");
     step(swap_sql, false);
+    lap("detach/attach/rename");
     conn_.Exec("COMMIT");
+    lap("commit");
     a.hold = held();
     a.done = true;
     return a;
   } catch (const pg::PgError& e) {
-    const bool retry = conn_.connected() &&
-                       (IsLockFailure(e.sqlstate()) || e.sqlstate() == kQueryCanceled);
+    const bool retry =
+        conn_.connected() && (IsLockFailure(e.sqlstate()) || e.sqlstate() == kQueryCanceled);
     if (conn_.connected()) conn_.TryExec("ROLLBACK");
     a.hold = held();
     if (!retry) throw;
@@ -1171,6 +1292,14 @@ void Drainer::SwapLoop() {
     result_.longest_lock = std::max(result_.longest_lock, a.hold);
     if (a.done) {
       result_.replayed_in_swap = a.replayed;
+      std::string steps;
+      for (const auto& [what, took] : a.steps) {
+        steps += fmt::format("{}{} {:.1f}", steps.empty() ? "" : ", ", what, Millis(took));
+      }
+      spdlog::info(
+          "drain {}: swap attempt {} held ACCESS EXCLUSIVE on {} for {:.1f} ms ({} ms; "
+          "{} change(s) replayed under it), after waiting {:.1f} ms for it",
+          display_, attempt, display_, Millis(a.hold), steps, a.replayed, Millis(a.waited));
       return;
     }
     if (attempt >= options_.max_swap_attempts) {
@@ -1182,10 +1311,10 @@ void Drainer::SwapLoop() {
     }
     const milliseconds sleep = backoff + milliseconds(std::uniform_int_distribution<int>(
                                              0, static_cast<int>(backoff.count() / 2))(jitter));
-    spdlog::warn("drain {}: swap attempt {}/{} rolled back after holding its lock {:.1f} ms ({}); "
-                 "catching up and retrying in {} ms",
-                 display_, attempt, options_.max_swap_attempts, Millis(a.hold), a.why,
-                 sleep.count());
+    spdlog::warn(
+        "drain {}: swap attempt {}/{} rolled back after holding its lock {:.1f} ms ({}); "
+        "catching up and retrying in {} ms",
+        display_, attempt, options_.max_swap_attempts, Millis(a.hold), a.why, sleep.count());
     SleepUnlessStopped(sleep);
     backoff = std::min(backoff * 2, kMaxBackoff);
     CatchUp();
@@ -1195,17 +1324,20 @@ void Drainer::SwapLoop() {
 void Drainer::AbortCleanup() noexcept {
   try {
     if (!conn_.connected()) {
-      spdlog::warn("drain {}: connection lost; the scratch objects (and the change capture on "
-                   "{}.{}) stay until the next drain or CleanupLeftovers",
-                   display_, def_.schema, def_.name);
+      spdlog::warn(
+          "drain {}: connection lost; the scratch objects (and the change capture on "
+          "{}.{}) stay until the next drain or CleanupLeftovers",
+          display_, def_.schema, def_.name);
       return;
     }
     if (InTransaction(conn_)) conn_.TryExec("ROLLBACK");
-    DropScratch(conn_, table_.oid, def_, options_.lock_timeout);
+    DropScratch(conn_, table_.oid, CurrentDefault(conn_, table_.oid, display_),
+                std::min(options_.lock_timeout, options_.max_lock));
   } catch (const std::exception& e) {
-    spdlog::error("drain {}: could not drop the scratch objects ({}); the next drain or "
-                  "CleanupLeftovers will",
-                  display_, e.what());
+    spdlog::error(
+        "drain {}: could not drop the scratch objects ({}); the next drain or "
+        "CleanupLeftovers will",
+        display_, e.what());
   }
 }
 
@@ -1229,11 +1361,13 @@ Result Drainer::Run() {
     ReadDefaultExtras();
     Prepare();
     InstallTriggers();
-    spdlog::info("drain {}: capturing changes to {}.{} (one log row per changed row) until the "
-                 "swap; {} target(s), rows matched by {}",
-                 display_, def_.schema, def_.name, planned_.size(),
-                 match_columns_.empty() ? std::string("every column (no unique key)")
-                                        : "key (" + fmt::format("{}", fmt::join(match_columns_, ", ")) + ")");
+    spdlog::info(
+        "drain {}: capturing changes to {}.{} (one log row per changed row) until the "
+        "swap; {} target(s), rows matched by {}",
+        display_, def_.schema, def_.name, planned_.size(),
+        match_columns_.empty()
+            ? std::string("every column (no unique key)")
+            : "key (" + fmt::format("{}", fmt::join(match_columns_, ", ")) + ")");
     Copy();
     Report("replay", -1);
     CatchUp();
@@ -1245,12 +1379,16 @@ Result Drainer::Run() {
   for (const Planned& t : planned_) result_.moved.emplace_back(t.name, t.copied);
   Report("cleanup", 0);
   try {
-    DropScratch(conn_, table_.oid, def_, options_.lock_timeout);
+    // The old DEFAULT (now <default>_pwd_old) goes with its triggers; the
+    // current DEFAULT, the new one, has none.
+    DropScratch(conn_, table_.oid, CurrentDefault(conn_, table_.oid, display_),
+                options_.lock_timeout);
   } catch (const pg::PgError& e) {
     // The drain is done; what is left is garbage the next run removes.
-    spdlog::warn("drain {}: done, but dropping the scratch objects failed ({}); the next drain "
-                 "or CleanupLeftovers removes them",
-                 display_, e.what());
+    spdlog::warn(
+        "drain {}: done, but dropping the scratch objects failed ({}); the next drain "
+        "or CleanupLeftovers removes them",
+        display_, e.what());
   }
   result_.took = duration_cast<microseconds>(Clock::now() - start_);
   const int64_t replayed = result_.replayed_before_swap + result_.replayed_in_swap;
@@ -1286,7 +1424,8 @@ Result Drain(pg::Connection& conn, const TableInfo& table, const std::vector<Tar
 
 std::vector<std::string> CleanupLeftovers(pg::Connection& conn, const TableInfo& table,
                                           std::chrono::milliseconds lock_timeout) {
-  if (InTransaction(conn)) throw DrainError("CleanupLeftovers needs a connection outside a transaction");
+  if (InTransaction(conn))
+    throw DrainError("CleanupLeftovers needs a connection outside a transaction");
   AdvisoryLock lock(conn, table.oid, table.DisplayName());
   const DefaultRef def = CurrentDefault(conn, table.oid, table.DisplayName());
   return DropScratch(conn, table.oid, def, lock_timeout);

@@ -98,25 +98,55 @@ int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::K
 
 namespace {
 
-// For a RANGE table: an expression that groups DEFAULT's rows at least as
-// finely as the buckets (a day for daily buckets, the bucket start for
-// integers), so seeding reads one row per group, not per distinct value.
-std::string RefinementExpr(pg::Connection& conn, const TableInfo& table) {
+// For a RANGE table: the GROUP BY that splits DEFAULT's rows into groups
+// each lying inside one bucket, so seeding reads one row per group, not per
+// row: a cell of the aligned grid no coarser than the interval (a day for
+// daily buckets, the aligned cell itself for fixed widths) and, because
+// buckets are clipped at partition bounds, the region between two bounds.
+// Each group's min(key) then names its bucket.
+std::string GroupByForBuckets(pg::Connection& conn, const TableInfo& table) {
   const RangeSpec& range = *table.range;
-  const policy::RangeInterval& iv = range.bucketer->interval();
+  const policy::Bucketer& bucketer = *range.bucketer;
+  const policy::RangeInterval& iv = bucketer.interval();
   const std::string col = conn.QuoteIdent(table.key.at(0).name);
+  const std::string& type = table.key.at(0).type_name;
+  std::string cell;
   switch (range.type) {
     case policy::RangeKeyType::kInteger:
-      return col;  // mapped per distinct value; integers rarely repeat less
+      cell = "floor((" + col + "::numeric - " + std::to_string(bucketer.origin()) + ") / " +
+             std::to_string(iv.width) + ")";
+      break;
     case policy::RangeKeyType::kDate:
-      return iv.months > 0 ? "date_trunc('month', " + col + ")::date" : col;
+      cell = iv.months > 0 ? "date_trunc('month', " + col + ")" : col;
+      break;
     case policy::RangeKeyType::kTimestamp:
     case policy::RangeKeyType::kTimestampTz:
-      if (iv.months > 0) return "date_trunc('month', " + col + ")";
-      if (iv.days > 0) return "date_trunc('day', " + col + ")";
-      return "date_trunc('minute', " + col + ")";
+      if (iv.months > 0) {
+        cell = "date_trunc('month', " + col + ")";
+      } else if (iv.days > 0) {
+        cell = "date_trunc('day', " + col + ")";
+      } else {
+        cell = "date_bin(make_interval(secs => " + std::to_string(iv.micros) + " / 1e6), " + col +
+               ", " + conn.QuoteLiteral(bucketer.FormatPoint(bucketer.origin())) + "::" + type +
+               ")";
+      }
+      break;
   }
-  return col;
+  std::vector<std::pair<int64_t, std::string>> bounds;
+  for (const policy::ExistingPartition& p : bucketer.partitions()) {
+    if (!p.lo_literal.empty()) bounds.emplace_back(p.lo, p.lo_literal);
+    if (!p.hi_literal.empty()) bounds.emplace_back(p.hi, p.hi_literal);
+  }
+  std::sort(bounds.begin(), bounds.end());
+  bounds.erase(std::unique(bounds.begin(), bounds.end(),
+                           [](const auto& x, const auto& y) { return x.first == y.first; }),
+               bounds.end());
+  if (bounds.empty()) return cell;
+  std::string array;
+  for (const auto& [point, literal] : bounds) {
+    array += (array.empty() ? "" : ", ") + conn.QuoteLiteral(literal);
+  }
+  return cell + ", width_bucket(" + col + ", ARRAY[" + array + "]::" + type + "[])";
 }
 
 }  // namespace
@@ -124,12 +154,12 @@ std::string RefinementExpr(pg::Connection& conn, const TableInfo& table) {
 std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInfo& table,
                                             size_t limit) {
   if (table.range) {
-    // Group finely in SQL, then map each group to its bucket here.
-    const std::string expr = RefinementExpr(conn, table);
-    pg::Result r = conn.Exec("SELECT format('%s', g), count(*) FROM (SELECT " + expr +
-                             " AS g FROM ONLY " + QuotedDefault(conn, table) + " WHERE " +
-                             conn.QuoteIdent(table.key.at(0).name) +
-                             " IS NOT NULL) s GROUP BY g");
+    // Group in SQL so that each group lies in one bucket, then map each
+    // group (by its smallest key) to its bucket here.
+    const std::string col = conn.QuoteIdent(table.key.at(0).name);
+    pg::Result r = conn.Exec("SELECT format('%s', min(" + col + ")), count(*) FROM ONLY " +
+                             QuotedDefault(conn, table) + " WHERE " + col +
+                             " IS NOT NULL GROUP BY " + GroupByForBuckets(conn, table));
     std::unordered_map<std::string, int64_t> per_bucket;
     for (int i = 0; i < r.rows(); ++i) {
       std::optional<policy::Bucket> b = table.range->bucketer->BucketOf(r.value(i, 0));
@@ -296,14 +326,24 @@ bool Executor::UseOnlineDrain(const TableInfo& table) {
 }
 
 MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule& rule,
-                                 const policy::KeyValue& value) {
+                                 const policy::KeyValue& value,
+                                 const std::vector<policy::KeyValue>& gap, int cap) {
   std::vector<policy::KeyValue> values{value};
-  std::vector<std::string> shown;
+  values.insert(values.end(), gap.begin(), gap.end());
+  // Other values over their threshold ride along (one rewrite of DEFAULT
+  // instead of one each), as far as max_new_partitions_per_hour allows.
+  auto& times = created_[table.oid];
+  const size_t room = static_cast<size_t>(std::max<int64_t>(
+      0, static_cast<int64_t>(cap) - static_cast<int64_t>(times.size())));
   for (const ValueCount& vc : CountDefaultByValue(conn_, table)) {
-    if (vc.value == value || vc.rows <= rule.ThresholdFor(vc.value)) continue;
+    if (values.size() >= std::max(room, gap.size() + 1)) break;
+    if (vc.rows <= rule.ThresholdFor(vc.value)) continue;
+    if (std::find(values.begin(), values.end(), vc.value) != values.end()) continue;
     if (BeyondHorizon(table, vc.value)) continue;  // alerted when decided on
+    if (!PartmanGap(table, rule, vc.value).empty()) continue;  // decided on with its own gap
     values.push_back(vc.value);
   }
+  std::vector<std::string> shown;
   for (const auto& v : values) shown.push_back(v.ForLog());
   spdlog::info(
       "table {}: DEFAULT is larger than drain.online_above_mb ({} MB): draining {} value(s) over "
@@ -360,7 +400,14 @@ std::vector<policy::KeyValue> Executor::PartmanGap(const TableInfo& table,
   const std::optional<int64_t> created_lo = bucketer.ParsePoint(*value.text);
   if (!created_lo || *created_lo <= *table.range->newest_end) return gap;
   int64_t point = *table.range->newest_end;
-  for (int n = 0; n < kMaxGapFill && point < *created_lo; ++n) {
+  for (int n = 0; point < *created_lo; ++n) {
+    if (n == kMaxGapFill) {
+      spdlog::warn(
+          "table {} bucket {}: more than {} pg_partman children missing before it; filling the "
+          "first {} (the rest after the next decision)",
+          table.DisplayName(), value.ForLog(), kMaxGapFill, kMaxGapFill);
+      break;
+    }
     const std::optional<policy::Bucket> b = bucketer.BucketOf(bucketer.FormatPoint(point));
     if (!b || b->lo >= *created_lo) break;
     const policy::KeyValue key = policy::KeyValue::Of(b->lo_literal);
@@ -477,11 +524,17 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
                                       static_cast<int>(gap.size()) + 1)) {
       return outcome;  // kFailed, like the cap check above: all of them or none
     }
-    MoveResult moved = UseOnlineDrain(table)
-                           ? DrainOnline(table, rule, decision.value)
-                           : CreateAndMove(table, rule.name_template, decision.value);
+    MoveResult moved;
+    if (UseOnlineDrain(table)) {
+      moved = DrainOnline(table, rule, decision.value, gap, max_new_partitions_per_hour);
+    } else {
+      // The gap first, oldest bucket first: a stop or failure midway leaves
+      // the children contiguous (pg_partman never fills holes behind its
+      // newest child).
+      FillPartmanGap(table, rule, gap);
+      moved = CreateAndMove(table, rule.name_template, decision.value);
+    }
     created_[table.oid].push_back(Clock::now());
-    FillPartmanGap(table, rule, gap);
     std::string when = "found over the threshold at start-up";
     if (decision.commit_time != 0) {
       const int64_t now_pg =

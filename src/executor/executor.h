@@ -156,10 +156,12 @@ class Executor {
   // True when DEFAULT is larger than drain.online_above_bytes: a locked
   // DELETE + ATTACH would hold its lock for a scan of all of it.
   bool UseOnlineDrain(const TableInfo& table);
-  // Moves every value (bucket) of `table` over its threshold, `value`
-  // included, with the online drain; returns rows moved for `value`.
+  // Moves `value`, the pg_partman `gap` before it, and other values
+  // (buckets) of `table` over their threshold while `cap` allows, with one
+  // online drain; returns rows moved for `value`.
   MoveResult DrainOnline(const TableInfo& table, const policy::TableRule& rule,
-                         const policy::KeyValue& value);
+                         const policy::KeyValue& value, const std::vector<policy::KeyValue>& gap,
+                         int cap);
 
   pg::Connection conn_;
   ExecutorConfig config_;
