@@ -44,7 +44,6 @@ PartitionSpec SpecFor(pg::Connection& conn, const TableInfo& table,
   const std::string col = conn.QuoteIdent(key.name);
   PartitionSpec spec;
   if (!table.range) {
-    spec.label = "value " + value.ForLog();
     if (value.is_null()) {
       spec.where_sql = col + " IS NULL";
       spec.bound_sql = "FOR VALUES IN (NULL)";
@@ -63,7 +62,6 @@ PartitionSpec SpecFor(pg::Connection& conn, const TableInfo& table,
                       "");
   }
   spec.bucket = bucket;
-  spec.label = "bucket [" + bucket->lo_literal + ", " + bucket->hi_literal + ")";
   // Typed literals: compared with the key's own type, never as text.
   const std::string lo = conn.QuoteLiteral(bucket->lo_literal) + "::" + key.type_name;
   const std::string hi = conn.QuoteLiteral(bucket->hi_literal) + "::" + key.type_name;

@@ -1,22 +1,21 @@
 // The executor: acts on the policy's decisions over its own ordinary
 // connection (never the replication connection).
 //
-// For each decision it first counts the value's rows in DEFAULT exactly; the
-// streamed count only says when to look.  When DEFAULT is larger than
-// [drain] online_above_mb, the move uses the online drain instead
-// (src/drain/drain.h), for every value of the table over its threshold at
-// once, so no lock grows with DEFAULT's size.  Otherwise:  Then, in alert mode, it logs a
-// WARN line; in create mode it creates the partition and moves the rows in
-// ONE transaction:
+// For each decision it first counts the value's rows (RANGE tables: the
+// bucket's rows) in DEFAULT exactly; the streamed count only says when to
+// look.  Then, in alert mode, it logs a WARN line; in create mode (a RANGE
+// bucket past max_future is alerted on instead) it creates the partition
+// and moves the rows in ONE transaction:
 //
 //   BEGIN; SET LOCAL lock_timeout
 //   pg_try_advisory_xact_lock(partwatch, parent)   -- one partwatch per table
 //   LOCK ONLY parent IN SHARE MODE                 -- executor.lock_parent only
 //   LOCK default IN ACCESS EXCLUSIVE MODE
 //   CREATE TABLE new (LIKE parent INCLUDING ...)
-//   WITH moved AS (DELETE FROM ONLY default WHERE key = $1 RETURNING cols)
+//   WITH moved AS (DELETE FROM ONLY default WHERE <key = 'v' | key >= 'lo' AND key < 'hi'>
+//                  RETURNING cols)
 //     INSERT INTO new (cols) SELECT cols FROM moved
-//   ALTER TABLE parent ATTACH PARTITION new FOR VALUES IN (value)
+//   ALTER TABLE parent ATTACH PARTITION new FOR VALUES <IN ('v') | FROM ('lo') TO ('hi')>
 //   COMMIT
 //
 // so every row is in exactly one place, visible through the parent, at every
@@ -25,9 +24,14 @@
 // retries with exponential backoff, saying so in the log.  Why the parent is
 // locked in SHARE mode by default: docs/architecture.md, "Locks".
 //
-// Values are passed as query parameters, and identifiers and the partition
-// bound literal are quoted with libpq's PQescapeIdentifier/PQescapeLiteral:
-// key values come from users and are hostile.
+// Both the DELETE and ATTACH scan DEFAULT under that lock, so when DEFAULT is
+// larger than [drain] online_above_mb the move uses the online drain instead
+// (src/drain/drain.h), for every value over its threshold at once (as the
+// hourly cap allows).  For pg_partman tables, the buckets between its newest
+// child and the new one are created first (PartmanGap).
+//
+// Identifiers and literals are quoted with libpq's PQescapeIdentifier /
+// PQescapeLiteral: key values come from users and are hostile.
 //
 // Thread-safety: owned by the executor thread.
 #pragma once
@@ -55,7 +59,6 @@ namespace partwatch::executor {
 struct PartitionSpec {
   std::string where_sql;  // rows of DEFAULT that belong to it ("key" = 'x' / range)
   std::string bound_sql;  // "FOR VALUES IN ('x')" / "FOR VALUES FROM ('a') TO ('b')"
-  std::string label;      // for logs: "value 'x'" or "bucket [a, b)"
   std::optional<policy::Bucket> bucket;  // RANGE tables
 };
 
