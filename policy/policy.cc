@@ -297,12 +297,12 @@ Result<Policy::TxnCounts*> Policy::Target(const char* what,
   return Corrupt(std::string(what) + ": outside any transaction");
 }
 
-Result<bool> Policy::Handle(const pgoutput::InsertMessage& insert, PolicyOutput* /*out*/) {
+Result<bool> Policy::Handle(const pgoutput::InsertMessage& insert, PolicyOutput* out) {
   Result<TxnCounts*> target = Target("Insert", insert.xid);
   if (!target.ok()) return target.error();
   size_t table = 0;
   KeyValue value;
-  Result<bool> ours = KeyOf(insert, &table, &value);
+  Result<bool> ours = KeyOf(insert, &table, &value, out);
   if (!ours.ok() || !ours.value()) return ours;
   if (target.value() == nullptr) {
     AddCommitted(table, value, 1);  // a non-streamed transaction has committed
@@ -320,7 +320,8 @@ int64_t TableRule::ThresholdFor(const KeyValue& value) const {
   return threshold;
 }
 
-Result<bool> Policy::KeyOf(const pgoutput::InsertMessage& insert, size_t* table, KeyValue* value) {
+Result<bool> Policy::KeyOf(const pgoutput::InsertMessage& insert, size_t* table, KeyValue* value,
+                           PolicyOutput* out) {
   const auto it = relations_.find(insert.relation_id);
   if (it == relations_.end()) {
     return Corrupt("Insert: relation id " + std::to_string(insert.relation_id) +
@@ -340,7 +341,16 @@ Result<bool> Policy::KeyOf(const pgoutput::InsertMessage& insert, size_t* table,
     case pgoutput::TupleColumn::Kind::kText:
       if (rule.bucketer) {
         std::optional<Bucket> bucket = rule.bucketer->BucketOf(key.data);
-        if (!bucket) return false;  // not placeable in any bucket: never moved
+        if (!bucket) {
+          // Unparsable (infinity) rows are never moved; a parsable one inside
+          // a partition means our partitions are stale.
+          if (rule.bucketer->ParsePoint(key.data) &&
+              std::find(out->stale_tables.begin(), out->stale_tables.end(), binding.table) ==
+                  out->stale_tables.end()) {
+            out->stale_tables.push_back(binding.table);
+          }
+          return false;
+        }
         *value = KeyValue::Of(bucket->lo_literal);
       } else {
         *value = KeyValue::Of(key.data);

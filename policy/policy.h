@@ -114,6 +114,12 @@ struct PolicyOutput {
   // Relations the stream named that match no rule (or lack the key column):
   // the caller should refresh the catalog.  "schema.name" form.
   std::vector<std::string> unknown_relations;
+  // RANGE tables (indices) that streamed a row the bucketer places inside an
+  // existing partition, which DEFAULT cannot hold: a partition was dropped
+  // or detached since the catalog was read (pg_partman retention, an
+  // operator).  The row was not counted: the caller should refresh the
+  // catalog and recount the table.
+  std::vector<size_t> stale_tables;
 };
 
 class Policy {
@@ -229,7 +235,8 @@ class Policy {
 
   // Resolves an Insert to (table, value).  Returns false when the relation
   // is not one of ours (ignored), an Error on a protocol violation.
-  Result<bool> KeyOf(const pgoutput::InsertMessage& insert, size_t* table, KeyValue* value);
+  Result<bool> KeyOf(const pgoutput::InsertMessage& insert, size_t* table, KeyValue* value,
+                     PolicyOutput* out);
 
   // The committed state of a value, created at the table's floor (evicting
   // the lower half first when the table is full).

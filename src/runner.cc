@@ -3,6 +3,7 @@
 #include <csignal>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <concurrentqueue/blockingconcurrentqueue.h>
@@ -24,6 +25,8 @@ namespace {
 constexpr auto kQueueWait = std::chrono::milliseconds(100);
 // How often values left over their threshold by a failed move are retried.
 constexpr auto kRedecideInterval = std::chrono::seconds(30);
+// At most this often, a refresh for rows that fell inside a known partition.
+constexpr auto kStaleRefreshInterval = std::chrono::seconds(5);
 
 std::atomic<bool> g_stop{false};
 volatile std::sig_atomic_t g_signal = 0;
@@ -358,6 +361,8 @@ SessionResult RunSession(const Config& config, bool first) {
         std::vector<replication::WalEvent> batch(256);
         policy::Outcome outcome;
         auto next_redecide = std::chrono::steady_clock::now() + kRedecideInterval;
+        std::set<size_t> stale_tables;  // RANGE tables whose partitions changed under us
+        auto next_stale_refresh = std::chrono::steady_clock::now();
         for (;;) {
           bool created = false;
           while (outcomes.try_dequeue(outcome)) {
@@ -367,6 +372,29 @@ SessionResult RunSession(const Config& config, bool first) {
             for (auto& d : again) decisions.enqueue(std::move(d));
           }
           if (created) refresh_catalog();
+          if (!stale_tables.empty() && std::chrono::steady_clock::now() >= next_stale_refresh) {
+            // A RANGE row fell inside a partition we know of: one was dropped
+            // or detached (pg_partman retention).  Re-read the partitions and
+            // recount those tables, so rows not counted meanwhile are not
+            // missed (a recount can only raise counts: never below the truth).
+            next_stale_refresh = std::chrono::steady_clock::now() + kStaleRefreshInterval;
+            refresh_catalog();
+            const auto snap = catalog.Get();
+            for (size_t t : stale_tables) {
+              if (t >= snap->infos.size()) continue;
+              spdlog::info(
+                  "table {}: a streamed row falls inside a partition that no longer takes it "
+                  "(dropped or detached?); re-read the partitions, recounting DEFAULT",
+                  snap->infos[t].DisplayName());
+              for (const auto& vc : executor::CountDefaultByValue(catalog_conn, snap->infos[t])) {
+                if (vc.rows > policy.count(t, vc.value)) policy.Seed(t, vc.value, vc.rows);
+              }
+            }
+            stale_tables.clear();
+            std::vector<policy::Decision> again = policy.DecideAll();
+            LogDecisions(again, policy.rules());
+            for (auto& d : again) decisions.enqueue(std::move(d));
+          }
           if (std::chrono::steady_clock::now() >= next_redecide) {
             // Values whose move failed (lock timeouts, flood cap) and that no
             // commit has touched since are decided again here.
@@ -398,6 +426,7 @@ SessionResult RunSession(const Config& config, bool first) {
                 throw FatalError("protocol error at " + ev.wal_start.ToString() + ": " +
                                  out.error().message);
               }
+              for (size_t t : out->stale_tables) stale_tables.insert(t);
               if (!out->unknown_relations.empty()) {
                 for (const auto& rel : out->unknown_relations) {
                   spdlog::info(

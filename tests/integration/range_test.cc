@@ -157,6 +157,26 @@ TEST_F(RangeTest, ThresholdZeroCreatesOnlyTheRowsDay) {
   EXPECT_EQ(pw->Stop(), 0) << pw->Log();
 }
 
+// A partition dropped while partwatch runs (pg_partman retention, an
+// operator): rows for its range land in DEFAULT, but the catalog partwatch
+// read still places them inside the old partition.  It notices, re-reads
+// the partitions, recounts, and acts at the threshold as usual.
+TEST_F(RangeTest, RowsForADroppedPartitionAreCountedAfterARefresh) {
+  db_->Exec(DailyDateTableDdl("events", {Day(-3), Day(-2), Day(-1)}));
+  auto pw = StartRun(Config(TableBlock("public.events", 2)));
+  ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
+  const std::string dropped = "events_p" + Underscored(Day(-2));
+  db_->Exec("DROP TABLE " + dropped);
+  db_->Exec(InsertDays("events", {Day(-2), Day(-2), Day(-2)}));
+  ASSERT_TRUE(WaitFor([&] { return RelationExists(*db_, dropped); }, std::chrono::seconds(20)))
+      << pw->Log();
+  EXPECT_EQ(Bound(*db_, dropped), DateBound(Day(-2), Day(-1)));
+  EXPECT_EQ(Rows(*db_, dropped), 3);
+  EXPECT_EQ(Rows(*db_, "events_default"), 0);
+  EXPECT_NE(pw->Log().find("no longer takes it"), std::string::npos) << pw->Log();
+  EXPECT_EQ(pw->Stop(), 0) << pw->Log();
+}
+
 // No `interval` in the config: monthly partitions of a timestamp table give
 // monthly buckets on the 1st at 00:00.  A table whose partitions differ in
 // width takes its interval from the config ("1 year"), aligned on 1 January.
