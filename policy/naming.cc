@@ -25,14 +25,7 @@ bool IsLowerHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); }
 // multi-byte UTF-8 character becomes one '_' per byte: simple, keeps the
 // mapping byte-for-byte, and the hash suffix (appended whenever this changed
 // anything) is what keeps distinct values apart, not the readable part.
-std::string Reduce(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (!IsIdentifierByte(c)) c = '_';
-  }
-  return out;
-}
+std::string Reduce(std::string_view text) { return ReduceToIdentifierBytes(text); }
 
 // True when `name` ends in "_" and 8 lower-case hex digits, i.e. looks like
 // it already carries a hash suffix.
@@ -156,6 +149,15 @@ std::string ShortHash(const KeyValue& value) {
   char buf[9];
   std::snprintf(buf, sizeof(buf), "%08" PRIx32, static_cast<uint32_t>(hash));
   return buf;
+}
+
+std::string ReduceToIdentifierBytes(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (!IsIdentifierByte(c)) c = '_';
+  }
+  return out;
 }
 
 }  // namespace partwatch::policy

@@ -42,6 +42,10 @@ std::optional<std::string> ValidateNameTemplate(std::string_view name_template);
 std::string PartitionName(std::string_view name_template, std::string_view parent_relname,
                           const KeyValue& value);
 
+// ASCII lower-case, then every byte outside [a-z0-9_] becomes '_' (one per
+// byte of a multi-byte character).
+std::string ReduceToIdentifierBytes(std::string_view text);
+
 // 8 lower-case hex digits of a stable 64-bit FNV-1a hash of the value
 // (NULL hashes differently from every string).
 std::string ShortHash(const KeyValue& value);

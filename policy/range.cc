@@ -387,16 +387,8 @@ std::optional<BoundPoint> ResolveDatum(RangeKeyType type, TzDomain domain, const
 
 // ---- Names ----
 
-// ASCII lower-case, then every byte outside [a-z0-9_] becomes '_' (as in
-// naming.cc).
-std::string Reduce(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (!IsIdentifierByte(c)) c = '_';
-  }
-  return out;
-}
+// ASCII lower-case, then every byte outside [a-z0-9_] becomes '_'.
+std::string Reduce(std::string_view text) { return ReduceToIdentifierBytes(text); }
 
 // A literal as a name part: a negative integer's '-' becomes 'm' (so -10 and
 // 10 differ), the rest is reduced.

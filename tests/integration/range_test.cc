@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/calendar.h"
 #include "tests/integration/fixture.h"
 
 namespace partwatch::testing {
@@ -27,49 +28,7 @@ using nlohmann::json;
 using std::chrono::days;
 using std::chrono::sys_days;
 
-// ---- Calendar helpers (the expected names and bounds) ----
-
-sys_days ParseDay(const std::string& iso) {
-  int y = 0;
-  unsigned m = 0;
-  unsigned d = 0;
-  if (std::sscanf(iso.c_str(), "%d-%u-%u", &y, &m, &d) != 3) {
-    throw std::runtime_error("not a date: " + iso);
-  }
-  return sys_days{std::chrono::year{y} / std::chrono::month{m} / std::chrono::day{d}};
-}
-
-// "2026-11-26"
-std::string Iso(sys_days day) {
-  const std::chrono::year_month_day ymd{day};
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
-}
-
-// "2026_11_26", the daily name suffix.
-std::string Underscored(sys_days day) {
-  std::string s = Iso(day);
-  for (char& c : s) {
-    if (c == '-') c = '_';
-  }
-  return s;
-}
-
-// The first day of the month `k` months after the month of `day`.
-sys_days MonthStart(sys_days day, int k) {
-  const std::chrono::year_month_day ymd{day};
-  const std::chrono::year_month ym =
-      std::chrono::year_month{ymd.year(), ymd.month()} + std::chrono::months{k};
-  return sys_days{ym / std::chrono::day{1}};
-}
-
-int YearOf(sys_days day) { return static_cast<int>(std::chrono::year_month_day{day}.year()); }
-
-std::string DateBound(sys_days lo, sys_days hi) {
-  return "FOR VALUES FROM ('" + Iso(lo) + "') TO ('" + Iso(hi) + "')";
-}
+// Calendar helpers (the expected names and bounds): calendar.h.
 
 // ---- Database probes ----
 
