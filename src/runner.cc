@@ -94,7 +94,8 @@ std::string IntervalText(const policy::Bucketer& b) {
   if (iv.width) return std::to_string(iv.width);
   if (iv.months) return std::to_string(iv.months) + " month(s)";
   if (iv.days) return std::to_string(iv.days) + " day(s)";
-  return std::to_string(iv.micros / 1000000) + " s";
+  return iv.micros % 1000000 == 0 ? std::to_string(iv.micros / 1000000) + " s"
+                                  : std::to_string(iv.micros) + " us";
 }
 
 void LogDecisions(const std::vector<policy::Decision>& decisions,

@@ -108,10 +108,7 @@ int RunDrain(const Config& config, const std::string& table_name,
       std::vector<policy::KeyValue> kept;
       for (const policy::KeyValue& v : chosen) {
         const executor::PartitionSpec spec = executor::SpecFor(conn, info, v);
-        pg::Result r = conn.ExecParams(
-            "SELECT $1::" + info.key[0].type_name + " > now() + $2::interval",
-            {spec.bucket->lo_literal, info.range->max_future});
-        if (r.value(0, 0) == "t") {
+        if (executor::BeyondHorizon(conn, info, policy::KeyValue::Of(spec.bucket->lo_literal))) {
           spdlog::warn(
               "drain {}: leaving bucket [{}, {}) in DEFAULT: it starts more than max_future ({}) "
               "from now",

@@ -337,7 +337,7 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
     if (values.size() >= std::max(room, gap.size() + 1)) break;
     if (vc.rows <= rule.ThresholdFor(vc.value)) continue;
     if (std::find(values.begin(), values.end(), vc.value) != values.end()) continue;
-    if (BeyondHorizon(table, vc.value)) continue;  // alerted when decided on
+    if (BeyondHorizon(conn_, table, vc.value)) continue;  // alerted when decided on
     if (!PartmanGap(table, rule, vc.value).empty()) continue;  // decided on with its own gap
     values.push_back(vc.value);
   }
@@ -379,11 +379,11 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
   return result;
 }
 
-bool Executor::BeyondHorizon(const TableInfo& table, const policy::KeyValue& value) {
+bool BeyondHorizon(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value) {
   if (!table.range || table.range->max_future.empty() || value.is_null()) return false;
   const std::string& type = table.key.at(0).type_name;
-  pg::Result r = conn_.ExecParams("SELECT $1::" + type + " > now() + $2::interval",
-                                  {*value.text, table.range->max_future});
+  pg::Result r = conn.ExecParams("SELECT $1::" + type + " > now() + $2::interval",
+                                 {*value.text, table.range->max_future});
   return r.value(0, 0) == "t";
 }
 
@@ -505,7 +505,7 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
       outcome.kind = policy::Outcome::Kind::kAlerted;
       return outcome;
     }
-    if (BeyondHorizon(table, decision.value)) {
+    if (BeyondHorizon(conn_, table, decision.value)) {
       spdlog::warn(
           "ALERT table {} bucket {}: {} rows in DEFAULT for a bucket that starts more than "
           "max_future ({}) from now: not creating it (a mistyped date?). Fix or delete the rows, "

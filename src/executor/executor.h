@@ -78,6 +78,10 @@ std::string BaseName(const TableInfo& table, const std::string& name_template,
 std::string ChooseFreeName(pg::Connection& conn, const std::string& nspname,
                            const std::string& base, const std::set<std::string>& taken);
 
+// RANGE tables with a horizon: the bucket `value` (its lower-bound literal)
+// starts after now() + max_future.
+bool BeyondHorizon(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value);
+
 // The exact number of rows of `value` in the table's DEFAULT partition.
 int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value);
 
@@ -141,8 +145,6 @@ class Executor {
   // standby confirmed it), so counting at once could miss the very rows that
   // crossed the threshold.  Returns false after `timeout` or on stop.
   bool WaitUntilVisible(uint32_t xid, std::chrono::milliseconds timeout);
-  // RANGE tables with a horizon: the bucket starts after now() + max_future.
-  bool BeyondHorizon(const TableInfo& table, const policy::KeyValue& value);
   // pg_partman tables: the buckets without a partition between the newest
   // child and the bucket `value` (beyond it), which FillPartmanGap creates
   // after `value`'s own partition (see executor.cc).
