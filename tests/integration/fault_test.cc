@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/pg_harness.h"
 
 namespace partwatch::testing {
@@ -83,42 +84,13 @@ std::string Fixed(double v, int decimals = 1) {
 // ---------------------------------------------------------------------------
 // Schema, config, SQL
 
-constexpr const char* kOrdersDdl = R"sql(
-CREATE TABLE orders (
-    id SERIAL,
-    customer_name TEXT,
-    status TEXT NOT NULL,
-    created_at TIMESTAMP DEFAULT NOW()
-) PARTITION BY LIST (status);
-CREATE TABLE orders_new PARTITION OF orders FOR VALUES IN ('new');
-CREATE TABLE orders_processing PARTITION OF orders FOR VALUES IN ('processing');
-CREATE TABLE orders_done PARTITION OF orders FOR VALUES IN ('done');
-CREATE TABLE orders_other PARTITION OF orders DEFAULT;
-)sql";
-
-constexpr const char* kStreamingLine = "streaming from slot";
+// kOrdersDdl, kStreamingLine, InsertOrders and Occurrences: fixture.h.
 constexpr const char* kDecisionLine = "decided to";
 // What the executor logs when a decision is finished, one per decision (the
 // flood guard's ALERT is logged once per value per hour; no test here reaches
 // the guard).
 const std::vector<std::string> kOutcomeLines = {"nothing to do", "created partition",
                                                 "action failed", "ALERT table"};
-
-// INSERT of `n` rows of `status` as one statement; customer_name is
-// 'Customer <i>' for the i-th row (1-based), so content can be checked later.
-std::string InsertOrders(int64_t n, const std::string& status) {
-  return "INSERT INTO orders (customer_name, status) SELECT 'Customer ' || i, '" + status +
-         "' FROM generate_series(1, " + std::to_string(n) + ") AS i";
-}
-
-int Occurrences(const std::string& haystack, const std::string& needle) {
-  int n = 0;
-  for (size_t pos = haystack.find(needle); pos != std::string::npos;
-       pos = haystack.find(needle, pos + needle.size())) {
-    ++n;
-  }
-  return n;
-}
 
 // The log of the current session: everything after the last streaming line
 // ("" when there is none yet).
