@@ -101,6 +101,20 @@ TableInfo DescribeTable(pg::Connection& conn, const std::string& name) {
   return info;
 }
 
+pg::Connection OpenSession(const Config& config, const std::string& purpose) {
+  pg::Connection c;
+  try {
+    c = pg::Connection::Open(config.source.dsn);
+    c.Exec("SET application_name = " + c.QuoteLiteral("partwatch " + purpose));
+  } catch (const pg::PgError& e) {
+    throw std::runtime_error("cannot connect to PostgreSQL (" +
+                             pg::RedactConninfo(config.source.dsn) + "): " + e.what() +
+                             " -- check source.dsn and that the server is running and reachable");
+  }
+  SetSessionDefaults(c, config.source.time_zone);
+  return c;
+}
+
 void SetSessionDefaults(pg::Connection& conn, const std::string& time_zone) {
   conn.Exec("SET DateStyle = 'ISO, YMD'");
   if (!time_zone.empty()) {

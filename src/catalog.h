@@ -110,6 +110,12 @@ policy::TableRule RuleFor(const TableConfig& config, const TableInfo& info);
 policy::RangeInterval IntervalFromServer(pg::Connection& conn, const std::string& text,
                                          const std::string& what);
 
+// An ordinary connection for `purpose` ("executor", "status", ...): the
+// application_name "partwatch <purpose>" and SetSessionDefaults.  Throws
+// std::runtime_error saying it cannot connect (password redacted), or
+// CatalogError for a source.time_zone the server rejects.
+pg::Connection OpenSession(const Config& config, const std::string& purpose);
+
 // DateStyle ISO (which the policy parses) and, when `time_zone` is not
 // empty, TimeZone, for the session.
 void SetSessionDefaults(pg::Connection& conn, const std::string& time_zone);

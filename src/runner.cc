@@ -37,16 +37,7 @@ void OnSignal(int sig) {
 }
 
 pg::Connection OpenSql(const Config& config, const char* purpose) {
-  try {
-    pg::Connection c = pg::Connection::Open(config.source.dsn);
-    c.Exec("SET application_name = 'partwatch " + std::string(purpose) + "'");
-    SetSessionDefaults(c, config.source.time_zone);
-    return c;
-  } catch (const pg::PgError& e) {
-    throw std::runtime_error("cannot connect to PostgreSQL (" +
-                             pg::RedactConninfo(config.source.dsn) + "): " + e.what() +
-                             " -- check source.dsn and that the server is running and reachable");
-  }
+  return OpenSession(config, purpose);
 }
 
 std::vector<TableInfo> DescribeAll(pg::Connection& conn, const Config& config) {

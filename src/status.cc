@@ -178,9 +178,7 @@ void PrintText(const nlohmann::json& report) {
 
 int RunStatus(const Config& config, bool json) {
   try {
-    pg::Connection conn = pg::Connection::Open(config.source.dsn);
-    conn.Exec("SET application_name = 'partwatch status'");
-    SetSessionDefaults(conn, config.source.time_zone);
+    pg::Connection conn = OpenSession(config, "status");
     const nlohmann::json report = BuildReport(conn, config);
     if (json) {
       std::cout << report.dump(2) << std::endl;
@@ -188,11 +186,13 @@ int RunStatus(const Config& config, bool json) {
       PrintText(report);
     }
     return 0;
+  } catch (const CatalogError& e) {
+    spdlog::error("{}", e.what());  // names the table and what to change
   } catch (const pg::PgError& e) {
     spdlog::error("cannot read status from PostgreSQL ({}): {}",
                   pg::RedactConninfo(config.source.dsn), e.what());
   } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
+    spdlog::error("cannot read status from PostgreSQL: {}", e.what());
   }
   return 1;
 }

@@ -55,9 +55,7 @@ int RunDrain(const Config& config, const std::string& table_name,
     return 2;
   }
   try {
-    pg::Connection conn = pg::Connection::Open(config.source.dsn);
-    conn.Exec("SET application_name = 'partwatch drain'");
-    SetSessionDefaults(conn, config.source.time_zone);
+    pg::Connection conn = OpenSession(config, "drain");
     const TableInfo info = DescribeConfigured(conn, *tc);
     if (auto err = CheckTablePrivileges(conn, info)) {
       spdlog::error("{}", *err);
