@@ -36,9 +36,6 @@ void OnSignal(int sig) {
   g_stop.store(true);
 }
 
-pg::Connection OpenSql(const Config& config, const char* purpose) {
-  return OpenSession(config, purpose);
-}
 
 std::vector<TableInfo> DescribeAll(pg::Connection& conn, const Config& config) {
   std::vector<TableInfo> out;
@@ -157,7 +154,7 @@ SessionResult RunSession(const Config& config, bool first) {
   try {
     pg::Connection sql;
     try {
-      sql = OpenSql(config, "catalog");
+      sql = OpenSession(config, "catalog");
     } catch (const CatalogError& e) {
       throw FatalError(e.what());  // source.time_zone rejected: retrying cannot help
     }
@@ -445,7 +442,7 @@ SessionResult RunSession(const Config& config, bool first) {
 
     std::thread executor_thread([&] {
       try {
-        executor::Executor exec(OpenSql(config, "executor"), config.executor, config.drain,
+        executor::Executor exec(OpenSession(config, "executor"), config.executor, config.drain,
                                 stop);
         policy::Decision d;
         while (!stop.load()) {
@@ -486,7 +483,7 @@ SessionResult RunSession(const Config& config, bool first) {
       if (std::chrono::steady_clock::now() >= next_check) {
         next_check = std::chrono::steady_clock::now() + config.source.slot_check_interval;
         try {
-          if (!monitor) monitor.emplace(OpenSql(config, "monitor"));
+          if (!monitor) monitor.emplace(OpenSession(config, "monitor"));
           const std::optional<SlotState> s = QuerySlot(*monitor, config.source.slot);
           if (!s) {
             fail(SessionEnd::kTransient, "replication slot " + config.source.slot +
@@ -574,7 +571,7 @@ int RunWatcher(const Config& config, bool loop) {
 
 int RunSetup(const Config& config) {
   try {
-    pg::Connection sql = OpenSql(config, "setup");
+    pg::Connection sql = OpenSession(config, "setup");
     CheckServerForStreaming(sql);
     std::vector<TableInfo> infos = DescribeAll(sql, config);
     for (const TableInfo& t : infos) {
@@ -606,7 +603,7 @@ int RunSetup(const Config& config) {
 
 int RunTeardown(const Config& config) {
   try {
-    pg::Connection sql = OpenSql(config, "teardown");
+    pg::Connection sql = OpenSession(config, "teardown");
     const std::optional<SlotState> slot = QuerySlot(sql, config.source.slot);
     if (auto other = SlotOfAnotherDatabase(sql, config.source.slot, slot)) {
       throw std::runtime_error(*other + "; not dropping it");
