@@ -36,7 +36,6 @@ void OnSignal(int sig) {
   g_stop.store(true);
 }
 
-
 std::vector<TableInfo> DescribeAll(pg::Connection& conn, const Config& config) {
   std::vector<TableInfo> out;
   for (const TableConfig& tc : config.tables) out.push_back(DescribeConfigured(conn, tc));
