@@ -183,8 +183,8 @@ std::optional<PartmanInfo> ReadPartman(pg::Connection& conn, const TableInfo& in
     throw CatalogError("table '" + info.DisplayName() + "': pg_partman " + pm.version +
                        " is installed and partwatch must read " + part_config +
                        " to know whether it manages the table: GRANT USAGE ON SCHEMA " +
-                       conn.QuoteIdent(pm.schema) + " TO " + can.text(0, 1) +
-                       "; GRANT SELECT ON " + part_config + " TO " + can.text(0, 1));
+                       conn.QuoteIdent(pm.schema) + " TO " + can.text(0, 1) + "; GRANT SELECT ON " +
+                       part_config + " TO " + can.text(0, 1));
   }
   pg::Result r = conn.ExecParams(
       "SELECT partition_interval, coalesce(datetime_string, ''), coalesce(epoch, 'none') "
@@ -193,8 +193,8 @@ std::optional<PartmanInfo> ReadPartman(pg::Connection& conn, const TableInfo& in
       {info.nspname + "." + info.relname});
   if (r.rows() == 0) return std::nullopt;
   if (r.value(0, 2) != "none") {
-    throw CatalogError("table '" + info.DisplayName() +
-                       "': pg_partman manages it with epoch = '" + r.text(0, 2) +
+    throw CatalogError("table '" + info.DisplayName() + "': pg_partman manages it with epoch = '" +
+                       r.text(0, 2) +
                        "' (time stored as integers), which partwatch does not handle");
   }
   pm.interval = r.text(0, 0);
@@ -238,8 +238,7 @@ void ResolveRange(pg::Connection& conn, const TableConfig& config, TableInfo* in
   const KeyColumn& key = info->key[0];
   const std::optional<policy::RangeKeyType> type = RangeKeyTypeOf(key.type_oid);
   if (!type) {
-    throw CatalogError(name + ": RANGE key column \"" + key.name + "\" has type " +
-                       key.type_name +
+    throw CatalogError(name + ": RANGE key column \"" + key.name + "\" has type " + key.type_name +
                        "; partwatch buckets date, timestamp, timestamptz and integer keys");
   }
   RangeSpec spec;
@@ -292,10 +291,9 @@ void ResolveRange(pg::Connection& conn, const TableConfig& config, TableInfo* in
     // another zone they are not aligned to whole days or months, and
     // partwatch's buckets would overlap the children pg_partman makes next.
     if (inferred && !(inferred->interval == partman_interval)) {
-      throw CatalogError(
-          name + ": pg_partman's children are not " + spec.partman->interval +
-          " wide when read in time zone " + conn.Exec("SHOW TimeZone").text(0, 0) +
-          ": set source.time_zone to the zone pg_partman's maintenance runs in");
+      throw CatalogError(name + ": pg_partman's children are not " + spec.partman->interval +
+                         " wide when read in time zone " + conn.Exec("SHOW TimeZone").text(0, 0) +
+                         ": set source.time_zone to the zone pg_partman's maintenance runs in");
     }
     spec.interval_source = "pg_partman";
     interval = partman_interval;
@@ -333,8 +331,9 @@ void ResolveRange(pg::Connection& conn, const TableConfig& config, TableInfo* in
 
   if (spec.partman) {
     if (!config.partition_name.empty()) {
-      throw CatalogError(name + ": pg_partman manages it, so partwatch names partitions the way "
-                                "pg_partman does; remove partition_name");
+      throw CatalogError(name +
+                         ": pg_partman manages it, so partwatch names partitions the way "
+                         "pg_partman does; remove partition_name");
     }
   } else if (config.partition_name.empty()) {
     spec.name_template = policy::DefaultRangeNameTemplate(spec.type, interval);

@@ -40,8 +40,8 @@ struct PartitionInfo {
 // pg_partman's configuration for a table it manages (part_config; the
 // columns read exist in both 4.x and 5.x).
 struct PartmanInfo {
-  std::string schema;   // the extension's schema, e.g. "partman"
-  std::string version;  // extversion, e.g. "4.7.2"
+  std::string schema;           // the extension's schema, e.g. "partman"
+  std::string version;          // extversion, e.g. "4.7.2"
   std::string interval;         // part_config.partition_interval, as text
   std::string datetime_string;  // part_config.datetime_string (time keys)
 };

@@ -150,8 +150,8 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
     config.drain.batch_rows =
         GetInt(*dr, "batch_rows", config.drain.batch_rows, 100, 100'000'000, origin, "drain.");
     config.drain.online_above_bytes =
-        GetInt(*dr, "online_above_mb", config.drain.online_above_bytes >> 20, 0,
-               int64_t{1} << 30, origin, "drain.")
+        GetInt(*dr, "online_above_mb", config.drain.online_above_bytes >> 20, 0, int64_t{1} << 30,
+               origin, "drain.")
         << 20;
   }
 

@@ -71,11 +71,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> drain_values;
   bool drain_all = false;
   drain->add_option("--table", drain_table, "a [[table]] name from the configuration")->required();
-  auto* value_opt = drain->add_option(
-      "--value", drain_values,
-      "a LIST value, or any value inside the RANGE bucket to drain (repeatable)");
-  drain->add_flag("--all", drain_all,
-                  "every value (RANGE: bucket) DEFAULT holds, whatever the threshold")
+  auto* value_opt =
+      drain->add_option("--value", drain_values,
+                        "a LIST value, or any value inside the RANGE bucket to drain (repeatable)");
+  drain
+      ->add_flag("--all", drain_all,
+                 "every value (RANGE: bucket) DEFAULT holds, whatever the threshold")
       ->excludes(value_opt);
   CLI::App* teardown = app.add_subcommand(
       "teardown",

@@ -175,11 +175,11 @@ SessionResult RunSession(const Config& config, bool first) {
       std::string range;
       if (infos[i].range) {
         const RangeSpec& rs = *infos[i].range;
-        range = fmt::format(", buckets of {} ({}){}", IntervalText(*rs.bucketer),
-                            rs.interval_source,
-                            rs.partman ? ", pg_partman " + rs.partman->version +
-                                             " naming, rows after the newest child moved at once"
-                                       : ", names " + rs.name_template);
+        range =
+            fmt::format(", buckets of {} ({}){}", IntervalText(*rs.bucketer), rs.interval_source,
+                        rs.partman ? ", pg_partman " + rs.partman->version +
+                                         " naming, rows after the newest child moved at once"
+                                   : ", names " + rs.name_template);
       }
       spdlog::log(first ? spdlog::level::info : spdlog::level::debug,
                   "watching {} ({} on {} {}), DEFAULT partition {}.{}, {} partition(s), "
@@ -454,8 +454,8 @@ SessionResult RunSession(const Config& config, bool first) {
             // snapshot, which the policy thread refreshes only afterwards.
             try {
               const TableInfo fresh = DescribeConfigured(exec.conn(), tc);
-              outcomes.enqueue(exec.Execute(fresh, RuleFor(tc, fresh), d,
-                                            tc.max_new_partitions_per_hour));
+              outcomes.enqueue(
+                  exec.Execute(fresh, RuleFor(tc, fresh), d, tc.max_new_partitions_per_hour));
               continue;
             } catch (const CatalogError& e) {
               spdlog::warn("table {}: cannot re-read it before acting ({}); using the last catalog",

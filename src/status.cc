@@ -58,11 +58,10 @@ nlohmann::json BuildReport(pg::Connection& conn, const Config& config) {
     t["default_rows"] = total;
     // Rows no partition could take (RANGE: NULL keys, infinity), so
     // default_rows + unplaceable = everything in DEFAULT.
-    t["default_rows_total"] =
-        conn.Exec("SELECT count(*) FROM ONLY " +
-                  conn.QuoteQualified(info.default_partition.nspname,
-                                      info.default_partition.relname))
-            .int64(0, 0);
+    t["default_rows_total"] = conn.Exec("SELECT count(*) FROM ONLY " +
+                                        conn.QuoteQualified(info.default_partition.nspname,
+                                                            info.default_partition.relname))
+                                  .int64(0, 0);
     if (info.range) {
       const RangeSpec& range = *info.range;
       t["interval_source"] = range.interval_source;
@@ -146,10 +145,9 @@ void PrintText(const nlohmann::json& report) {
                                 : policy::KeyValue::Of(v["value"].get<std::string>()))
               .ForLog();
       std::string would = v["would"].get<std::string>();
-      const std::string shown =
-          v.contains("to") ? "[" + v["value"].get<std::string>() + ", " +
-                                 v["to"].get<std::string>() + ")"
-                           : value;
+      const std::string shown = v.contains("to") ? "[" + v["value"].get<std::string>() + ", " +
+                                                       v["to"].get<std::string>() + ")"
+                                                 : value;
       if (v.contains("partition")) would += " " + v["partition"].get<std::string>();
       if (would == "wait") would = "none (not over the threshold)";
       std::printf("    %-32s %10lld  -> %s\n", shown.c_str(),

@@ -69,8 +69,8 @@ int RunDrain(const Config& config, const std::string& table_name,
         // The server reads the value (any input syntax of the key's type, and
         // offsets in the session's zone) and prints it the way the stream
         // and the bucketer expect.
-        pg::Result r = conn.TryExecParams(
-            "SELECT format('%s', $1::" + info.key[0].type_name + ")", {text});
+        pg::Result r =
+            conn.TryExecParams("SELECT format('%s', $1::" + info.key[0].type_name + ")", {text});
         if (!r.ok()) {
           spdlog::error("--value '{}': not a valid {} ({})", text, info.key[0].type_name,
                         r.error_message());

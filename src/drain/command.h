@@ -29,7 +29,7 @@ std::vector<Target> TargetsFor(pg::Connection& conn, const TableInfo& table,
 // Runs the command; returns the process exit status (0 done, 1 failed, 2 bad
 // arguments) after logging what happened.  SIGINT/SIGTERM stop it between
 // batches, leaving every row where it was.
-int RunDrain(const Config& config, const std::string& table,
-             const std::vector<std::string>& values, bool all);
+int RunDrain(const Config& config, const std::string& table, const std::vector<std::string>& values,
+             bool all);
 
 }  // namespace partwatch::drain

@@ -38,8 +38,7 @@ int64_t AdvisoryLockKey(uint32_t parent_oid) {
   return static_cast<int64_t>((uint64_t{0x7077} << 32) | parent_oid);
 }
 
-PartitionSpec SpecFor(pg::Connection& conn, const TableInfo& table,
-                      const policy::KeyValue& value) {
+PartitionSpec SpecFor(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value) {
   const KeyColumn& key = table.key.at(0);
   const std::string col = conn.QuoteIdent(key.name);
   PartitionSpec spec;
@@ -57,8 +56,8 @@ PartitionSpec SpecFor(pg::Connection& conn, const TableInfo& table,
   if (value.is_null()) throw pg::PgError("a RANGE bucket cannot be NULL", "");
   const std::optional<policy::Bucket> bucket = table.range->bucketer->BucketOf(*value.text);
   if (!bucket) {
-    throw pg::PgError("value " + value.ForLog() + " falls in no bucket of " +
-                          table.DisplayName() + " (inside an existing partition?)",
+    throw pg::PgError("value " + value.ForLog() + " falls in no bucket of " + table.DisplayName() +
+                          " (inside an existing partition?)",
                       "");
   }
   spec.bucket = bucket;
@@ -83,14 +82,13 @@ std::string BaseName(const TableInfo& table, const std::string& name_template,
     return policy::PartmanName(table.relname, range.partman->datetime_string, *spec.bucket,
                                range.type);
   }
-  return policy::RangePartitionName(range.name_template, table.relname, *spec.bucket,
-                                    range.type);
+  return policy::RangePartitionName(range.name_template, table.relname, *spec.bucket, range.type);
 }
 
 int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value) {
   const PartitionSpec spec = SpecFor(conn, table, value);
-  pg::Result r = conn.Exec("SELECT count(*) FROM ONLY " + QuotedDefault(conn, table) +
-                           " WHERE " + spec.where_sql);
+  pg::Result r = conn.Exec("SELECT count(*) FROM ONLY " + QuotedDefault(conn, table) + " WHERE " +
+                           spec.where_sql);
   return r.int64(0, 0);
 }
 
@@ -318,8 +316,8 @@ bool Executor::WaitUntilVisible(uint32_t xid, std::chrono::milliseconds timeout)
 
 bool Executor::UseOnlineDrain(const TableInfo& table) {
   // By name: a drain replaces DEFAULT (same name, new oid).
-  pg::Result r = conn_.ExecParams("SELECT pg_relation_size($1::regclass)",
-                                  {QuotedDefault(conn_, table)});
+  pg::Result r =
+      conn_.ExecParams("SELECT pg_relation_size($1::regclass)", {QuotedDefault(conn_, table)});
   return r.int64(0, 0) > drain_.online_above_bytes;
 }
 
@@ -331,13 +329,13 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
   // Other values over their threshold ride along (one rewrite of DEFAULT
   // instead of one each), as far as max_new_partitions_per_hour allows.
   auto& times = created_[table.oid];
-  const size_t room = static_cast<size_t>(std::max<int64_t>(
-      0, static_cast<int64_t>(cap) - static_cast<int64_t>(times.size())));
+  const size_t room = static_cast<size_t>(
+      std::max<int64_t>(0, static_cast<int64_t>(cap) - static_cast<int64_t>(times.size())));
   for (const ValueCount& vc : CountDefaultByValue(conn_, table)) {
     if (values.size() >= std::max(room, gap.size() + 1)) break;
     if (vc.rows <= rule.ThresholdFor(vc.value)) continue;
     if (std::find(values.begin(), values.end(), vc.value) != values.end()) continue;
-    if (BeyondHorizon(conn_, table, vc.value)) continue;  // alerted when decided on
+    if (BeyondHorizon(conn_, table, vc.value)) continue;       // alerted when decided on
     if (!PartmanGap(table, rule, vc.value).empty()) continue;  // decided on with its own gap
     values.push_back(vc.value);
   }
@@ -347,9 +345,9 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
       "table {}: DEFAULT is larger than drain.online_above_mb ({} MB): draining {} value(s) over "
       "the threshold online: {}",
       table.DisplayName(), drain_.online_above_bytes >> 20, values.size(),
-      fmt::join(shown.size() > 20 ? std::vector<std::string>(shown.begin(), shown.begin() + 20)
-                                  : shown,
-                ", "));
+      fmt::join(
+          shown.size() > 20 ? std::vector<std::string>(shown.begin(), shown.begin() + 20) : shown,
+          ", "));
   drain::Options options;
   options.max_lock = drain_.max_lock;
   options.lock_timeout = config_.lock_timeout;
@@ -388,8 +386,8 @@ bool BeyondHorizon(pg::Connection& conn, const TableInfo& table, const policy::K
 }
 
 std::vector<policy::KeyValue> Executor::PartmanGap(const TableInfo& table,
-                                                    const policy::TableRule& rule,
-                                                    const policy::KeyValue& value) {
+                                                   const policy::TableRule& rule,
+                                                   const policy::KeyValue& value) {
   std::vector<policy::KeyValue> gap;
   if (!table.range || !table.range->partman || !table.range->newest_end || value.is_null()) {
     return gap;
@@ -449,9 +447,8 @@ bool Executor::OverHourlyCap(const TableInfo& table, const policy::Decision& dec
         "ALERT table {} value {}: {} rows counted in DEFAULT (streamed count, not verified), but "
         "{} partition(s) were already created for this table in the last hour and this one "
         "needs {} (max_new_partitions_per_hour = {}): not creating {}; a flood of new values?",
-        table.DisplayName(), decision.value.ForLog(), decision.streamed_count, times.size(),
-        needed, cap,
-        needed > 1 ? "it nor the pg_partman children before it" : "one");
+        table.DisplayName(), decision.value.ForLog(), decision.streamed_count, times.size(), needed,
+        cap, needed > 1 ? "it nor the pg_partman children before it" : "one");
   }
   return true;
 }
@@ -492,16 +489,14 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
       spdlog::info(
           "table {} value {}: streamed count {} but DEFAULT holds {} row(s), not more than the "
           "threshold {}; nothing to do",
-          table.DisplayName(), decision.value.ForLog(), decision.streamed_count, exact,
-          threshold);
+          table.DisplayName(), decision.value.ForLog(), decision.streamed_count, exact, threshold);
       outcome.kind = policy::Outcome::Kind::kBelowThreshold;
       return outcome;
     }
     if (decision.kind == policy::ActionKind::kAlert) {
       spdlog::warn("ALERT table {} value {}: {} rows in DEFAULT partition {}.{} (threshold {})",
                    table.DisplayName(), decision.value.ForLog(), exact,
-                   table.default_partition.nspname, table.default_partition.relname,
-                   threshold);
+                   table.default_partition.nspname, table.default_partition.relname, threshold);
       outcome.kind = policy::Outcome::Kind::kAlerted;
       return outcome;
     }

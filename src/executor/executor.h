@@ -57,8 +57,8 @@ namespace partwatch::executor {
 // How partwatch's partition for one LIST value or RANGE bucket looks, as SQL
 // with every literal and identifier quoted by libpq.
 struct PartitionSpec {
-  std::string where_sql;  // rows of DEFAULT that belong to it ("key" = 'x' / range)
-  std::string bound_sql;  // "FOR VALUES IN ('x')" / "FOR VALUES FROM ('a') TO ('b')"
+  std::string where_sql;                 // rows of DEFAULT that belong to it ("key" = 'x' / range)
+  std::string bound_sql;                 // "FOR VALUES IN ('x')" / "FOR VALUES FROM ('a') TO ('b')"
   std::optional<policy::Bucket> bucket;  // RANGE tables
 };
 
@@ -134,8 +134,8 @@ class Executor {
 
  private:
   // One attempt; returns false (after ROLLBACK) on a retryable lock failure.
-  bool TryCreateAndMove(const TableInfo& table, const std::string& name,
-                        const PartitionSpec& spec, MoveResult* result, std::string* why);
+  bool TryCreateAndMove(const TableInfo& table, const std::string& name, const PartitionSpec& spec,
+                        MoveResult* result, std::string* why);
   // `base`, or base_1, base_2... when a relation of that name exists.
   std::string ChooseName(const TableInfo& table, const std::string& base);
   void SleepUnlessStopped(std::chrono::milliseconds delay);

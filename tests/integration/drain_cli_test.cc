@@ -24,10 +24,11 @@ class DrainCliTest : public OrdersTest {
  protected:
   // `n` rows in DEFAULT, split over three statuses partwatch does not know.
   void LoadBacklog(int64_t n) {
-    db_->Exec("INSERT INTO orders (customer_name, status) SELECT 'Old ' || i, "
-              "(ARRAY['legacy_a', 'legacy_b', 'legacy_c'])[1 + i % 3] "
-              "FROM generate_series(1, " +
-              std::to_string(n) + ") AS i");
+    db_->Exec(
+        "INSERT INTO orders (customer_name, status) SELECT 'Old ' || i, "
+        "(ARRAY['legacy_a', 'legacy_b', 'legacy_c'])[1 + i % 3] "
+        "FROM generate_series(1, " +
+        std::to_string(n) + ") AS i");
   }
 
   // No scratch object of a drain is left in the schema.
@@ -61,9 +62,8 @@ TEST_F(DrainCliTest, KilledAtRandomMomentsLosesNothingAndARerunFinishes) {
     if (Count(*db_, "SELECT count(*) FROM ONLY orders_other") == 0) break;  // one finished
   }
   // Whatever the kills left, one more run finishes the job and cleans up.
-  const CommandResult last =
-      RunPartwatch({"drain", "--table", "public.orders", "--all"}, DrainConfig(),
-                   std::chrono::seconds(120));
+  const CommandResult last = RunPartwatch({"drain", "--table", "public.orders", "--all"},
+                                          DrainConfig(), std::chrono::seconds(120));
   EXPECT_EQ(last.exit_code, 0) << last.err;
   EXPECT_EQ(Fingerprint(*db_), before);
   EXPECT_EQ(Count(*db_, "SELECT count(*) FROM ONLY orders_other"), 0);
@@ -94,14 +94,16 @@ TEST_F(DrainCliTest, SigintStopsBetweenBatchesAndLeavesEveryRowInDefault) {
 
 TEST_F(DrainCliTest, RunRemovesTheCaptureTriggerOfAKilledDrain) {
   LoadBacklog(300'000);
-  PartwatchProcess drain({"drain", "--table", "public.orders", "--all"},
-                         Config(TableBlock("public.orders", 1'000'000), "[drain]\nbatch_rows = 500\n"));
+  PartwatchProcess drain(
+      {"drain", "--table", "public.orders", "--all"},
+      Config(TableBlock("public.orders", 1'000'000), "[drain]\nbatch_rows = 500\n"));
   ASSERT_TRUE(drain.WaitForLog("progress: copy", std::chrono::seconds(20))) << drain.Log();
   ::kill(drain.pid(), SIGKILL);
   drain.Wait(std::chrono::seconds(10));
   ASSERT_TRUE(WaitFor([&] {
-    return Count(*db_, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                       "'partwatch drain'") == 0;
+    return Count(*db_,
+                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                 "'partwatch drain'") == 0;
   }));
   // The trigger outlived its drain: every write to DEFAULT still logs.
   EXPECT_GT(Count(*db_, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'partwatch%'"), 0);
@@ -116,8 +118,8 @@ TEST_F(DrainCliTest, RunRemovesTheCaptureTriggerOfAKilledDrain) {
 
 TEST_F(DrainCliTest, WithoutAllItDrainsOnlyValuesOverTheThreshold) {
   db_->Exec(InsertOrders(500, "big") + ";" + InsertOrders(50, "small"));
-  const CommandResult r = RunPartwatch({"drain", "--table", "public.orders"},
-                                       Config(TableBlock("public.orders", 100)));
+  const CommandResult r =
+      RunPartwatch({"drain", "--table", "public.orders"}, Config(TableBlock("public.orders", 100)));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(RelationExists(*db_, "public.orders_big"));
   EXPECT_FALSE(RelationExists(*db_, "public.orders_small"));
@@ -126,11 +128,10 @@ TEST_F(DrainCliTest, WithoutAllItDrainsOnlyValuesOverTheThreshold) {
 }
 
 TEST_F(DrainCliTest, UnknownTableIsNamed) {
-  const CommandResult r = RunPartwatch({"drain", "--table", "public.nope"},
-                                       Config(TableBlock("public.orders", 100)));
+  const CommandResult r =
+      RunPartwatch({"drain", "--table", "public.nope"}, Config(TableBlock("public.orders", 100)));
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_NE(r.err.find("--table public.nope: not a configured table"), std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("--table public.nope: not a configured table"), std::string::npos) << r.err;
 }
 
 TEST_F(DrainCliTest, RunDrainsAFatDefaultOnlineAtStartUp) {

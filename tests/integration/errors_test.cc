@@ -78,8 +78,7 @@ TEST_F(ErrorsTest, RangeTableWithoutAnyIntervalSaysToSetOne) {
       "CREATE TABLE ranged_default PARTITION OF ranged DEFAULT;");
   const CommandResult r = RunPartwatch({"run"}, Config(TableBlock("public.ranged", 100)));
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.err.find("table 'public.ranged': cannot tell the bucket interval"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("table 'public.ranged': cannot tell the bucket interval"), std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("set interval"), std::string::npos) << r.err;
   ExpectNothingCreated();

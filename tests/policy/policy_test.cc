@@ -972,10 +972,9 @@ TableRule EventsRule(int64_t threshold, std::optional<int64_t> immediate_from = 
   rule.key_column = "day";
   RangeInterval daily;
   daily.days = 1;
-  Result<Bucketer> b =
-      Bucketer::Make(RangeKeyType::kDate, daily, std::nullopt,
-                     {"FOR VALUES FROM ('2026-11-01') TO ('2026-11-02')",
-                      "FOR VALUES FROM ('2026-11-02') TO ('2026-11-03')"});
+  Result<Bucketer> b = Bucketer::Make(RangeKeyType::kDate, daily, std::nullopt,
+                                      {"FOR VALUES FROM ('2026-11-01') TO ('2026-11-02')",
+                                       "FOR VALUES FROM ('2026-11-02') TO ('2026-11-03')"});
   EXPECT_TRUE(b.ok());
   rule.bucketer = std::make_shared<const Bucketer>(std::move(b).value());
   rule.immediate_from = immediate_from;

@@ -117,7 +117,8 @@ TEST(ConfigTest, UnknownSourceKeyIsNamed) {
 }
 
 TEST(ConfigTest, UnknownTableKeyIsNamedWithItsIndex) {
-  const std::string e = ErrorOf(std::string(kMinimal) + "[[table]]\nname = \"b\"\nthreshhold = 5\n");
+  const std::string e =
+      ErrorOf(std::string(kMinimal) + "[[table]]\nname = \"b\"\nthreshhold = 5\n");
   EXPECT_NE(e.find("table[2].threshhold: unknown key"), std::string::npos) << e;
 }
 
@@ -163,8 +164,7 @@ TEST(ConfigTest, BadSlotNameIsNamed) {
 }
 
 TEST(ConfigTest, BadPublicationNameIsNamed) {
-  const std::string e =
-      ErrorOf("[source]\npublication = \"x'; DROP\"\n[[table]]\nname = \"t\"\n");
+  const std::string e = ErrorOf("[source]\npublication = \"x'; DROP\"\n[[table]]\nname = \"t\"\n");
   EXPECT_NE(e.find("source.publication"), std::string::npos) << e;
 }
 
@@ -204,7 +204,6 @@ TEST(RedactConninfoTest, UriPasswordIsHidden) {
 TEST(RedactConninfoTest, NoPasswordIsUnchanged) {
   EXPECT_EQ(pg::RedactConninfo("host=db user=pw dbname=app"), "host=db user=pw dbname=app");
 }
-
 
 TEST(ConfigTest, RangeKeysAreRead) {
   const Config c = ParseConfig(
