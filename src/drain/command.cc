@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <set>
@@ -117,6 +118,19 @@ int RunDrain(const Config& config, const std::string& table_name,
         }
       }
       chosen = std::move(kept);
+    }
+    if (info.range && info.range->partman && !chosen.empty()) {
+      // Buckets past pg_partman's newest child: create the ones between too,
+      // or pg_partman (which only extends after its newest child) never will.
+      const policy::Bucketer& b = *info.range->bucketer;
+      const auto farthest = std::max_element(
+          chosen.begin(), chosen.end(), [&](const policy::KeyValue& x, const policy::KeyValue& y) {
+            return b.ParsePoint(*x.text).value_or(0) < b.ParsePoint(*y.text).value_or(0);
+          });
+      for (const policy::KeyValue& g :
+           executor::PartmanGap(conn, info, tc->partition_name, *farthest)) {
+        if (std::find(chosen.begin(), chosen.end(), g) == chosen.end()) chosen.push_back(g);
+      }
     }
     if (chosen.empty()) {
       spdlog::info("drain {}: nothing to move ({})", info.DisplayName(),

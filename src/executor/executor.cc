@@ -335,8 +335,9 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
     if (values.size() >= std::max(room, gap.size() + 1)) break;
     if (vc.rows <= rule.ThresholdFor(vc.value)) continue;
     if (std::find(values.begin(), values.end(), vc.value) != values.end()) continue;
-    if (BeyondHorizon(conn_, table, vc.value)) continue;       // alerted when decided on
-    if (!PartmanGap(table, rule, vc.value).empty()) continue;  // decided on with its own gap
+    if (BeyondHorizon(conn_, table, vc.value)) continue;  // alerted when decided on
+    if (!PartmanGap(conn_, table, rule.name_template, vc.value).empty())
+      continue;  // decided on with its own gap
     values.push_back(vc.value);
   }
   std::vector<std::string> shown;
@@ -385,9 +386,9 @@ bool BeyondHorizon(pg::Connection& conn, const TableInfo& table, const policy::K
   return r.value(0, 0) == "t";
 }
 
-std::vector<policy::KeyValue> Executor::PartmanGap(const TableInfo& table,
-                                                   const policy::TableRule& rule,
-                                                   const policy::KeyValue& value) {
+std::vector<policy::KeyValue> PartmanGap(pg::Connection& conn, const TableInfo& table,
+                                         const std::string& name_template,
+                                         const policy::KeyValue& value) {
   std::vector<policy::KeyValue> gap;
   if (!table.range || !table.range->partman || !table.range->newest_end || value.is_null()) {
     return gap;
@@ -407,11 +408,11 @@ std::vector<policy::KeyValue> Executor::PartmanGap(const TableInfo& table,
     const std::optional<policy::Bucket> b = bucketer.BucketOf(bucketer.FormatPoint(point));
     if (!b || b->lo >= *created_lo) break;
     const policy::KeyValue key = policy::KeyValue::Of(b->lo_literal);
-    const PartitionSpec spec = SpecFor(conn_, table, key);
-    pg::Result exists = conn_.ExecParams(
+    const PartitionSpec spec = SpecFor(conn, table, key);
+    pg::Result exists = conn.ExecParams(
         "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = $1 AND c.relname = $2",
-        {table.nspname, BaseName(table, rule.name_template, key, spec)});
+        {table.nspname, BaseName(table, name_template, key, spec)});
     if (exists.rows() == 0) gap.push_back(key);
     point = b->hi;
   }
@@ -512,7 +513,8 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
       outcome.kind = policy::Outcome::Kind::kAlerted;
       return outcome;
     }
-    const std::vector<policy::KeyValue> gap = PartmanGap(table, rule, decision.value);
+    const std::vector<policy::KeyValue> gap =
+        PartmanGap(conn_, table, rule.name_template, decision.value);
     if (!gap.empty() && OverHourlyCap(table, decision, max_new_partitions_per_hour,
                                       static_cast<int>(gap.size()) + 1)) {
       return outcome;  // kFailed, like the cap check above: all of them or none

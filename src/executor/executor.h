@@ -82,6 +82,15 @@ std::string ChooseFreeName(pg::Connection& conn, const std::string& nspname,
 // starts after now() + max_future.
 bool BeyondHorizon(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value);
 
+// pg_partman tables: the buckets (lower-bound keys, oldest first) without a
+// partition between pg_partman's newest child and the bucket `value` beyond
+// it (at most 1000).  pg_partman's maintenance only extends its set after
+// the newest child, so partwatch creates these too, before `value`'s, to
+// keep the children contiguous.  Empty for other tables.
+std::vector<policy::KeyValue> PartmanGap(pg::Connection& conn, const TableInfo& table,
+                                         const std::string& name_template,
+                                         const policy::KeyValue& value);
+
 // The exact number of rows of `value` in the table's DEFAULT partition.
 int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value);
 
@@ -145,11 +154,7 @@ class Executor {
   // standby confirmed it), so counting at once could miss the very rows that
   // crossed the threshold.  Returns false after `timeout` or on stop.
   bool WaitUntilVisible(uint32_t xid, std::chrono::milliseconds timeout);
-  // pg_partman tables: the buckets without a partition between the newest
-  // child and the bucket `value` (beyond it), which FillPartmanGap creates
-  // after `value`'s own partition (see executor.cc).
-  std::vector<policy::KeyValue> PartmanGap(const TableInfo& table, const policy::TableRule& rule,
-                                           const policy::KeyValue& value);
+  // Creates the `gap` (PartmanGap) oldest first, before the bucket beyond it.
   void FillPartmanGap(const TableInfo& table, const policy::TableRule& rule,
                       const std::vector<policy::KeyValue>& gap);
   // True when creating `needed` more partitions for `table` would pass `cap`

@@ -207,6 +207,25 @@ TEST_F(PartmanTest, FutureRowsInDefaultAreMovedAndMaintenanceWorksAgain) {
 // Monthly (timestamptz) and yearly (date) pg_partman tables: children named
 // with datetime_string YYYY_MM and YYYY, and the months / years between the
 // newest child and the row's created as well.
+// `partwatch drain` on a pg_partman table with rows days ahead: the days in
+// between get children too, so the set stays contiguous and maintenance
+// works afterwards.
+TEST_F(PartmanTest, DrainFillsTheGapBeforeTheBucketsItMoves) {
+  const sys_days today = CreateDailyEvents(1);
+  auto day = [&](int k) { return today + days{k}; };
+  db_->Exec(InsertDays("events", {day(5), day(5), day(7)}));
+  ASSERT_NE(RunMaintenance(*db_), "");
+  const CommandResult r = RunPartwatch({"drain", "--table", "public.events", "--all"},
+                                       Config(TableBlock("public.events", 1000)));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(BoundsOf(*db_, "public.events"), DailyBounds("events", day(-1), day(7))) << r.err;
+  EXPECT_TRUE(Contiguous(*db_, "public.events"));
+  EXPECT_EQ(Rows(*db_, "events_default"), 0);
+  EXPECT_EQ(Rows(*db_, "events_p" + Underscored(day(5))), 2);
+  EXPECT_EQ(Rows(*db_, "events_p" + Underscored(day(7))), 1);
+  EXPECT_EQ(RunMaintenance(*db_), "");
+}
+
 TEST_F(PartmanTest, MonthlyAndYearlyChildrenFollowPartmanNaming) {
   // pg_partman and partwatch both work in the session's zone: UTC here,
   // whatever the machine's, so the bounds below read "+00".
