@@ -58,10 +58,14 @@ nlohmann::json BuildReport(pg::Connection& conn, const Config& config) {
     t["default_rows"] = total;
     // Rows no partition could take (RANGE: NULL keys, infinity), so
     // default_rows + unplaceable = everything in DEFAULT.
-    t["default_rows_total"] = conn.Exec("SELECT count(*) FROM ONLY " +
-                                        conn.QuoteQualified(info.default_partition.nspname,
-                                                            info.default_partition.relname))
-                                  .int64(0, 0);
+    // LIST counts every row (NULL is a value too); a RANGE table's per-bucket
+    // counts leave out NULL and infinite keys, so count DEFAULT once more.
+    t["default_rows_total"] = info.range
+                                  ? conn.Exec("SELECT count(*) FROM ONLY " +
+                                              conn.QuoteQualified(info.default_partition.nspname,
+                                                                  info.default_partition.relname))
+                                        .int64(0, 0)
+                                  : total;
     if (info.range) {
       const RangeSpec& range = *info.range;
       t["interval_source"] = range.interval_source;

@@ -127,8 +127,7 @@ int RunDrain(const Config& config, const std::string& table_name,
           chosen.begin(), chosen.end(), [&](const policy::KeyValue& x, const policy::KeyValue& y) {
             return b.ParsePoint(*x.text).value_or(0) < b.ParsePoint(*y.text).value_or(0);
           });
-      for (const policy::KeyValue& g :
-           executor::PartmanGap(conn, info, tc->partition_name, *farthest)) {
+      for (const policy::KeyValue& g : executor::PartmanGap(info, *farthest)) {
         if (std::find(chosen.begin(), chosen.end(), g) == chosen.end()) chosen.push_back(g);
       }
     }

@@ -197,10 +197,6 @@ void Executor::SleepUnlessStopped(std::chrono::milliseconds delay) {
   }
 }
 
-std::string Executor::ChooseName(const TableInfo& table, const std::string& base) {
-  return ChooseFreeName(conn_, table.nspname, base, {});
-}
-
 std::string ChooseFreeName(pg::Connection& conn, const std::string& nspname,
                            const std::string& base, const std::set<std::string>& taken) {
   // A relation of that name may already exist (a user's table, or another
@@ -275,7 +271,8 @@ MoveResult Executor::CreateAndMove(const TableInfo& table, const std::string& na
   for (int attempt = 1; attempt <= config_.max_attempts; ++attempt) {
     result.attempts = attempt;
     const PartitionSpec spec = SpecFor(conn_, table, value);
-    const std::string name = ChooseName(table, BaseName(table, name_template, value, spec));
+    const std::string name =
+        ChooseFreeName(conn_, table.nspname, BaseName(table, name_template, value, spec), {});
     std::string why;
     if (TryCreateAndMove(table, name, spec, &result, &why)) {
       result.took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
@@ -336,8 +333,7 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
     if (vc.rows <= rule.ThresholdFor(vc.value)) continue;
     if (std::find(values.begin(), values.end(), vc.value) != values.end()) continue;
     if (BeyondHorizon(conn_, table, vc.value)) continue;  // alerted when decided on
-    if (!PartmanGap(conn_, table, rule.name_template, vc.value).empty())
-      continue;  // decided on with its own gap
+    if (!PartmanGap(table, vc.value).empty()) continue;   // decided on with its own gap
     values.push_back(vc.value);
   }
   std::vector<std::string> shown;
@@ -386,9 +382,7 @@ bool BeyondHorizon(pg::Connection& conn, const TableInfo& table, const policy::K
   return r.value(0, 0) == "t";
 }
 
-std::vector<policy::KeyValue> PartmanGap(pg::Connection& conn, const TableInfo& table,
-                                         const std::string& name_template,
-                                         const policy::KeyValue& value) {
+std::vector<policy::KeyValue> PartmanGap(const TableInfo& table, const policy::KeyValue& value) {
   std::vector<policy::KeyValue> gap;
   if (!table.range || !table.range->partman || !table.range->newest_end || value.is_null()) {
     return gap;
@@ -407,13 +401,9 @@ std::vector<policy::KeyValue> PartmanGap(pg::Connection& conn, const TableInfo& 
     }
     const std::optional<policy::Bucket> b = bucketer.BucketOf(bucketer.FormatPoint(point));
     if (!b || b->lo >= *created_lo) break;
-    const policy::KeyValue key = policy::KeyValue::Of(b->lo_literal);
-    const PartitionSpec spec = SpecFor(conn, table, key);
-    pg::Result exists = conn.ExecParams(
-        "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = $1 AND c.relname = $2",
-        {table.nspname, BaseName(table, name_template, key, spec)});
-    if (exists.rows() == 0) gap.push_back(key);
+    // No partition exists past newest_end (it is the end of the last one):
+    // every bucket up to `value` is missing.
+    gap.push_back(policy::KeyValue::Of(b->lo_literal));
     point = b->hi;
   }
   return gap;
@@ -513,8 +503,7 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
       outcome.kind = policy::Outcome::Kind::kAlerted;
       return outcome;
     }
-    const std::vector<policy::KeyValue> gap =
-        PartmanGap(conn_, table, rule.name_template, decision.value);
+    const std::vector<policy::KeyValue> gap = PartmanGap(table, decision.value);
     if (!gap.empty() && OverHourlyCap(table, decision, max_new_partitions_per_hour,
                                       static_cast<int>(gap.size()) + 1)) {
       return outcome;  // kFailed, like the cap check above: all of them or none

@@ -87,9 +87,9 @@ bool BeyondHorizon(pg::Connection& conn, const TableInfo& table, const policy::K
 // it (at most 1000).  pg_partman's maintenance only extends its set after
 // the newest child, so partwatch creates these too, before `value`'s, to
 // keep the children contiguous.  Empty for other tables.
-std::vector<policy::KeyValue> PartmanGap(pg::Connection& conn, const TableInfo& table,
-                                         const std::string& name_template,
-                                         const policy::KeyValue& value);
+// REQUIRES: `table` was described after its partitions last changed
+// (range->newest_end is the end of the last partition).
+std::vector<policy::KeyValue> PartmanGap(const TableInfo& table, const policy::KeyValue& value);
 
 // The exact number of rows of `value` in the table's DEFAULT partition.
 int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value);
@@ -145,8 +145,6 @@ class Executor {
   // One attempt; returns false (after ROLLBACK) on a retryable lock failure.
   bool TryCreateAndMove(const TableInfo& table, const std::string& name, const PartitionSpec& spec,
                         MoveResult* result, std::string* why);
-  // `base`, or base_1, base_2... when a relation of that name exists.
-  std::string ChooseName(const TableInfo& table, const std::string& base);
   void SleepUnlessStopped(std::chrono::milliseconds delay);
   // Waits until transaction `xid` (32-bit, recent) is visible to a new
   // snapshot: the stream delivers a commit before the committing backend
