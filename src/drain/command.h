@@ -4,7 +4,10 @@
 // Which values or buckets: `values` when given (each a LIST value, or any
 // value inside the RANGE bucket to drain); with `all`, every value or bucket
 // DEFAULT holds rows of (RANGE buckets past max_future are left, with a
-// warning); otherwise those over the table's threshold (as `run` would).
+// warning); otherwise those over the table's threshold (as `run` would; for
+// an `action = "alert"` table, which `run` never moves, --value or --all is
+// required).  For pg_partman tables the children between its newest child
+// and the farthest bucket are created too (executor::PartmanGap).
 #pragma once
 
 #include <optional>
