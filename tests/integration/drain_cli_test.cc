@@ -127,6 +127,20 @@ TEST_F(DrainCliTest, WithoutAllItDrainsOnlyValuesOverTheThreshold) {
   EXPECT_EQ(Count(*db_, "SELECT count(*) FROM orders_big"), 500);
 }
 
+TEST_F(DrainCliTest, AlertTablesNeedAnExplicitChoice) {
+  // run never moves rows of an alert-mode table, so neither does a bare drain.
+  db_->Exec(InsertOrders(500, "big"));
+  const std::string config = Config(TableBlock("public.orders", 100, "alert"));
+  const CommandResult bare = RunPartwatch({"drain", "--table", "public.orders"}, config);
+  EXPECT_EQ(bare.exit_code, 2) << bare.err;
+  EXPECT_NE(bare.err.find("--value"), std::string::npos) << bare.err;
+  EXPECT_FALSE(RelationExists(*db_, "public.orders_big"));
+  const CommandResult named =
+      RunPartwatch({"drain", "--table", "public.orders", "--value", "big"}, config);
+  EXPECT_EQ(named.exit_code, 0) << named.err;
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM orders_big"), 500);
+}
+
 TEST_F(DrainCliTest, UnknownTableIsNamed) {
   const CommandResult r =
       RunPartwatch({"drain", "--table", "public.nope"}, Config(TableBlock("public.orders", 100)));
