@@ -11,6 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "src/executor/executor.h"
+#include "src/fault.h"
+#include "src/pg/pieces.h"
 
 namespace partwatch::drain {
 
@@ -1109,56 +1111,77 @@ void Drainer::Copy() {
   std::map<uint32_t, size_t> target_index;
   for (size_t j = 0; j < planned_.size(); ++j) target_index[planned_[j].oid] = j;
   const std::string cols = ColumnList();
-  conn_.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
-  try {
-    // The snapshot is taken here.  The log rows it sees are changes it sees
-    // in DEFAULT too; the rest are exactly what the copy misses.
-    conn_.Exec("DELETE FROM " + q_log_);
-    pg::Result size =
-        conn_.Exec("SELECT count(*), pg_relation_size(" + conn_.QuoteLiteral(q_def_) +
-                   "::regclass) / current_setting('block_size')::bigint FROM ONLY " + q_def_);
-    rows_total_ = size.int64(0, 0);
-    const int64_t blocks = size.int64(0, 1);
-    const int64_t per_block = std::max<int64_t>(1, rows_total_ / std::max<int64_t>(blocks, 1));
-    const int64_t step = std::max<int64_t>(1, options_.batch_rows / per_block);
-    spdlog::info("drain {}: copying {} row(s) ({} pages) out of {}.{} in batches of ~{} row(s)",
-                 display_, rows_total_, blocks, def_.schema, def_.name, step * per_block);
-    Report("copy", -1);
-    for (int64_t from = 0; from < blocks || from == 0; from += step) {
-      CheckStop("copying");
-      const int64_t to = from + step;
-      // The last range is open: pages added since the size was read hold
-      // no row this snapshot sees, but asking costs nothing.
-      std::string where = "ctid >= '(" + std::to_string(from) + ",0)'::tid";
-      if (to < blocks) where += " AND ctid < '(" + std::to_string(to) + ",0)'::tid";
-      pg::Result r =
-          conn_.Exec("WITH ins AS (INSERT INTO " + q_stage_ + " (" + cols + ") SELECT " + cols +
-                     " FROM ONLY " + q_def_ + " WHERE " + where +
-                     " RETURNING tableoid) SELECT tableoid, count(*) FROM ins GROUP BY 1");
-      for (int i = 0; i < r.rows(); ++i) {
-        const uint32_t oid = static_cast<uint32_t>(r.int64(i, 0));
-        const int64_t n = r.int64(i, 1);
-        result_.rows_copied += n;
-        if (auto it = target_index.find(oid); it != target_index.end()) {
-          planned_[it->second].copied += n;
-        } else {
-          result_.rows_left_in_default += n;
+  // One snapshot for the whole copy, held by a transaction of its own that
+  // touches no table; the copy itself runs in short pieces that import it.
+  // So the copy reads every row of DEFAULT exactly once, as of that
+  // snapshot, and yet holds ACCESS SHARE on DEFAULT only for one piece at a
+  // time: a DDL queued behind the copy waits for one piece, not for the copy
+  // (and everyone queued behind the DDL with it).
+  pg::SnapshotHolder snapshot(conn_.OpenLike());
+  pg::Result size = conn_.Exec("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = " +
+                               std::to_string(def_.oid));
+  rows_total_ = size.rows() ? size.int64(0, 0) : 0;
+  pg::PieceOptions pieces;
+  pieces.snapshot = snapshot.name();
+  pieces.limit = options_.yield_after;
+  pieces.target = std::max(milliseconds(1), options_.yield_after / 4);
+  pieces.lock_timeout = std::min(options_.lock_timeout, options_.yield_after);
+  // About batch_rows per piece at most (reltuples per page; 100 when unknown).
+  const pg::Result pages = conn_.Exec("SELECT greatest(relpages, 1), reltuples FROM pg_class WHERE oid = " +
+                                      std::to_string(def_.oid));
+  const double per_page =
+      pages.rows() && std::stod(pages.text(0, 1)) > 0
+          ? std::max(1.0, std::stod(pages.text(0, 1)) / static_cast<double>(pages.int64(0, 0)))
+          : 100.0;
+  pieces.max_pages = std::max<int64_t>(
+      1, static_cast<int64_t>(static_cast<double>(options_.batch_rows) / per_page));
+  pieces.first_pages = std::min<int64_t>(pieces.max_pages, 64);
+  spdlog::info(
+      "drain {}: copying about {} row(s) out of {}.{} in pieces of at most ~{} row(s), each "
+      "holding its lock under {} ms",
+      display_, rows_total_, def_.schema, def_.name,
+      static_cast<int64_t>(static_cast<double>(pieces.max_pages) * per_page),
+      options_.yield_after.count());
+  Report("copy", -1);
+  // The first piece also empties the log: the log rows the snapshot sees
+  // are changes the copy sees too; what is left is exactly what it misses.
+  bool log_emptied = false;
+  const pg::PieceStats stats = pg::ForEachPiece(
+      conn_, q_def_,
+      [&](const std::string& where) {
+        FaultPoint("drain.copy.piece");
+        return std::string(log_emptied ? "" : "DELETE FROM " + q_log_ + "; ") + "WITH ins AS (INSERT INTO " +
+               q_stage_ + " (" + cols + ") SELECT " + cols + " FROM ONLY " + q_def_ + " WHERE " +
+               where + " RETURNING tableoid) SELECT tableoid, count(*) FROM ins GROUP BY 1";
+      },
+      [&](const pg::Result& r) {
+        log_emptied = true;
+        for (int i = 0; i < r.rows(); ++i) {
+          const uint32_t oid = static_cast<uint32_t>(r.int64(i, 0));
+          const int64_t n = r.int64(i, 1);
+          result_.rows_copied += n;
+          if (auto it = target_index.find(oid); it != target_index.end()) {
+            planned_[it->second].copied += n;
+          } else {
+            result_.rows_left_in_default += n;
+          }
         }
-      }
-      Report("copy", -1);
-      if (to >= blocks) break;
-    }
-    conn_.Exec("COMMIT");
-  } catch (...) {
-    if (conn_.connected()) conn_.TryExec("ROLLBACK");
-    throw;
-  }
+        rows_total_ = std::max(rows_total_, result_.rows_copied);
+        FaultPoint("drain.copy.committed");
+        Report("copy", -1);
+        CheckStop("copying");
+      },
+      pieces);
+  result_.copy_pieces = stats.pieces;
+  result_.copy_pieces_cancelled = stats.cancelled;
+  result_.longest_copy_piece = stats.longest;
   result_.copy_took = duration_cast<microseconds>(Clock::now() - copy_start);
   const double secs = std::max(1e-6, static_cast<double>(result_.copy_took.count()) / 1e6);
   spdlog::info(
-      "drain {}: copied {} row(s) in {:.1f} s ({:.0f} rows/s): {} into {} new "
-      "partition(s), {} stay in DEFAULT",
+      "drain {}: copied {} row(s) in {:.1f} s ({:.0f} rows/s; {} piece(s), the longest {:.1f} "
+      "ms, {} cut short and retried): {} into {} new partition(s), {} stay in DEFAULT",
       display_, result_.rows_copied, secs, static_cast<double>(result_.rows_copied) / secs,
+      stats.pieces, Millis(stats.longest), stats.cancelled,
       result_.rows_copied - result_.rows_left_in_default, planned_.size(),
       result_.rows_left_in_default);
   // Statistics before the swap, so plans over the new partitions are sane

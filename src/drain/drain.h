@@ -50,14 +50,21 @@
 //      INSERT into the log per changed row (SECURITY DEFINER, so writers need
 //      no privilege on the log).  If the drain dies, the triggers stay (and
 //      the log grows) until the next Drain or CleanupLeftovers.
-//   5. Copy: ONE transaction, REPEATABLE READ.  Its first statement empties
-//      the log: the log rows its snapshot sees are changes the copy sees too;
-//      what is left after COMMIT is exactly what the copy did not see.  Then
-//      INSERT INTO stage SELECT ... FROM ONLY default in ctid ranges of about
-//      `batch_rows` rows; stage routes every row to its target or to the new
-//      default in one pass.  This transaction holds ACCESS SHARE on DEFAULT
-//      (DDL on the table waits for it) and keeps its snapshot (VACUUM's
-//      horizon) for the length of the copy.
+//   5. Copy, under ONE snapshot but in many short transactions: a second
+//      connection opens a REPEATABLE READ transaction that only exports its
+//      snapshot (pg::SnapshotHolder: no table lock, but VACUUM's horizon is
+//      held for the length of the copy), and the copy runs in ctid ranges
+//      (pg::ForEachPiece), each its own transaction importing that snapshot.
+//      The first piece also empties the log: the log rows the snapshot sees
+//      are changes the copy sees too; what is left is exactly what the copy
+//      misses.  Each piece inserts INTO stage SELECT ... FROM ONLY default
+//      for its range; stage routes every row to its target or to the new
+//      default.  A piece holds ACCESS SHARE on DEFAULT for at most
+//      `yield_after` (its statement_timeout; pieces aim at a quarter of it
+//      and are at most about `batch_rows` rows); one cut short is rolled back
+//      and retried at half the size.  So a DDL that queues for DEFAULT (an
+//      ALTER TABLE, pg_partman's ATTACH) waits for one piece, never for the
+//      copy, and the copy resumes where it was: every range is copied once.
 //   6. Replay, no lock on the parent or DEFAULT: the log is applied to
 //      stage in id order, in batches of `replay_batch_rows`, until fewer than
 //      `swap_max_log_rows` rows are left.  With a unique key (the parent's
@@ -165,7 +172,7 @@ struct Target {
 
 struct Progress {
   int64_t rows_copied = 0;
-  int64_t rows_total = 0;                         // count(*) of DEFAULT in the copy's snapshot
+  int64_t rows_total = 0;  // DEFAULT's rows: pg_class.reltuples, raised to rows_copied
   std::chrono::steady_clock::duration elapsed{};  // since Drain started
   // "prepare", "copy", "replay", "swap", "cleanup", "done".
   std::string phase;
@@ -179,7 +186,9 @@ struct Options {
   // Longest wait for a lock that blocks the application while queued (the
   // swap's and the triggers'); capped at max_lock.
   std::chrono::milliseconds lock_timeout{500};
-  int64_t batch_rows = 50'000;         // rows per copy statement (about)
+  // Longest a copy piece keeps its lock on DEFAULT (and waits for it).
+  std::chrono::milliseconds yield_after{200};
+  int64_t batch_rows = 50'000;         // most rows per copy piece (about)
   int64_t replay_batch_rows = 10'000;  // log rows per replay transaction
   int64_t swap_max_log_rows = 2'000;   // swap once fewer changes are pending
   int max_swap_attempts = 20;
@@ -206,6 +215,9 @@ struct Result {
   // COMMIT or ROLLBACK returned), over all attempts.
   std::chrono::microseconds longest_lock{0};
   std::chrono::microseconds copy_took{0};
+  int64_t copy_pieces = 0;            // transactions the copy took
+  int64_t copy_pieces_cancelled = 0;  // pieces cut short by yield_after, retried smaller
+  std::chrono::microseconds longest_copy_piece{0};
   std::chrono::microseconds took{0};
 };
 

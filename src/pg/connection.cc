@@ -94,6 +94,25 @@ Connection Connection::Open(const std::string& conninfo,
   return conn;
 }
 
+Connection Connection::OpenLike() const {
+  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> opts(PQconninfo(c_.get()),
+                                                                     &PQconninfoFree);
+  if (!opts) throw PgError("out of memory reading the connection's parameters", "");
+  std::vector<const char*> keys;
+  std::vector<const char*> values;
+  for (const PQconninfoOption* o = opts.get(); o->keyword != nullptr; ++o) {
+    if (o->val == nullptr || o->val[0] == '\0') continue;
+    keys.push_back(o->keyword);
+    values.push_back(o->val);
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  Connection conn(PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/0));
+  if (!conn.c_) throw PgError("out of memory allocating a libpq connection", "");
+  if (PQstatus(conn.c_.get()) != CONNECTION_OK) throw PgError(conn.ErrorMessage(), "");
+  return conn;
+}
+
 Result Connection::TryExec(const std::string& sql) { return Result(PQexec(c_.get(), sql.c_str())); }
 
 Result Connection::TryExecParams(const std::string& sql,

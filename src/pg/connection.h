@@ -92,6 +92,11 @@ class Connection {
   static Connection Open(const std::string& conninfo,
                          const std::vector<std::pair<std::string, std::string>>& extra = {});
 
+  // A new connection with this one's connection parameters (PQconninfo:
+  // the same server, database, role and options), for a second session of
+  // the same client.  Throws PgError.
+  Connection OpenLike() const;
+
   PGconn* get() const { return c_.get(); }
   bool connected() const { return c_ && PQstatus(c_.get()) == CONNECTION_OK; }
   int backend_pid() const { return PQbackendPID(c_.get()); }
