@@ -129,7 +129,8 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
 
   if (const toml::table* ex = GetTable(root, "executor", origin)) {
     RejectUnknownKeys(*ex,
-                      {"lock_timeout_ms", "max_attempts", "retry_base_delay_ms", "lock_parent"},
+                      {"lock_timeout_ms", "max_attempts", "retry_base_delay_ms", "lock_parent",
+                       "yield_after_ms", "statement_timeout_ms"},
                       origin, "executor.");
     config.executor.lock_timeout = std::chrono::milliseconds(
         GetInt(*ex, "lock_timeout_ms", config.executor.lock_timeout.count(), 1, 600'000, origin,
@@ -141,6 +142,12 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
                origin, "executor."));
     config.executor.lock_parent =
         GetBool(*ex, "lock_parent", config.executor.lock_parent, origin, "executor.");
+    config.executor.yield_after = std::chrono::milliseconds(GetInt(
+        *ex, "yield_after_ms", config.executor.yield_after.count(), 10, 600'000, origin,
+        "executor."));
+    config.executor.statement_timeout = std::chrono::milliseconds(
+        GetInt(*ex, "statement_timeout_ms", config.executor.statement_timeout.count(), 100,
+               86'400'000, origin, "executor."));
   }
 
   if (const toml::table* dr = GetTable(root, "drain", origin)) {

@@ -40,8 +40,15 @@ struct SourceConfig {
 };
 
 struct ExecutorConfig {
-  // Every statement of an action runs under this lock_timeout.
+  // Every statement of an action runs under this lock_timeout (capped at
+  // yield_after: while partwatch waits in a lock queue, others wait behind).
   std::chrono::milliseconds lock_timeout{500};
+  // No statement of partwatch's keeps a lock on a user table that others may
+  // queue behind for longer than this: long reads of DEFAULT (counts, the
+  // drain's copy) run in pieces under this statement_timeout.
+  std::chrono::milliseconds yield_after{200};
+  // statement_timeout of every other statement on partwatch's sessions.
+  std::chrono::milliseconds statement_timeout{60'000};
   // Attempts per action before giving up until the next crossing commit.
   int max_attempts = 10;
   // First retry delay; doubles per attempt, capped at 30 s.

@@ -15,6 +15,7 @@
 #include "src/drain/drain.h"
 #include "src/executor/executor.h"
 #include "src/pg/connection.h"
+#include "src/pg/pieces.h"
 #include "src/replication/stream.h"
 #include "src/setup.h"
 
@@ -133,13 +134,24 @@ class FatalError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Counts DEFAULT per value for every table and seeds the policy with the
-// most frequent values, as many as it tracks; the rest are covered by the
+// Counts DEFAULT per value for every table, as of `snapshot` (exported by
+// the slot or a pg::SnapshotHolder), and seeds the policy with the most
+// frequent values, as many as it tracks; the rest are covered by the
 // table's floor (no value left out has more rows than the last one seeded).
-void SeedCounts(pg::Connection& sql, const std::vector<TableInfo>& infos, policy::Policy* policy) {
+// The count runs in ctid pieces of its own transactions, each importing the
+// snapshot and keeping its lock under executor.yield_after: a DDL queued
+// behind it waits one piece, not the whole count of a large DEFAULT.
+void SeedCounts(pg::Connection& sql, const Config& config, const std::string& snapshot,
+                const std::vector<TableInfo>& infos, policy::Policy* policy) {
+  pg::PieceOptions pieces;
+  pieces.snapshot = snapshot;
+  pieces.limit = config.executor.yield_after;
+  pieces.target = std::max(std::chrono::milliseconds(1), config.executor.yield_after / 4);
+  pieces.lock_timeout = std::min(config.executor.lock_timeout, config.executor.yield_after);
+  pieces.stop = &StopRequested();
   for (size_t i = 0; i < infos.size(); ++i) {
     const size_t limit = policy->rules()[i].max_tracked_values;
-    const auto counts = executor::CountDefaultByValue(sql, infos[i], limit);
+    const auto counts = executor::CountDefaultByValue(sql, infos[i], limit, pieces);
     for (const auto& vc : counts) policy->Seed(i, vc.value, vc.rows);
     if (counts.size() == limit) policy->SeedUntracked(i, counts.back().rows);
   }
@@ -255,10 +267,7 @@ SessionResult RunSession(const Config& config, bool first) {
       // A new slot exports the snapshot of its consistent point: counting
       // DEFAULT in it and streaming from that point counts every row once.
       const replication::CreatedSlot created = repl.CreateSlot(config.source.slot, true);
-      sql.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      sql.Exec("SET TRANSACTION SNAPSHOT " + sql.QuoteLiteral(created.snapshot_name));
-      SeedCounts(sql, infos, &policy);
-      sql.Exec("COMMIT");
+      SeedCounts(sql, config, created.snapshot_name, infos, &policy);
       start = created.consistent_point;
       spdlog::info(
           "created replication slot {} at {}; initial DEFAULT counts are exact as of "
@@ -267,8 +276,10 @@ SessionResult RunSession(const Config& config, bool first) {
     } else {
       // An existing slot resumes at its confirmed position, which is never
       // ahead of the count below: rows may be counted twice (the executor
-      // re-counts exactly before acting), never missed.
-      SeedCounts(sql, infos, &policy);
+      // re-counts exactly before acting), never missed.  One snapshot for
+      // all the count's pieces, so none is missed within DEFAULT either.
+      pg::SnapshotHolder snapshot(sql.OpenLike());
+      SeedCounts(sql, config, snapshot.name(), infos, &policy);
       start = slot->confirmed_flush_lsn;
       spdlog::info("resuming replication slot {} at {} (retained WAL {} bytes, wal_status {})",
                    config.source.slot, start.ToString(), slot->retained_wal_bytes,
@@ -374,7 +385,12 @@ SessionResult RunSession(const Config& config, bool first) {
                   "table {}: a streamed row falls inside a partition that no longer takes it "
                   "(dropped or detached?); re-read the partitions, recounting DEFAULT",
                   snap->infos[t].DisplayName());
-              for (const auto& vc : executor::CountDefaultByValue(catalog_conn, snap->infos[t])) {
+              pg::PieceOptions pieces;
+              pieces.limit = config.executor.yield_after;
+              pieces.target = std::max(std::chrono::milliseconds(1), config.executor.yield_after / 4);
+              pieces.lock_timeout = std::min(config.executor.lock_timeout, config.executor.yield_after);
+              for (const auto& vc :
+                   executor::CountDefaultByValue(catalog_conn, snap->infos[t], 0, pieces)) {
                 if (vc.rows > policy.count(t, vc.value)) policy.Seed(t, vc.value, vc.rows);
               }
             }

@@ -11,6 +11,7 @@
 #include "policy/naming.h"
 #include "src/drain/command.h"
 #include "src/drain/drain.h"
+#include "src/fault.h"
 
 namespace partwatch::executor {
 
@@ -85,11 +86,18 @@ std::string BaseName(const TableInfo& table, const std::string& name_template,
   return policy::RangePartitionName(range.name_template, table.relname, *spec.bucket, range.type);
 }
 
-int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value) {
+int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value,
+                   const pg::PieceOptions& pieces) {
   const PartitionSpec spec = SpecFor(conn, table, value);
-  pg::Result r = conn.Exec("SELECT count(*) FROM ONLY " + QuotedDefault(conn, table) + " WHERE " +
-                           spec.where_sql);
-  return r.int64(0, 0);
+  const std::string def = QuotedDefault(conn, table);
+  int64_t rows = 0;
+  pg::ForEachPiece(
+      conn, def,
+      [&](const std::string& where) {
+        return "SELECT count(*) FROM ONLY " + def + " WHERE " + where + " AND " + spec.where_sql;
+      },
+      [&](const pg::Result& r) { rows += r.int64(0, 0); }, pieces);
+  return rows;
 }
 
 namespace {
@@ -148,46 +156,70 @@ std::string GroupByForBuckets(pg::Connection& conn, const TableInfo& table) {
 }  // namespace
 
 std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInfo& table,
-                                            size_t limit) {
+                                            size_t limit, const pg::PieceOptions& pieces) {
+  const std::string def = QuotedDefault(conn, table);
+  const std::string col = conn.QuoteIdent(table.key.at(0).name);
+  std::vector<ValueCount> out;
   if (table.range) {
     // Group in SQL so that each group lies in one bucket, then map each
     // group (by its smallest key) to its bucket here.
-    const std::string col = conn.QuoteIdent(table.key.at(0).name);
-    pg::Result r = conn.Exec("SELECT format('%s', min(" + col + ")), count(*) FROM ONLY " +
-                             QuotedDefault(conn, table) + " WHERE " + col +
-                             " IS NOT NULL GROUP BY " + GroupByForBuckets(conn, table));
+    const std::string group_by = GroupByForBuckets(conn, table);
     std::unordered_map<std::string, int64_t> per_bucket;
-    for (int i = 0; i < r.rows(); ++i) {
-      std::optional<policy::Bucket> b = table.range->bucketer->BucketOf(r.value(i, 0));
-      if (b) per_bucket[b->lo_literal] += r.int64(i, 1);
-    }
-    std::vector<ValueCount> out;
+    pg::ForEachPiece(
+        conn, def,
+        [&](const std::string& where) {
+          return "SELECT format('%s', min(" + col + ")), count(*) FROM ONLY " + def + " WHERE " +
+                 where + " AND " + col + " IS NOT NULL GROUP BY " + group_by;
+        },
+        [&](const pg::Result& r) {
+          for (int i = 0; i < r.rows(); ++i) {
+            std::optional<policy::Bucket> b = table.range->bucketer->BucketOf(r.value(i, 0));
+            if (b) per_bucket[b->lo_literal] += r.int64(i, 1);
+          }
+        },
+        pieces);
     for (auto& [lo, n] : per_bucket) out.push_back(ValueCount{policy::KeyValue::Of(lo), n});
-    std::sort(out.begin(), out.end(), [](const ValueCount& a, const ValueCount& b) {
-      return a.rows != b.rows ? a.rows > b.rows : *a.value.text < *b.value.text;
-    });
-    if (limit && out.size() > limit) out.resize(limit);
-    return out;
+  } else {
+    // format('%s', x) uses the type's output function: the text pgoutput
+    // sends (a plain ::text cast differs for some types, e.g. boolean).
+    std::unordered_map<std::string, int64_t> per_value;
+    int64_t nulls = 0;
+    pg::ForEachPiece(
+        conn, def,
+        [&](const std::string& where) {
+          return "SELECT CASE WHEN " + col + " IS NULL THEN NULL ELSE format('%s', " + col +
+                 ") END AS v, count(*) FROM ONLY " + def + " WHERE " + where + " GROUP BY 1";
+        },
+        [&](const pg::Result& r) {
+          for (int i = 0; i < r.rows(); ++i) {
+            if (r.is_null(i, 0)) {
+              nulls += r.int64(i, 1);
+            } else {
+              per_value[r.text(i, 0)] += r.int64(i, 1);
+            }
+          }
+        },
+        pieces);
+    out.reserve(per_value.size() + 1);
+    for (auto& [v, n] : per_value) out.push_back(ValueCount{policy::KeyValue::Of(v), n});
+    if (nulls > 0) out.push_back(ValueCount{policy::KeyValue::Null(), nulls});
   }
-  const std::string col = conn.QuoteIdent(table.key.at(0).name);
-  // format('%s', x) uses the type's output function: the text pgoutput sends
-  // (a plain ::text cast differs for some types, e.g. boolean).
-  pg::Result r = conn.Exec("SELECT CASE WHEN " + col + " IS NULL THEN NULL ELSE format('%s', " +
-                           col + ") END AS v, count(*) FROM ONLY " + QuotedDefault(conn, table) +
-                           " GROUP BY 1 ORDER BY 2 DESC, 1" +
-                           (limit ? " LIMIT " + std::to_string(limit) : std::string()));
-  std::vector<ValueCount> out;
-  out.reserve(static_cast<size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) {
-    out.push_back(ValueCount{policy::KeyValue{r.opt(i, 0)}, r.int64(i, 1)});
-  }
+  // The most frequent first; ties by value's bytes, NULL last.
+  std::sort(out.begin(), out.end(), [](const ValueCount& a, const ValueCount& b) {
+    if (a.rows != b.rows) return a.rows > b.rows;
+    if (a.value.is_null() != b.value.is_null()) return b.value.is_null();
+    return !a.value.is_null() && *a.value.text < *b.value.text;
+  });
+  if (limit && out.size() > limit) out.resize(limit);
   return out;
 }
 
 Executor::Executor(pg::Connection conn, ExecutorConfig config, DrainConfig drain,
                    const std::atomic<bool>& stop)
     : conn_(std::move(conn)), config_(config), drain_(drain), stop_(stop) {
-  conn_.Exec("SET application_name = 'partwatch executor'");
+  conn_.Exec("SET application_name = 'partwatch executor'; SET statement_timeout = " +
+             pg::TimeoutLiteral(config_.statement_timeout) +
+             "; SET lock_timeout = " + pg::TimeoutLiteral(LockWait()));
 }
 
 void Executor::SleepUnlessStopped(std::chrono::milliseconds delay) {
@@ -219,44 +251,100 @@ std::string ChooseFreeName(pg::Connection& conn, const std::string& nspname,
   throw pg::PgError("no free partition name near '" + base + "' in schema " + nspname, "");
 }
 
-bool Executor::TryCreateAndMove(const TableInfo& table, const std::string& name,
-                                const PartitionSpec& spec, MoveResult* result, std::string* why) {
+std::chrono::microseconds Executor::LockBudget() const {
+  // A little of max_lock is kept back for the round trips of a cancel and
+  // the ROLLBACK, so a cancelled move, too, ends within max_lock.
+  return drain_.max_lock - std::min(drain_.max_lock / 10, std::chrono::milliseconds(10));
+}
+
+std::chrono::milliseconds Executor::LockWait() const {
+  return std::min(config_.lock_timeout, config_.yield_after);
+}
+
+Executor::Attempt Executor::TryCreateAndMove(const TableInfo& table, const std::string& name,
+                                             const PartitionSpec& spec, MoveResult* result,
+                                             std::string* why) {
   auto rollback = [&] { conn_.TryExec("ROLLBACK"); };
+  Clock::time_point locked{};
+  bool have_lock = false;
+  auto held = [&] {
+    return have_lock ? std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - locked)
+                     : std::chrono::microseconds(0);
+  };
+  const std::chrono::microseconds budget = LockBudget();
+  const std::chrono::milliseconds wait = LockWait();
+  // Every statement after the first write-blocking lock runs with what is
+  // left of the budget as its statement_timeout: the move never holds the
+  // lock longer than drain.max_lock, whatever the estimate said.
+  auto step = [&](const std::string& sql) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(budget - held());
+    if (left.count() < 1) {
+      throw pg::PgError("the lock budget of " + std::to_string(drain_.max_lock.count()) +
+                            " ms ran out",
+                        std::string(pg::kQueryCanceled));
+    }
+    return conn_.Exec("SET LOCAL statement_timeout = " + pg::TimeoutLiteral(left) +
+                      "; SET LOCAL lock_timeout = " + pg::TimeoutLiteral(std::min(left, wait)) +
+                      "; " + sql);
+  };
   try {
     conn_.Exec("BEGIN");
-    conn_.Exec("SET LOCAL lock_timeout = '" + std::to_string(config_.lock_timeout.count()) + "ms'");
+    // idle_in_transaction_session_timeout: should this client vanish with
+    // its socket still open, the server ends the session and frees the lock.
+    conn_.Exec("SET LOCAL lock_timeout = " + pg::TimeoutLiteral(wait) +
+               "; SET LOCAL statement_timeout = " + pg::TimeoutLiteral(wait + std::chrono::seconds(1)) +
+               "; SET LOCAL idle_in_transaction_session_timeout = " +
+               pg::TimeoutLiteral(drain_.max_lock));
     pg::Result lock = conn_.ExecParams("SELECT pg_try_advisory_xact_lock($1::bigint)",
                                        {std::to_string(AdvisoryLockKey(table.oid))});
     if (lock.value(0, 0) != "t") {
       rollback();
       *why = "another partwatch process is acting on " + table.DisplayName();
-      return false;
+      return Attempt::kLockBusy;
     }
     const std::string parent = conn_.QuoteQualified(table.nspname, table.relname);
     const std::string def = QuotedDefault(conn_, table);
     const std::string target = conn_.QuoteQualified(table.nspname, name);
-    if (config_.lock_parent) conn_.Exec("LOCK TABLE ONLY " + parent + " IN SHARE MODE");
-    conn_.Exec("LOCK TABLE ONLY " + def + " IN ACCESS EXCLUSIVE MODE");
-    conn_.Exec("CREATE TABLE " + target + " (LIKE " + parent +
-               " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS "
-               "INCLUDING GENERATED INCLUDING STATISTICS)");
+    if (config_.lock_parent) {
+      conn_.Exec("LOCK TABLE ONLY " + parent + " IN SHARE MODE");
+      locked = Clock::now();
+      have_lock = true;
+      FaultPoint("executor.move.locked");
+      step("LOCK TABLE ONLY " + def + " IN ACCESS EXCLUSIVE MODE");
+    } else {
+      conn_.Exec("LOCK TABLE ONLY " + def + " IN ACCESS EXCLUSIVE MODE");
+      locked = Clock::now();
+      have_lock = true;
+      FaultPoint("executor.move.locked");
+    }
+    step("CREATE TABLE " + target + " (LIKE " + parent +
+         " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS "
+         "INCLUDING GENERATED INCLUDING STATISTICS)");
     std::string cols;
     for (const std::string& c : table.insertable_columns) {
       cols += (cols.empty() ? "" : ", ") + conn_.QuoteIdent(c);
     }
-    pg::Result moved = conn_.Exec("WITH moved AS (DELETE FROM ONLY " + def + " WHERE " +
-                                  spec.where_sql + " RETURNING " + cols + ") INSERT INTO " +
-                                  target + " (" + cols + ") SELECT " + cols + " FROM moved");
+    pg::Result moved = step("WITH moved AS (DELETE FROM ONLY " + def + " WHERE " + spec.where_sql +
+                            " RETURNING " + cols + ") INSERT INTO " + target + " (" + cols +
+                            ") SELECT " + cols + " FROM moved");
     result->moved_rows = std::stoll(PQcmdTuples(moved.get()));
-    conn_.Exec("ALTER TABLE " + parent + " ATTACH PARTITION " + target + " " + spec.bound_sql);
+    step("ALTER TABLE " + parent + " ATTACH PARTITION " + target + " " + spec.bound_sql);
+    FaultPoint("executor.move.before_commit");
     conn_.Exec("COMMIT");
+    result->lock_held = held();
+    FaultPoint("executor.move.committed");
     result->partition = table.nspname + "." + name;
-    return true;
+    return Attempt::kDone;
   } catch (const pg::PgError& e) {
+    result->lock_held = held();
     rollback();
+    if (have_lock && e.sqlstate() == pg::kQueryCanceled && conn_.connected()) {
+      *why = e.what();
+      return Attempt::kOverBudget;
+    }
     if (IsRetryable(e.sqlstate())) {
       *why = e.what();
-      return false;
+      return Attempt::kLockBusy;
     }
     throw;
   }
@@ -274,10 +362,12 @@ MoveResult Executor::CreateAndMove(const TableInfo& table, const std::string& na
     const std::string name =
         ChooseFreeName(conn_, table.nspname, BaseName(table, name_template, value, spec), {});
     std::string why;
-    if (TryCreateAndMove(table, name, spec, &result, &why)) {
+    const Attempt end = TryCreateAndMove(table, name, spec, &result, &why);
+    if (end == Attempt::kDone) {
       result.took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
       return result;
     }
+    if (end == Attempt::kOverBudget) throw OverBudget(why, result.lock_held);
     if (attempt == config_.max_attempts || stop_.load(std::memory_order_acquire)) {
       throw pg::PgError("gave up after " + std::to_string(attempt) + " attempt(s): " + why,
                         pg::kLockNotAvailable.data());
@@ -311,11 +401,20 @@ bool Executor::WaitUntilVisible(uint32_t xid, std::chrono::milliseconds timeout)
   }
 }
 
-bool Executor::UseOnlineDrain(const TableInfo& table) {
+int64_t Executor::DefaultBytes(const TableInfo& table) {
   // By name: a drain replaces DEFAULT (same name, new oid).
   pg::Result r =
       conn_.ExecParams("SELECT pg_relation_size($1::regclass)", {QuotedDefault(conn_, table)});
-  return r.int64(0, 0) > drain_.online_above_bytes;
+  return r.int64(0, 0);
+}
+
+pg::PieceOptions Executor::CountPieces() const {
+  pg::PieceOptions pieces;
+  pieces.limit = config_.yield_after;
+  pieces.target = std::max(std::chrono::milliseconds(1), config_.yield_after / 4);
+  pieces.lock_timeout = LockWait();
+  pieces.stop = &stop_;
+  return pieces;
 }
 
 MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule& rule,
@@ -328,7 +427,7 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
   auto& times = created_[table.oid];
   const size_t room = static_cast<size_t>(
       std::max<int64_t>(0, static_cast<int64_t>(cap) - static_cast<int64_t>(times.size())));
-  for (const ValueCount& vc : CountDefaultByValue(conn_, table)) {
+  for (const ValueCount& vc : CountDefaultByValue(conn_, table, 0, CountPieces())) {
     if (values.size() >= std::max(room, gap.size() + 1)) break;
     if (vc.rows <= rule.ThresholdFor(vc.value)) continue;
     if (std::find(values.begin(), values.end(), vc.value) != values.end()) continue;
@@ -338,16 +437,15 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
   }
   std::vector<std::string> shown;
   for (const auto& v : values) shown.push_back(v.ForLog());
-  spdlog::info(
-      "table {}: DEFAULT is larger than drain.online_above_mb ({} MB): draining {} value(s) over "
-      "the threshold online: {}",
-      table.DisplayName(), drain_.online_above_bytes >> 20, values.size(),
+  spdlog::info("table {}: draining {} value(s) over the threshold online: {}",
+               table.DisplayName(), values.size(),
       fmt::join(
           shown.size() > 20 ? std::vector<std::string>(shown.begin(), shown.begin() + 20) : shown,
           ", "));
   drain::Options options;
   options.max_lock = drain_.max_lock;
-  options.lock_timeout = config_.lock_timeout;
+  options.lock_timeout = LockWait();
+  options.yield_after = config_.yield_after;
   options.batch_rows = drain_.batch_rows;
   options.stop = &stop_;
   const auto start = Clock::now();
@@ -367,6 +465,8 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
     if (name == targets.front().name) result.moved_rows = rows;
   }
   result.attempts = drained.swap_attempts;
+  result.lock_held = drained.longest_lock;
+  result.online = true;
   result.took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   // The other values' partitions count against max_new_partitions_per_hour
   // too (Execute() adds the decision's own).
@@ -410,18 +510,23 @@ std::vector<policy::KeyValue> PartmanGap(const TableInfo& table, const policy::K
 }
 
 void Executor::FillPartmanGap(const TableInfo& table, const policy::TableRule& rule,
-                              const std::vector<policy::KeyValue>& gap) {
+                              const std::vector<policy::KeyValue>& gap, size_t* filled) {
   // pg_partman's maintenance only ever extends the set after its newest
   // child: the buckets between the old newest child and the one just
   // created would stay without partitions (rows for them would land in
   // DEFAULT).  Create them, moving whatever DEFAULT holds of them.
+  *filled = 0;
   for (const policy::KeyValue& key : gap) {
-    MoveResult filled = CreateAndMove(table, rule.name_template, key);
+    const int64_t bytes = DefaultBytes(table);
+    MoveResult moved = CreateAndMove(table, rule.name_template, key);
+    cost_.Observe(moved.moved_rows, bytes, moved.lock_held);
     created_[table.oid].push_back(Clock::now());
+    ++*filled;
     spdlog::info(
         "table {} bucket {}: created partition {} to keep pg_partman's children contiguous "
-        "({} row(s) moved)",
-        table.DisplayName(), key.ForLog(), filled.partition, filled.moved_rows);
+        "({} row(s) moved, lock held {:.1f} ms)",
+        table.DisplayName(), key.ForLog(), moved.partition, moved.moved_rows,
+        static_cast<double>(moved.lock_held.count()) / 1000.0);
   }
 }
 
@@ -473,7 +578,7 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
       outcome.kind = policy::Outcome::Kind::kDone;
       return outcome;
     }
-    const int64_t exact = ExactCount(conn_, table, decision.value);
+    const int64_t exact = ExactCount(conn_, table, decision.value, CountPieces());
     const int64_t threshold = rule.ThresholdFor(decision.value);
     outcome.exact_count = exact;
     if (exact <= threshold) {
@@ -508,16 +613,56 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
                                       static_cast<int>(gap.size()) + 1)) {
       return outcome;  // kFailed, like the cap check above: all of them or none
     }
+    // The path is chosen by what the move would cost under the lock that
+    // blocks the application's writes, estimated from DEFAULT's size, the
+    // rows to move and how long this process's moves took so far; the bound
+    // is enforced either way (an over-budget move is cut off, rolled back
+    // and done online).
+    const int64_t bytes = DefaultBytes(table);
+    const std::chrono::microseconds budget = LockBudget();
+    // Each gap bucket is a move of its own: a scan of DEFAULT each.
+    const bool fits = cost_.Fits(exact, bytes, budget) &&
+                      (gap.empty() || cost_.Fits(0, bytes, budget));
+    const double estimate_ms = cost_.EstimateMicros(exact, bytes) / 1000.0;
     MoveResult moved;
-    if (UseOnlineDrain(table)) {
-      moved = DrainOnline(table, rule, decision.value, gap, max_new_partitions_per_hour);
+    bool online = bytes > drain_.online_above_bytes || !fits;
+    if (online) {
+      spdlog::info(
+          "table {} value {}: taking the online path for {} row(s) in a DEFAULT of {:.1f} MB: {}",
+          table.DisplayName(), decision.value.ForLog(), exact, static_cast<double>(bytes) / 1048576.0,
+          bytes > drain_.online_above_bytes
+              ? fmt::format("DEFAULT is larger than drain.online_above_mb ({} MB)",
+                            drain_.online_above_bytes >> 20)
+              : fmt::format("one transaction would hold the write-blocking lock for about {:.0f} "
+                            "ms, more than drain.max_lock_ms ({} ms) allows",
+                            estimate_ms, drain_.max_lock.count()));
     } else {
+      spdlog::info(
+          "table {} value {}: moving {} row(s) in one transaction: about {:.1f} ms under the "
+          "lock (DEFAULT {:.1f} MB), within drain.max_lock_ms ({} ms)",
+          table.DisplayName(), decision.value.ForLog(), exact, estimate_ms,
+          static_cast<double>(bytes) / 1048576.0, drain_.max_lock.count());
+    }
+    std::vector<policy::KeyValue> rest = gap;
+    if (!online) {
       // The gap first, oldest bucket first: a stop or failure midway leaves
       // the children contiguous (pg_partman never fills holes behind its
       // newest child).
-      FillPartmanGap(table, rule, gap);
-      moved = CreateAndMove(table, rule.name_template, decision.value);
+      size_t filled = 0;
+      try {
+        FillPartmanGap(table, rule, gap, &filled);
+        moved = CreateAndMove(table, rule.name_template, decision.value);
+        cost_.Observe(moved.moved_rows, bytes, moved.lock_held);
+      } catch (const OverBudget& e) {
+        cost_.ObserveCancelled(exact, bytes, e.held());
+        spdlog::warn(
+            "table {} value {}: {}; rolled back (nothing changed), taking the online path",
+            table.DisplayName(), decision.value.ForLog(), e.what());
+        rest.assign(gap.begin() + static_cast<std::ptrdiff_t>(filled), gap.end());
+        online = true;
+      }
     }
+    if (online) moved = DrainOnline(table, rule, decision.value, rest, max_new_partitions_per_hour);
     created_[table.oid].push_back(Clock::now());
     std::string when = "found over the threshold at start-up";
     if (decision.commit_time != 0) {
@@ -531,9 +676,11 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
     }
     spdlog::info(
         "table {} value {}: created partition {} and moved {} row(s) out of DEFAULT in {:.1f} ms "
-        "(attempt {}; threshold {}, {})",
+        "(attempt {}; {}, write-blocking lock held {:.1f} ms; threshold {}, {})",
         table.DisplayName(), decision.value.ForLog(), moved.partition, moved.moved_rows,
-        static_cast<double>(moved.took.count()) / 1000.0, moved.attempts, threshold, when);
+        static_cast<double>(moved.took.count()) / 1000.0, moved.attempts,
+        moved.online ? "online drain" : "one transaction",
+        static_cast<double>(moved.lock_held.count()) / 1000.0, threshold, when);
     outcome.kind = policy::Outcome::Kind::kDone;
     outcome.exact_count = 0;
   } catch (const pg::PgError& e) {

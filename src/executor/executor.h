@@ -47,10 +47,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "policy/move_cost.h"
 #include "policy/policy.h"
 #include "src/catalog.h"
 #include "src/config.h"
 #include "src/pg/connection.h"
+#include "src/pg/pieces.h"
 
 namespace partwatch::executor {
 
@@ -91,8 +93,11 @@ bool BeyondHorizon(pg::Connection& conn, const TableInfo& table, const policy::K
 // (range->newest_end is the end of the last partition).
 std::vector<policy::KeyValue> PartmanGap(const TableInfo& table, const policy::KeyValue& value);
 
-// The exact number of rows of `value` in the table's DEFAULT partition.
-int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value);
+// The number of rows of `value` in the table's DEFAULT partition, counted
+// in ctid pieces (pg::ForEachPiece with `pieces`): exact with
+// pieces.snapshot, else exact but for rows updated during the count.
+int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value,
+                   const pg::PieceOptions& pieces = {});
 
 // Rows per key value in the DEFAULT partition, from the database; values in
 // their output-function text form (the form pgoutput sends).  For RANGE
@@ -102,15 +107,35 @@ struct ValueCount {
   policy::KeyValue value;
   int64_t rows = 0;
 };
-// At most `limit` values (0 = all), the most frequent first.
+// At most `limit` values (0 = all), the most frequent first.  Counted in
+// ctid pieces like ExactCount: with pieces.snapshot, exact as of it.
 std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInfo& table,
-                                            size_t limit = 0);
+                                            size_t limit = 0, const pg::PieceOptions& pieces = {});
 
 struct MoveResult {
   std::string partition;  // "schema.name" created (or found)
   int64_t moved_rows = 0;
   int attempts = 0;
   std::chrono::microseconds took{0};
+  // Longest time a write-blocking lock was held (SHARE on the parent or
+  // ACCESS EXCLUSIVE on DEFAULT): the last attempt's, or the swap's.
+  std::chrono::microseconds lock_held{0};
+  bool online = false;  // moved by the online drain
+};
+
+// The one-transaction move hit its lock budget (drain.max_lock) and was
+// rolled back: nothing changed.  The caller moves the rows online instead.
+class OverBudget : public pg::PgError {
+ public:
+  OverBudget(const std::string& why, std::chrono::microseconds held)
+      : pg::PgError("the move was cut off after holding its lock " +
+                        std::to_string(held.count() / 1000) + " ms: " + why,
+                    std::string(pg::kQueryCanceled)),
+        held_(held) {}
+  std::chrono::microseconds held() const { return held_; }
+
+ private:
+  std::chrono::microseconds held_;
 };
 
 // Orders (oid, value) pairs; NULL sorts first.
@@ -135,16 +160,32 @@ class Executor {
                           const policy::Decision& decision, int max_new_partitions_per_hour);
 
   // Creates the partition for `value` and moves its rows (see the file
-  // comment).  Throws pg::PgError when all attempts fail.
+  // comment) in one transaction that holds its write-blocking lock for at
+  // most drain.max_lock.  Throws OverBudget when that was not enough
+  // (rolled back: nothing changed), pg::PgError when all attempts fail.
   MoveResult CreateAndMove(const TableInfo& table, const std::string& name_template,
                            const policy::KeyValue& value);
 
   pg::Connection& conn() { return conn_; }
 
  private:
-  // One attempt; returns false (after ROLLBACK) on a retryable lock failure.
-  bool TryCreateAndMove(const TableInfo& table, const std::string& name, const PartitionSpec& spec,
-                        MoveResult* result, std::string* why);
+  enum class Attempt {
+    kDone,
+    kLockBusy,    // lock wait timed out, deadlock, advisory lock taken: retry later
+    kOverBudget,  // cancelled at the lock budget: this move needs the online path
+  };
+  // One attempt; rolled back unless kDone.
+  Attempt TryCreateAndMove(const TableInfo& table, const std::string& name,
+                           const PartitionSpec& spec, MoveResult* result, std::string* why);
+  // The longest a move may hold a write-blocking lock: drain.max_lock less a
+  // margin for the cancel's round trips.
+  std::chrono::microseconds LockBudget() const;
+  // The longest partwatch waits in a lock queue (others queue behind it):
+  // min(executor.lock_timeout, executor.yield_after).
+  std::chrono::milliseconds LockWait() const;
+  // ForEachPiece options for the counts of a DEFAULT (pieces under
+  // executor.yield_after).
+  pg::PieceOptions CountPieces() const;
   void SleepUnlessStopped(std::chrono::milliseconds delay);
   // Waits until transaction `xid` (32-bit, recent) is visible to a new
   // snapshot: the stream delivers a commit before the committing backend
@@ -152,18 +193,18 @@ class Executor {
   // standby confirmed it), so counting at once could miss the very rows that
   // crossed the threshold.  Returns false after `timeout` or on stop.
   bool WaitUntilVisible(uint32_t xid, std::chrono::milliseconds timeout);
-  // Creates the `gap` (PartmanGap) oldest first, before the bucket beyond it.
+  // Creates the `gap` (PartmanGap) oldest first, before the bucket beyond it;
+  // `*filled` counts those done (also when it throws).
   void FillPartmanGap(const TableInfo& table, const policy::TableRule& rule,
-                      const std::vector<policy::KeyValue>& gap);
+                      const std::vector<policy::KeyValue>& gap, size_t* filled);
   // True when creating `needed` more partitions for `table` would pass `cap`
   // created by this process within the last hour (then alerts, at most once
   // per value per hour).
   bool OverHourlyCap(const TableInfo& table, const policy::Decision& decision, int cap,
                      int needed = 1);
 
-  // True when DEFAULT is larger than drain.online_above_bytes: a locked
-  // DELETE + ATTACH would hold its lock for a scan of all of it.
-  bool UseOnlineDrain(const TableInfo& table);
+  // DEFAULT's size in bytes (main fork: what the move's scans read).
+  int64_t DefaultBytes(const TableInfo& table);
   // Moves `value`, the pg_partman `gap` before it, and other values
   // (buckets) of `table` over their threshold while `cap` allows, with one
   // online drain; returns rows moved for `value`.
@@ -172,6 +213,7 @@ class Executor {
                          int cap);
 
   pg::Connection conn_;
+  policy::MoveCostModel cost_;
   ExecutorConfig config_;
   DrainConfig drain_;
   const std::atomic<bool>& stop_;
