@@ -276,10 +276,10 @@ SessionResult RunSession(const Config& config, bool first) {
     } else {
       // An existing slot resumes at its confirmed position, which is never
       // ahead of the count below: rows may be counted twice (the executor
-      // re-counts exactly before acting), never missed.  One snapshot for
-      // all the count's pieces, so none is missed within DEFAULT either.
-      pg::SnapshotHolder snapshot(sql.OpenLike());
-      SeedCounts(sql, config, snapshot.name(), infos, &policy);
+      // re-counts exactly before acting), never missed.  The pieces of the
+      // count share one snapshot (PieceOptions::consistent), so none is
+      // missed within DEFAULT either.
+      SeedCounts(sql, config, "", infos, &policy);
       start = slot->confirmed_flush_lsn;
       spdlog::info("resuming replication slot {} at {} (retained WAL {} bytes, wal_status {})",
                    config.source.slot, start.ToString(), slot->retained_wal_bytes,

@@ -1064,6 +1064,7 @@ END $pwd_fn$)sql",
           conn_.ExecParams("SELECT $1::regclass::oid", {t.qname}).int64(0, 0));
     }
     conn_.Exec("COMMIT");
+    FaultPoint("drain.prepared");
   } catch (...) {
     if (conn_.connected()) conn_.TryExec("ROLLBACK");
     throw;
@@ -1090,6 +1091,7 @@ void Drainer::InstallTriggers() {
       conn_.Exec("SET LOCAL lock_timeout = " + Ms(wait));
       conn_.Exec(sql);
       conn_.Exec("COMMIT");
+      FaultPoint("drain.triggers");
       return;
     } catch (const pg::PgError& e) {
       if (conn_.connected()) conn_.TryExec("ROLLBACK");
@@ -1208,6 +1210,7 @@ int64_t Drainer::Replay(std::optional<int64_t> max_rows) {
 void Drainer::CatchUp() {
   for (;;) {
     CheckStop("replaying changes");
+    FaultPoint("drain.replay");
     const int64_t n = Replay(options_.replay_batch_rows);
     result_.replayed_before_swap += n;
     if (n < options_.replay_batch_rows) {
@@ -1252,6 +1255,7 @@ Drainer::Attempt Drainer::TrySwap(milliseconds lock_wait) {
     const auto asked = Clock::now();
     conn_.Exec("LOCK TABLE ONLY " + q_parent_ + " IN ACCESS EXCLUSIVE MODE");
     locked = mark = Clock::now();
+    FaultPoint("drain.swap.locked");
     have_lock = true;
     a.waited = duration_cast<microseconds>(locked - asked);
     auto step = [&](const std::string& sql, bool also_lock_timeout) {
@@ -1284,7 +1288,9 @@ Drainer::Attempt Drainer::TrySwap(milliseconds lock_wait) {
     lap("replay");
     step(swap_sql, false);
     lap("detach/attach/rename");
+    FaultPoint("drain.swap.before_commit");
     conn_.Exec("COMMIT");
+    FaultPoint("drain.swap.committed");
     lap("commit");
     a.hold = held();
     a.done = true;
@@ -1401,6 +1407,7 @@ Result Drainer::Run() {
   }
   for (const Planned& t : planned_) result_.moved.emplace_back(t.name, t.copied);
   Report("cleanup", 0);
+  FaultPoint("drain.cleanup");
   try {
     // The old DEFAULT (now <default>_pwd_old) goes with its triggers; the
     // current DEFAULT, the new one, has none.

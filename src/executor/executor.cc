@@ -676,11 +676,11 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
     }
     spdlog::info(
         "table {} value {}: created partition {} and moved {} row(s) out of DEFAULT in {:.1f} ms "
-        "(attempt {}; {}, write-blocking lock held {:.1f} ms; threshold {}, {})",
+        "(attempt {}; threshold {}, {}); {}, write-blocking lock held {:.1f} ms",
         table.DisplayName(), decision.value.ForLog(), moved.partition, moved.moved_rows,
-        static_cast<double>(moved.took.count()) / 1000.0, moved.attempts,
+        static_cast<double>(moved.took.count()) / 1000.0, moved.attempts, threshold, when,
         moved.online ? "online drain" : "one transaction",
-        static_cast<double>(moved.lock_held.count()) / 1000.0, threshold, when);
+        static_cast<double>(moved.lock_held.count()) / 1000.0);
     outcome.kind = policy::Outcome::Kind::kDone;
     outcome.exact_count = 0;
   } catch (const pg::PgError& e) {

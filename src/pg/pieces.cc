@@ -1,7 +1,10 @@
 #include "src/pg/pieces.h"
 
 #include <algorithm>
+#include <optional>
 #include <thread>
+
+#include <spdlog/spdlog.h>
 
 namespace partwatch::pg {
 
@@ -12,7 +15,6 @@ using std::chrono::duration_cast;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
-constexpr int kMaxSinglePageCancels = 3;
 constexpr int kMaxLockWaits = 600;  // with the pause below: minutes, then give up
 constexpr milliseconds kLockWaitPause{100};
 
@@ -45,15 +47,21 @@ PieceStats ForEachPiece(Connection& conn, const std::string& relation, const Pie
                           "::regclass) / current_setting('block_size')::bigint")
                     .int64(0, 0);
   PieceSizer sizer(options.first_pages, options.target, options.max_pages);
+  std::optional<SnapshotHolder> holder;
+  std::string snapshot = options.snapshot;
+  if (snapshot.empty() && options.consistent && stats.pages > sizer.pages()) {
+    holder.emplace(conn.OpenLike());
+    snapshot = holder->name();
+  }
   const std::string begin =
-      options.snapshot.empty()
-          ? std::string("BEGIN")
-          : "BEGIN ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT " +
-                conn.QuoteLiteral(options.snapshot);
-  const std::string timeouts = "SET LOCAL statement_timeout = " + TimeoutLiteral(options.limit) +
-                               "; SET LOCAL lock_timeout = " +
-                               TimeoutLiteral(options.lock_timeout);
-  int single_page_cancels = 0;
+      snapshot.empty() ? std::string("BEGIN")
+                       : "BEGIN ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT " +
+                             conn.QuoteLiteral(snapshot);
+  auto timeouts = [&](milliseconds limit) {
+    return "SET LOCAL statement_timeout = " + TimeoutLiteral(limit) +
+           "; SET LOCAL lock_timeout = " + TimeoutLiteral(options.lock_timeout);
+  };
+  bool page_alone = false;  // the next piece is a single page `limit` cut short
   int lock_waits = 0;
   for (int64_t from = 0;;) {
     if (options.stop && options.stop->load(std::memory_order_acquire)) {
@@ -68,7 +76,7 @@ PieceStats ForEachPiece(Connection& conn, const std::string& relation, const Pie
     Result r;
     try {
       conn.Exec(begin);
-      conn.Exec(timeouts);
+      conn.Exec(timeouts(page_alone ? options.page_limit : options.limit));
       r = conn.Exec(sql(where));
       conn.Exec("COMMIT");
     } catch (const PgError& e) {
@@ -76,10 +84,17 @@ PieceStats ForEachPiece(Connection& conn, const std::string& relation, const Pie
       if (!conn.connected()) throw;
       if (e.sqlstate() == kQueryCanceled) {
         ++stats.cancelled;
-        if (!sizer.Halve() && ++single_page_cancels >= kMaxSinglePageCancels) {
+        if (page_alone) {
           throw PgError("one page of " + relation + " could not be read within " +
-                            std::to_string(options.limit.count()) + " ms (" + e.what() + ")",
+                            std::to_string(options.page_limit.count()) + " ms (" + e.what() + ")",
                         e.sqlstate());
+        }
+        if (!sizer.Halve()) {
+          page_alone = true;
+          spdlog::warn(
+              "a single page of {} takes longer than {} ms to read; reading it alone under a "
+              "statement_timeout of {} ms (it may keep others waiting for its lock meanwhile)",
+              relation, options.limit.count(), options.page_limit.count());
         }
         continue;
       }
@@ -94,7 +109,7 @@ PieceStats ForEachPiece(Connection& conn, const std::string& relation, const Pie
     const auto took = duration_cast<microseconds>(Clock::now() - started);
     stats.longest = std::max(stats.longest, took);
     ++stats.pieces;
-    single_page_cancels = 0;
+    page_alone = false;
     lock_waits = 0;
     consume(r);
     if (to >= stats.pages) break;

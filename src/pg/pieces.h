@@ -18,12 +18,16 @@
 // `target` from how long the previous ones took; a piece cancelled by its
 // statement_timeout is rolled back and retried at half the size, one whose
 // lock wait timed out (a DDL holds the table) is retried after a pause.  So
-// no piece holds its locks longer than `limit`, whatever the machine.
+// no piece holds its locks longer than `limit`, whatever the machine, but
+// for a single page that cannot be read within it (rows that are very
+// expensive to write, say through a slow index expression), which gets
+// `page_limit`.
 //
 // With a `snapshot` (pg_export_snapshot(), or a slot's exported snapshot),
-// every piece sees the table as of that snapshot: the pieces together read
-// each row exactly once.  Without one, each piece takes its own snapshot:
-// rows updated during the scan may be read twice or not at all.
+// or `consistent`, every piece sees the table as of one snapshot: the
+// pieces together read each row exactly once.  Otherwise each piece takes
+// its own snapshot: rows updated during the scan may be read twice or not
+// at all.
 //
 // Thread-safety: uses `conn` exclusively until it returns.  REQUIRES: conn
 // is not inside a transaction.
@@ -43,10 +47,18 @@ namespace partwatch::pg {
 inline constexpr std::string_view kQueryCanceled = "57014";
 
 struct PieceOptions {
-  std::string snapshot;  // "" = a snapshot per piece
+  std::string snapshot;  // "" = see `consistent`
+  // Without a `snapshot`: true opens a SnapshotHolder on a second connection
+  // (Connection::OpenLike) when the scan takes more than one piece, so the
+  // pieces still read one snapshot; false lets each piece take its own.
+  bool consistent = true;
   std::chrono::milliseconds target{50};
   std::chrono::milliseconds limit{200};
   std::chrono::milliseconds lock_timeout{200};
+  // The statement_timeout of a single page that `limit` cut short: it is
+  // the smallest piece there is, so it gets this much (logged as a warning:
+  // such a page heads a lock queue for as long as it takes).
+  std::chrono::milliseconds page_limit{60'000};
   int64_t first_pages = 256;
   int64_t max_pages = 0;  // a cap on a piece's size; 0 = none
   // Checked between pieces; set: ForEachPiece throws PgError("stopped").
@@ -90,7 +102,7 @@ using PieceConsumer = std::function<void(const Result&)>;
 
 // See the file comment.  `relation` is a quoted, qualified name.  Throws
 // PgError for a lost connection, a server error other than the two above,
-// a single page that cannot be read within `limit` three times, or a stop.
+// a single page that cannot be read within `page_limit`, or a stop.
 PieceStats ForEachPiece(Connection& conn, const std::string& relation, const PieceSql& sql,
                         const PieceConsumer& consume, const PieceOptions& options);
 
