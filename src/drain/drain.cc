@@ -1129,8 +1129,9 @@ void Drainer::Copy() {
   pieces.target = std::max(milliseconds(1), options_.yield_after / 4);
   pieces.lock_timeout = std::min(options_.lock_timeout, options_.yield_after);
   // About batch_rows per piece at most (reltuples per page; 100 when unknown).
-  const pg::Result pages = conn_.Exec("SELECT greatest(relpages, 1), reltuples FROM pg_class WHERE oid = " +
-                                      std::to_string(def_.oid));
+  const pg::Result pages =
+      conn_.Exec("SELECT greatest(relpages, 1), reltuples FROM pg_class WHERE oid = " +
+                 std::to_string(def_.oid));
   const double per_page =
       pages.rows() && std::stod(pages.text(0, 1)) > 0
           ? std::max(1.0, std::stod(pages.text(0, 1)) / static_cast<double>(pages.int64(0, 0)))
@@ -1152,9 +1153,10 @@ void Drainer::Copy() {
       conn_, q_def_,
       [&](const std::string& where) {
         FaultPoint("drain.copy.piece");
-        return std::string(log_emptied ? "" : "DELETE FROM " + q_log_ + "; ") + "WITH ins AS (INSERT INTO " +
-               q_stage_ + " (" + cols + ") SELECT " + cols + " FROM ONLY " + q_def_ + " WHERE " +
-               where + " RETURNING tableoid) SELECT tableoid, count(*) FROM ins GROUP BY 1";
+        return std::string(log_emptied ? "" : "DELETE FROM " + q_log_ + "; ") +
+               "WITH ins AS (INSERT INTO " + q_stage_ + " (" + cols + ") SELECT " + cols +
+               " FROM ONLY " + q_def_ + " WHERE " + where +
+               " RETURNING tableoid) SELECT tableoid, count(*) FROM ins GROUP BY 1";
       },
       [&](const pg::Result& r) {
         log_emptied = true;
@@ -1190,7 +1192,12 @@ void Drainer::Copy() {
   // from their first query (ANALYZE samples; it blocks no reader or writer).
   std::string analyze;
   for (const Planned& t : planned_) analyze += (analyze.empty() ? "" : ", ") + t.qname;
-  conn_.Exec("ANALYZE " + analyze + ", " + q_new_);
+  // Only the drain's own (unattached) tables are locked here, and the one
+  // other locker to expect is autovacuum, which PostgreSQL cancels for us
+  // after deadlock_timeout: wait for that, whatever the session's
+  // lock_timeout (kept short for the tables the application uses).
+  conn_.Exec("BEGIN; SET LOCAL lock_timeout = '10s'; ANALYZE " + analyze + ", " + q_new_ +
+             "; COMMIT");
 }
 
 int64_t Drainer::Replay(std::optional<int64_t> max_rows) {
