@@ -18,7 +18,8 @@ constexpr double kWeight = 0.5;
 }  // namespace
 
 double MoveCostModel::Raw(int64_t rows, int64_t default_bytes) const {
-  return fixed_us_ + static_cast<double>(std::max<int64_t>(default_bytes, 0)) / 1024.0 * us_per_kib_ +
+  return fixed_us_ +
+         static_cast<double>(std::max<int64_t>(default_bytes, 0)) / 1024.0 * us_per_kib_ +
          static_cast<double>(std::max<int64_t>(rows, 0)) * us_per_row_;
 }
 
@@ -33,15 +34,15 @@ bool MoveCostModel::Fits(int64_t rows, int64_t default_bytes,
 
 void MoveCostModel::Observe(int64_t rows, int64_t default_bytes, std::chrono::microseconds held) {
   const double ratio = static_cast<double>(held.count()) / Raw(rows, default_bytes);
-  correction_ = std::clamp((1 - kWeight) * correction_ + kWeight * ratio, kMinCorrection,
-                           kMaxCorrection);
+  correction_ =
+      std::clamp((1 - kWeight) * correction_ + kWeight * ratio, kMinCorrection, kMaxCorrection);
 }
 
 void MoveCostModel::ObserveCancelled(int64_t rows, int64_t default_bytes,
                                      std::chrono::microseconds held) {
   const double at_least = static_cast<double>(held.count()) / Raw(rows, default_bytes);
-  correction_ = std::clamp(std::max(correction_, at_least * kSafety), kMinCorrection,
-                           kMaxCorrection);
+  correction_ =
+      std::clamp(std::max(correction_, at_least * kSafety), kMinCorrection, kMaxCorrection);
 }
 
 }  // namespace partwatch::policy

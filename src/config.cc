@@ -142,9 +142,9 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
                origin, "executor."));
     config.executor.lock_parent =
         GetBool(*ex, "lock_parent", config.executor.lock_parent, origin, "executor.");
-    config.executor.yield_after = std::chrono::milliseconds(GetInt(
-        *ex, "yield_after_ms", config.executor.yield_after.count(), 10, 600'000, origin,
-        "executor."));
+    config.executor.yield_after =
+        std::chrono::milliseconds(GetInt(*ex, "yield_after_ms", config.executor.yield_after.count(),
+                                         10, 600'000, origin, "executor."));
     config.executor.statement_timeout = std::chrono::milliseconds(
         GetInt(*ex, "statement_timeout_ms", config.executor.statement_timeout.count(), 100,
                86'400'000, origin, "executor."));

@@ -7,9 +7,9 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <mutex>
 #include <string>
-#include <deque>
 
 namespace partwatch {
 

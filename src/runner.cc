@@ -387,8 +387,10 @@ SessionResult RunSession(const Config& config, bool first) {
                   snap->infos[t].DisplayName());
               pg::PieceOptions pieces;
               pieces.limit = config.executor.yield_after;
-              pieces.target = std::max(std::chrono::milliseconds(1), config.executor.yield_after / 4);
-              pieces.lock_timeout = std::min(config.executor.lock_timeout, config.executor.yield_after);
+              pieces.target =
+                  std::max(std::chrono::milliseconds(1), config.executor.yield_after / 4);
+              pieces.lock_timeout =
+                  std::min(config.executor.lock_timeout, config.executor.yield_after);
               for (const auto& vc :
                    executor::CountDefaultByValue(catalog_conn, snap->infos[t], 0, pieces)) {
                 if (vc.rows > policy.count(t, vc.value)) policy.Seed(t, vc.value, vc.rows);

@@ -279,9 +279,9 @@ Executor::Attempt Executor::TryCreateAndMove(const TableInfo& table, const std::
   auto step = [&](const std::string& sql) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(budget - held());
     if (left.count() < 1) {
-      throw pg::PgError("the lock budget of " + std::to_string(drain_.max_lock.count()) +
-                            " ms ran out",
-                        std::string(pg::kQueryCanceled));
+      throw pg::PgError(
+          "the lock budget of " + std::to_string(drain_.max_lock.count()) + " ms ran out",
+          std::string(pg::kQueryCanceled));
     }
     return conn_.Exec("SET LOCAL statement_timeout = " + pg::TimeoutLiteral(left) +
                       "; SET LOCAL lock_timeout = " + pg::TimeoutLiteral(std::min(left, wait)) +
@@ -291,10 +291,10 @@ Executor::Attempt Executor::TryCreateAndMove(const TableInfo& table, const std::
     conn_.Exec("BEGIN");
     // idle_in_transaction_session_timeout: should this client vanish with
     // its socket still open, the server ends the session and frees the lock.
-    conn_.Exec("SET LOCAL lock_timeout = " + pg::TimeoutLiteral(wait) +
-               "; SET LOCAL statement_timeout = " + pg::TimeoutLiteral(wait + std::chrono::seconds(1)) +
-               "; SET LOCAL idle_in_transaction_session_timeout = " +
-               pg::TimeoutLiteral(drain_.max_lock));
+    conn_.Exec(
+        "SET LOCAL lock_timeout = " + pg::TimeoutLiteral(wait) +
+        "; SET LOCAL statement_timeout = " + pg::TimeoutLiteral(wait + std::chrono::seconds(1)) +
+        "; SET LOCAL idle_in_transaction_session_timeout = " + pg::TimeoutLiteral(drain_.max_lock));
     pg::Result lock = conn_.ExecParams("SELECT pg_try_advisory_xact_lock($1::bigint)",
                                        {std::to_string(AdvisoryLockKey(table.oid))});
     if (lock.value(0, 0) != "t") {
@@ -324,9 +324,9 @@ Executor::Attempt Executor::TryCreateAndMove(const TableInfo& table, const std::
     for (const std::string& c : table.insertable_columns) {
       cols += (cols.empty() ? "" : ", ") + conn_.QuoteIdent(c);
     }
-    pg::Result moved = step("WITH moved AS (DELETE FROM ONLY " + def + " WHERE " + spec.where_sql +
-                            " RETURNING " + cols + ") INSERT INTO " + target + " (" + cols +
-                            ") SELECT " + cols + " FROM moved");
+    pg::Result moved =
+        step("WITH moved AS (DELETE FROM ONLY " + def + " WHERE " + spec.where_sql + " RETURNING " +
+             cols + ") INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM moved");
     result->moved_rows = std::stoll(PQcmdTuples(moved.get()));
     step("ALTER TABLE " + parent + " ATTACH PARTITION " + target + " " + spec.bound_sql);
     FaultPoint("executor.move.before_commit");
@@ -437,8 +437,9 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
   }
   std::vector<std::string> shown;
   for (const auto& v : values) shown.push_back(v.ForLog());
-  spdlog::info("table {}: draining {} value(s) over the threshold online: {}",
-               table.DisplayName(), values.size(),
+  spdlog::info(
+      "table {}: draining {} value(s) over the threshold online: {}", table.DisplayName(),
+      values.size(),
       fmt::join(
           shown.size() > 20 ? std::vector<std::string>(shown.begin(), shown.begin() + 20) : shown,
           ", "));
@@ -621,15 +622,16 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
     const int64_t bytes = DefaultBytes(table);
     const std::chrono::microseconds budget = LockBudget();
     // Each gap bucket is a move of its own: a scan of DEFAULT each.
-    const bool fits = cost_.Fits(exact, bytes, budget) &&
-                      (gap.empty() || cost_.Fits(0, bytes, budget));
+    const bool fits =
+        cost_.Fits(exact, bytes, budget) && (gap.empty() || cost_.Fits(0, bytes, budget));
     const double estimate_ms = cost_.EstimateMicros(exact, bytes) / 1000.0;
     MoveResult moved;
     bool online = bytes > drain_.online_above_bytes || !fits;
     if (online) {
       spdlog::info(
           "table {} value {}: taking the online path for {} row(s) in a DEFAULT of {:.1f} MB: {}",
-          table.DisplayName(), decision.value.ForLog(), exact, static_cast<double>(bytes) / 1048576.0,
+          table.DisplayName(), decision.value.ForLog(), exact,
+          static_cast<double>(bytes) / 1048576.0,
           bytes > drain_.online_above_bytes
               ? fmt::format("DEFAULT is larger than drain.online_above_mb ({} MB)",
                             drain_.online_above_bytes >> 20)
@@ -655,9 +657,8 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
         cost_.Observe(moved.moved_rows, bytes, moved.lock_held);
       } catch (const OverBudget& e) {
         cost_.ObserveCancelled(exact, bytes, e.held());
-        spdlog::warn(
-            "table {} value {}: {}; rolled back (nothing changed), taking the online path",
-            table.DisplayName(), decision.value.ForLog(), e.what());
+        spdlog::warn("table {} value {}: {}; rolled back (nothing changed), taking the online path",
+                     table.DisplayName(), decision.value.ForLog(), e.what());
         rest.assign(gap.begin() + static_cast<std::ptrdiff_t>(filled), gap.end());
         online = true;
       }

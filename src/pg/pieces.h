@@ -33,12 +33,12 @@
 // is not inside a transaction.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <algorithm>
 
 #include "src/pg/connection.h"
 
@@ -67,9 +67,9 @@ struct PieceOptions {
 
 struct PieceStats {
   int64_t pieces = 0;
-  int64_t pages = 0;      // pages the scan covered (size when it started)
-  int64_t cancelled = 0;  // pieces rolled back by their statement_timeout
-  int64_t lock_waits = 0; // pieces whose lock wait timed out
+  int64_t pages = 0;                     // pages the scan covered (size when it started)
+  int64_t cancelled = 0;                 // pieces rolled back by their statement_timeout
+  int64_t lock_waits = 0;                // pieces whose lock wait timed out
   std::chrono::microseconds longest{0};  // longest piece, BEGIN to COMMIT
 };
 

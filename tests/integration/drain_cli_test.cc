@@ -48,8 +48,8 @@ TEST_F(DrainCliTest, KilledAtEveryStepLosesNothingAndARerunFinishes) {
   const std::string before = Fingerprint(*db_);
   // In the order a drain reaches them; @N: the N-th time (a later piece).
   const std::vector<std::string> points = {
-      "drain.prepared",      "drain.triggers",         "drain.copy.piece@1",
-      "drain.copy.committed@3", "drain.replay",        "drain.swap.locked",
+      "drain.prepared",           "drain.triggers",       "drain.copy.piece@1",
+      "drain.copy.committed@3",   "drain.replay",         "drain.swap.locked",
       "drain.swap.before_commit", "drain.swap.committed", "drain.cleanup"};
   bool swapped = false;
   for (const std::string& point : points) {

@@ -61,9 +61,9 @@ class LockWatch {
 
  private:
   void Loop() {
-    const std::string rels =
-        "('" + parent_ + "'::regclass, (SELECT partdefid FROM pg_partitioned_table WHERE " +
-        "partrelid = '" + parent_ + "'::regclass))";
+    const std::string rels = "('" + parent_ +
+                             "'::regclass, (SELECT partdefid FROM pg_partitioned_table WHERE " +
+                             "partrelid = '" + parent_ + "'::regclass))";
     const std::string sql =
         "SELECT (SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "        WHERE l.locktype = 'relation' AND l.granted AND l.relation IN " +
@@ -119,10 +119,10 @@ class BackgroundPgbench {
                     int rate = 400)
       : log_dir_(MakeDir()) {
     thread_ = std::thread([=, this, &db] {
-      result_ = RunPgbench(PgServer::Shared().port(), db.name(), script,
-                           {"-c", "2", "-j", "2", "-R", std::to_string(rate), "-T",
-                            std::to_string(duration.count()), "-l", "--log-prefix",
-                            log_dir_ + "/tx"});
+      result_ =
+          RunPgbench(PgServer::Shared().port(), db.name(), script,
+                     {"-c", "2", "-j", "2", "-R", std::to_string(rate), "-T",
+                      std::to_string(duration.count()), "-l", "--log-prefix", log_dir_ + "/tx"});
       done_ = true;
     });
   }
@@ -203,9 +203,10 @@ class NoHarmTest : public OrdersTest {
                                          const std::string& extra_config = "") {
     if (backlog > 0) {
       // Rows of values under the threshold: they make DEFAULT big.
-      db_->Exec("INSERT INTO orders (customer_name, status) SELECT md5(i::text), 'old_' || (i % 1000) "
-                "FROM generate_series(1, " +
-                std::to_string(backlog) + ") i");
+      db_->Exec(
+          "INSERT INTO orders (customer_name, status) SELECT md5(i::text), 'old_' || (i % 50000) "
+          "FROM generate_series(1, " +
+          std::to_string(backlog) + ") i");
     }
     // pgbench's own rows of 'returned' must not cross the threshold first.
     const int64_t threshold = bench_returned ? rows / 2 : 100;
@@ -217,8 +218,7 @@ class NoHarmTest : public OrdersTest {
     const auto committed = Clock::now();
     EXPECT_TRUE(run->WaitForLog("created partition public.orders_returned", bench_for))
         << run->Log();
-    const double seconds_to_move =
-        std::chrono::duration<double>(Clock::now() - committed).count();
+    const double seconds_to_move = std::chrono::duration<double>(Clock::now() - committed).count();
     EXPECT_FALSE(bench.done()) << "pgbench ended before the move: raise its duration";
     const PgbenchResult& r = bench.Wait();
     watch.Stop();
@@ -326,7 +326,7 @@ TEST_F(NoHarmTest, DrainCopyYieldsToAQueuedAlterTable) {
   const std::string before = RowsFingerprint();
   const std::string config = Config(TableBlock("public.orders", 100));
   LockWatch watch(*db_, "orders");
-  BackgroundPgbench bench(*db_, kInsertNew, seconds(60));
+  BackgroundPgbench bench(*db_, kInsertNew, seconds(30));
   PartwatchProcess drain({"drain", "--table", "public.orders", "--all"}, config);
   ASSERT_TRUE(drain.WaitForLog("progress: copy", seconds(60))) << drain.Log();
   // The copy has started; wait until it is reading DEFAULT right now.
@@ -380,7 +380,8 @@ TEST_F(NoHarmTest, StartupRecountYieldsToAQueuedAlterTable) {
   LockWatch watch(*db_, "orders");
   BackgroundPgbench bench(*db_, kInsertNew, seconds(30));
   // Small pieces: the count takes many of them on any machine.
-  auto run = StartRun(Config(TableBlock("public.orders", 1'000'000), "[executor]\nyield_after_ms = 40\n"));
+  auto run =
+      StartRun(Config(TableBlock("public.orders", 1'000'000), "[executor]\nyield_after_ms = 40\n"));
   ASSERT_TRUE(WaitFor(
       [&] {
         return Count(*db_,
@@ -408,6 +409,89 @@ TEST_F(NoHarmTest, StartupRecountYieldsToAQueuedAlterTable) {
       static_cast<long long>(alter.count()),
       static_cast<long long>(watch.longest_queue_wait().count()), longest_tx / 1000.0,
       static_cast<long long>(r.processed));
+}
+
+// pg_partman's hourly maintenance during a drain of its DEFAULT: its ATTACH
+// asks for ACCESS EXCLUSIVE on DEFAULT and queues behind the copy; every
+// query that needs DEFAULT would queue behind it for the copy's length.  The
+// copy yields within one piece.  pg_partman 4.7.2 then attaches the child
+// after the newest row it finds (the drain's staged copies carry its names),
+// which changes the table under the drain: the drain stops cleanly at its
+// swap, every row still in DEFAULT, and a rerun finishes.
+class NoHarmPartmanTest : public PartwatchTest {
+ protected:
+  void SetUp() override {
+    PartwatchTest::SetUp();
+    pg::Connection c = db_->Connect();
+    pg::Result r = c.TryExec("CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman");
+    ASSERT_TRUE(r.ok()) << "pg_partman is not available to the test server: " << r.error_message();
+  }
+};
+
+TEST_F(NoHarmPartmanTest, DrainCopyYieldsToPartmanMaintenance) {
+  db_->Exec(
+      "CREATE TABLE events (id bigserial, event_date date NOT NULL, payload text) "
+      "PARTITION BY RANGE (event_date);"
+      "SELECT partman.create_parent(p_parent_table => 'public.events', p_control => "
+      "'event_date', p_type => 'native', p_interval => 'daily', p_premake => 1);"
+      // A million rows 2 to 11 days ahead: the very child maintenance makes
+      // next (day + 2) would cover some.
+      "INSERT INTO events (event_date, payload) SELECT current_date + 2 + (i % 10), md5(i::text) "
+      "FROM generate_series(1, 1000000) i");
+  const int64_t children_before =
+      Count(*db_, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass");
+  const std::string config = Config(TableBlock("public.events", 0));
+  LockWatch watch(*db_, "events");
+  BackgroundPgbench bench(
+      *db_, "INSERT INTO events (event_date, payload) VALUES (current_date, 'bench');\n",
+      seconds(60));
+  PartwatchProcess drain({"drain", "--table", "public.events", "--all"}, config);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Count(*db_,
+                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                     "'partwatch drain' AND state = 'active' AND query LIKE '%INSERT INTO%'") > 0;
+      },
+      seconds(120)))
+      << drain.Log();
+  std::string error;
+  const milliseconds maintenance =
+      TimedDdl(*db_, "SELECT partman.run_maintenance('public.events')", &error);
+  // Maintenance got its lock within one piece and attached one child.
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass"),
+            children_before + 1);
+  const int code = drain.Wait(seconds(300));
+  const PgbenchResult& r = bench.Wait();
+  watch.Stop();
+  EXPECT_EQ(code, 1) << drain.Log();
+  EXPECT_NE(drain.Log().find("changed during the drain"), std::string::npos) << drain.Log();
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM ONLY events_default"), 1'000'000) << drain.Log();
+  // A rerun finishes.
+  const CommandResult rerun =
+      RunPartwatch({"drain", "--table", "public.events", "--all"}, config, seconds(300));
+  EXPECT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM ONLY events_default"), 0) << rerun.err;
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM events WHERE payload <> 'bench'"), 1'000'000);
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM events WHERE payload = 'bench'"), r.processed);
+  EXPECT_EQ(Count(*db_, "SELECT count(*) - count(DISTINCT id) FROM events"), 0);
+  EXPECT_EQ(r.failed, 0) << r.output;
+  const int64_t longest_tx = bench.LongestMicros();
+  EXPECT_LE(longest_tx, 1'000'000);
+  EXPECT_LE(maintenance, milliseconds(1000)) << drain.Log();
+  EXPECT_LE(watch.longest_queue_wait(), milliseconds(400));
+  EXPECT_LE(watch.longest_hold(), kMaxLock + kSamplerSlack);
+  // pg_partman works again afterwards.
+  pg::Connection c = db_->Connect();
+  EXPECT_TRUE(c.TryExec("SELECT partman.run_maintenance('public.events')").ok());
+  std::printf(
+      "NO-HARM test=%s maintenance_ms=%lld longest_queue_wait_ms=%lld longest_write_lock_ms=%lld "
+      "longest_pgbench_tx_ms=%.1f pgbench_tx=%lld failed=%lld\n",
+      ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+      static_cast<long long>(maintenance.count()),
+      static_cast<long long>(watch.longest_queue_wait().count()),
+      static_cast<long long>(watch.longest_hold().count()), longest_tx / 1000.0,
+      static_cast<long long>(r.processed), static_cast<long long>(r.failed));
 }
 
 }  // namespace
