@@ -86,6 +86,11 @@ SELECT concat_ws(' | ',
                     relrowsecurity) FROM pg_catalog.pg_class WHERE oid = $2::oid))
 )sql";
 
+// The parent's partitions, DEFAULT included, as the fingerprint lists them.
+constexpr const char* kInheritsSql =
+    "SELECT coalesce(string_agg(inhrelid::text, ',' ORDER BY inhrelid), '') "
+    "FROM pg_catalog.pg_inherits WHERE inhparent = $1::oid";
+
 // The fingerprint query with the two oids written in (numbers: safe), for a
 // multi-statement string.
 std::string FingerprintSql(uint32_t parent, uint32_t def) {
@@ -368,8 +373,17 @@ class Drainer {
   void CatchUp();
   int64_t Replay(std::optional<int64_t> max_rows);
   void SwapLoop();
+  // Partitions attached to the parent since the drain began (pg_partman's
+  // maintenance does that): when they are the only change, the new
+  // DEFAULT's CHECK is rebuilt to exclude their bounds too, the fingerprint
+  // renewed, and true returned; false for any other change.
+  bool AdaptToNewPartitions();
+  // The parent's partitions but DEFAULT, oid order: (oid, bound).
+  std::vector<std::pair<uint32_t, std::string>> CurrentPartitions();
+  std::string ChangedError() const;
   struct Attempt {
     bool done = false;
+    bool changed = false;  // the table's definition differs from fingerprint_
     std::string why;
     microseconds hold{0};
     int64_t replayed = 0;
@@ -402,6 +416,7 @@ class Drainer {
   std::string def_tablespace_, parent_tablespace_, def_owner_, current_user_;
   std::vector<std::string> columns_;                        // insertable, the parent's order
   std::vector<std::pair<uint32_t, std::string>> existing_;  // partitions but DEFAULT: oid, bound
+  std::string inherits_;  // the fingerprint's list of the parent's partitions (DEFAULT included)
   std::string fingerprint_;
   std::vector<Planned> planned_;
   std::string default_constraint_;  // empty: none (no sibling)
@@ -492,15 +507,87 @@ void Drainer::ReadCatalog() {
       {parent});
   for (int i = 0; i < cols.rows(); ++i) columns_.push_back(cols.text(i, 0));
 
+  existing_ = CurrentPartitions();
+  inherits_ = conn_.ExecParams(kInheritsSql, {parent}).text(0, 0);
+  fingerprint_ = conn_.ExecParams(kFingerprintSql, {parent, def}).text(0, 0);
+}
+
+std::vector<std::pair<uint32_t, std::string>> Drainer::CurrentPartitions() {
   pg::Result parts = conn_.ExecParams(
       "SELECT c.oid, pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_inherits i "
       "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::oid "
       "AND c.oid <> $2::oid ORDER BY c.oid",
-      {parent, def});
+      {std::to_string(table_.oid), std::to_string(def_.oid)});
+  std::vector<std::pair<uint32_t, std::string>> out;
   for (int i = 0; i < parts.rows(); ++i) {
-    existing_.emplace_back(static_cast<uint32_t>(parts.int64(i, 0)), parts.text(i, 1));
+    out.emplace_back(static_cast<uint32_t>(parts.int64(i, 0)), parts.text(i, 1));
   }
-  fingerprint_ = conn_.ExecParams(kFingerprintSql, {parent, def}).text(0, 0);
+  return out;
+}
+
+std::string Drainer::ChangedError() const {
+  return "the definition of " + display_ +
+         " changed during the drain (partitions, indexes, columns, constraints, "
+         "grants or publications of the table or its DEFAULT); nothing was "
+         "changed: run the drain again";
+}
+
+bool Drainer::AdaptToNewPartitions() {
+  if (CurrentDefault(conn_, table_.oid, display_).oid != def_.oid) return false;
+  const std::vector<std::pair<uint32_t, std::string>> now = CurrentPartitions();
+  if (now.size() <= existing_.size()) return false;
+  for (const auto& e : existing_) {
+    if (std::find(now.begin(), now.end(), e) == now.end()) return false;  // one went or changed
+  }
+  // Everything else as it was: the fingerprint with only its list of
+  // partitions renewed.
+  const std::string parent = std::to_string(table_.oid);
+  const std::string inherits = conn_.ExecParams(kInheritsSql, {parent}).text(0, 0);
+  std::string expected = fingerprint_;
+  // After the first component (DEFAULT's oid, which the list contains too).
+  const size_t sep = expected.find(" | ");
+  const size_t at = sep == std::string::npos ? sep : expected.find(inherits_, sep);
+  if (at == std::string::npos) return false;
+  expected.replace(at, inherits_.size(), inherits);
+  const std::string current =
+      conn_.ExecParams(kFingerprintSql, {parent, std::to_string(def_.oid)}).text(0, 0);
+  if (current != expected) return false;
+  std::vector<std::string> added;
+  for (const auto& p : now) {
+    if (std::find(existing_.begin(), existing_.end(), p) == existing_.end()) {
+      added.push_back(
+          conn_.Exec("SELECT " + std::to_string(p.first) + "::regclass::text").text(0, 0) + " " +
+          p.second);
+    }
+  }
+  spdlog::info(
+      "drain {}: {} partition(s) were attached to {} during the drain ({}; pg_partman's "
+      "maintenance?); rebuilding the new DEFAULT's CHECK to exclude them too",
+      display_, added.size(), display_, fmt::join(added, ", "));
+  existing_ = now;
+  Probe();  // the new DEFAULT constraint; refuses a target that now overlaps
+  // Only the drain's own tables are locked (the one other locker to expect
+  // is autovacuum, which yields after deadlock_timeout).  ADD CONSTRAINT
+  // scans the new DEFAULT: rows of the new partitions' ranges there would
+  // make it fail (DrainError below: nothing changed).
+  pg::Result r =
+      conn_.TryExec("BEGIN; SET LOCAL lock_timeout = '10s'; ALTER TABLE " + q_new_ +
+                    " DROP CONSTRAINT IF EXISTS " + conn_.QuoteIdent(kBoundCheck) +
+                    (default_constraint_.empty() ? std::string()
+                                                 : "; ALTER TABLE " + q_new_ + " ADD CONSTRAINT " +
+                                                       conn_.QuoteIdent(kBoundCheck) + " CHECK (" +
+                                                       default_constraint_ + ")") +
+                    "; COMMIT");
+  if (!r.ok()) {
+    conn_.TryExec("ROLLBACK");
+    throw DrainError("partitions were attached to " + display_ +
+                     " during the drain, and the rows that stay in DEFAULT do not fit the new "
+                     "layout (" +
+                     r.error_message() + "); nothing was changed: run the drain again");
+  }
+  inherits_ = inherits;
+  fingerprint_ = current;
+  return true;
 }
 
 void Drainer::CheckPreconditions() {
@@ -1281,10 +1368,8 @@ Drainer::Attempt Drainer::TrySwap(milliseconds lock_wait) {
     if (step(FingerprintSql(table_.oid, def_.oid), false).text(0, 0) != fingerprint_) {
       conn_.TryExec("ROLLBACK");
       a.hold = held();
-      throw DrainError("the definition of " + display_ +
-                       " changed during the drain (partitions, indexes, columns, constraints, "
-                       "grants or publications of the table or its DEFAULT); nothing was "
-                       "changed: run the drain again");
+      a.changed = true;
+      return a;
     }
     lap("check");
     // Under the lock no one can write DEFAULT: this replays everything.
@@ -1326,6 +1411,11 @@ void Drainer::SwapLoop() {
     const Attempt a = TrySwap(lock_wait);
     result_.swap_attempts = attempt;
     result_.longest_lock = std::max(result_.longest_lock, a.hold);
+    if (a.changed) {
+      if (!AdaptToNewPartitions()) throw DrainError(ChangedError());
+      CatchUp();
+      continue;
+    }
     if (a.done) {
       result_.replayed_in_swap = a.replayed;
       std::string steps;
