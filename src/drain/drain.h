@@ -78,7 +78,9 @@
 //   7. Swap, ONE transaction:
 //        LOCK TABLE ONLY parent IN ACCESS EXCLUSIVE MODE   -- clock starts
 //        LOCK TABLE ONLY default IN ACCESS EXCLUSIVE MODE
-//        check that the table's definition did not change; replay the rest
+//        check that the table's definition did not change (partitions
+//        attached meanwhile: ROLLBACK, re-derive the new default's CHECK
+//        outside the lock, retry); replay the rest
 //        DETACH the targets and the new default from stage
 //        DETACH default from parent; ATTACH each target (its CHECK makes
 //        PostgreSQL skip the validation scan); ATTACH the new default as
