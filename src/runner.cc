@@ -146,8 +146,10 @@ void SeedCounts(pg::Connection& sql, const std::vector<TableInfo>& infos, policy
 }
 
 // One connected session: set-up, the three threads, until a stop or an
-// error.  Every connection and thread it makes is gone when it returns.
-SessionResult RunSession(const Config& config, bool first) {
+// error.  Every connection and thread it makes is gone when it returns;
+// `limiter` is the process's and outlives it.
+SessionResult RunSession(const Config& config, bool first,
+                         executor::PartitionRateLimiter& limiter) {
   SessionResult result;
   std::atomic<bool>& global_stop = StopRequested();
   try {
@@ -442,7 +444,7 @@ SessionResult RunSession(const Config& config, bool first) {
     std::thread executor_thread([&] {
       try {
         executor::Executor exec(OpenSession(config, "executor"), config.executor, config.drain,
-                                stop);
+                                stop, limiter);
         policy::Decision d;
         while (!stop.load()) {
           if (!decisions.wait_dequeue_timed(d, kQueueWait)) continue;
@@ -539,8 +541,11 @@ int RunWatcher(const Config& config, bool loop) {
   constexpr std::chrono::milliseconds kFirstDelay{500};
   constexpr std::chrono::milliseconds kMaxDelay{10'000};
   std::chrono::milliseconds delay = kFirstDelay;
+  // The flood guard counts for the process: a session that flaps must not
+  // start max_new_partitions_per_hour over.
+  executor::PartitionRateLimiter limiter;
   for (int attempt = 1;; ++attempt) {
-    const SessionResult r = RunSession(config, attempt == 1 && delay == kFirstDelay);
+    const SessionResult r = RunSession(config, attempt == 1 && delay == kFirstDelay, limiter);
     if (r.end == SessionEnd::kStopped || stop.load()) {
       spdlog::info("stopped on {}", g_signal == SIGTERM  ? "SIGTERM"
                                     : g_signal == SIGINT ? "SIGINT"

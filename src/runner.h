@@ -26,7 +26,8 @@ void InstallStopSignalHandlers();
 // slot end the session; with `loop` a new one starts after a capped
 // exponential backoff (0.5 s doubling to 10 s), recounting DEFAULT, so
 // nothing is lost or doubled.  Fatal: bad tables, wal_level, privileges, an
-// undecodable stream.
+// undecodable stream.  The hourly flood cap (max_new_partitions_per_hour)
+// counts for the process, across sessions.
 int RunWatcher(const Config& config, bool loop);
 
 // `partwatch setup` / `teardown`: create or drop the slot and publication.

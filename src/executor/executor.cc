@@ -185,8 +185,8 @@ std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInf
 }
 
 Executor::Executor(pg::Connection conn, ExecutorConfig config, DrainConfig drain,
-                   const std::atomic<bool>& stop)
-    : conn_(std::move(conn)), config_(config), drain_(drain), stop_(stop) {
+                   const std::atomic<bool>& stop, PartitionRateLimiter& limiter)
+    : conn_(std::move(conn)), config_(config), drain_(drain), stop_(stop), limiter_(limiter) {
   conn_.Exec("SET application_name = 'partwatch executor'");
 }
 
@@ -325,9 +325,9 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
   values.insert(values.end(), gap.begin(), gap.end());
   // Other values over their threshold ride along (one rewrite of DEFAULT
   // instead of one each), as far as max_new_partitions_per_hour allows.
-  auto& times = created_[table.oid];
+  const size_t created = limiter_.CreatedInLastHour(table.oid);
   const size_t room = static_cast<size_t>(
-      std::max<int64_t>(0, static_cast<int64_t>(cap) - static_cast<int64_t>(times.size())));
+      std::max<int64_t>(0, static_cast<int64_t>(cap) - static_cast<int64_t>(created)));
   for (const ValueCount& vc : CountDefaultByValue(conn_, table)) {
     if (values.size() >= std::max(room, gap.size() + 1)) break;
     if (vc.rows <= rule.ThresholdFor(vc.value)) continue;
@@ -370,7 +370,7 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
   result.took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   // The other values' partitions count against max_new_partitions_per_hour
   // too (Execute() adds the decision's own).
-  for (size_t i = 1; i < values.size(); ++i) created_[table.oid].push_back(Clock::now());
+  for (size_t i = 1; i < values.size(); ++i) limiter_.RecordCreated(table.oid);
   return result;
 }
 
@@ -417,7 +417,7 @@ void Executor::FillPartmanGap(const TableInfo& table, const policy::TableRule& r
   // DEFAULT).  Create them, moving whatever DEFAULT holds of them.
   for (const policy::KeyValue& key : gap) {
     MoveResult filled = CreateAndMove(table, rule.name_template, key);
-    created_[table.oid].push_back(Clock::now());
+    limiter_.RecordCreated(table.oid);
     spdlog::info(
         "table {} bucket {}: created partition {} to keep pg_partman's children contiguous "
         "({} row(s) moved)",
@@ -428,9 +428,8 @@ void Executor::FillPartmanGap(const TableInfo& table, const policy::TableRule& r
 bool Executor::OverHourlyCap(const TableInfo& table, const policy::Decision& decision, int cap,
                              int needed) {
   const auto now = Clock::now();
-  auto& times = created_[table.oid];
-  while (!times.empty() && now - times.front() > std::chrono::hours(1)) times.pop_front();
-  if (static_cast<int>(times.size()) + needed <= cap) return false;
+  const size_t created = limiter_.CreatedInLastHour(table.oid, now);
+  if (static_cast<int>(created) + needed <= cap) return false;
   auto& last = cap_alerts_[{table.oid, decision.value}];
   if (last == Clock::time_point() || now - last > std::chrono::hours(1)) {
     last = now;
@@ -438,8 +437,8 @@ bool Executor::OverHourlyCap(const TableInfo& table, const policy::Decision& dec
         "ALERT table {} value {}: {} rows counted in DEFAULT (streamed count, not verified), but "
         "{} partition(s) were already created for this table in the last hour and this one "
         "needs {} (max_new_partitions_per_hour = {}): not creating {}; a flood of new values?",
-        table.DisplayName(), decision.value.ForLog(), decision.streamed_count, times.size(), needed,
-        cap, needed > 1 ? "it nor the pg_partman children before it" : "one");
+        table.DisplayName(), decision.value.ForLog(), decision.streamed_count, created, needed, cap,
+        needed > 1 ? "it nor the pg_partman children before it" : "one");
   }
   return true;
 }
@@ -518,7 +517,7 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
       FillPartmanGap(table, rule, gap);
       moved = CreateAndMove(table, rule.name_template, decision.value);
     }
-    created_[table.oid].push_back(Clock::now());
+    limiter_.RecordCreated(table.oid);
     std::string when = "found over the threshold at start-up";
     if (decision.commit_time != 0) {
       const int64_t now_pg =

@@ -50,6 +50,7 @@
 #include "policy/policy.h"
 #include "src/catalog.h"
 #include "src/config.h"
+#include "src/executor/rate_limit.h"
 #include "src/pg/connection.h"
 
 namespace partwatch::executor {
@@ -124,8 +125,10 @@ struct KeyLess {
 class Executor {
  public:
   // `stop` aborts retry loops between attempts (never a statement midway).
+  // `limiter` (max_new_partitions_per_hour) is the process's, shared by the
+  // Executors of successive sessions; it must outlive this one.
   Executor(pg::Connection conn, ExecutorConfig config, DrainConfig drain,
-           const std::atomic<bool>& stop);
+           const std::atomic<bool>& stop, PartitionRateLimiter& limiter);
 
   // Carries out one decision for `table` (configured as `rule`).  Returns
   // the outcome to report to the policy.  Database errors are logged and
@@ -176,7 +179,7 @@ class Executor {
   DrainConfig drain_;
   const std::atomic<bool>& stop_;
   // Creation times per parent oid, for max_new_partitions_per_hour.
-  std::unordered_map<uint32_t, std::deque<std::chrono::steady_clock::time_point>> created_;
+  PartitionRateLimiter& limiter_;
   // Last cap alert per (parent oid, value), so a flood logs once an hour.
   std::map<std::pair<uint32_t, policy::KeyValue>, std::chrono::steady_clock::time_point, KeyLess>
       cap_alerts_;
