@@ -450,19 +450,20 @@ SessionResult RunSession(const Config& config, bool first,
           if (!decisions.wait_dequeue_timed(d, kQueueWait)) continue;
           const auto snap = catalog.Get();
           const TableConfig& tc = config.tables[d.table];
-          if (snap->infos[d.table].range) {
-            // Buckets are clipped by the partitions as they are now: an
-            // earlier decision (or pg_partman) may have created some since the
-            // snapshot, which the policy thread refreshes only afterwards.
-            try {
-              const TableInfo fresh = DescribeConfigured(exec.conn(), tc);
-              outcomes.enqueue(
-                  exec.Execute(fresh, RuleFor(tc, fresh), d, tc.max_new_partitions_per_hour));
-              continue;
-            } catch (const CatalogError& e) {
-              spdlog::warn("table {}: cannot re-read it before acting ({}); using the last catalog",
-                           tc.name, e.what());
-            }
+          // Act on the table as it is now, not as the snapshot saw it: a
+          // RANGE table's buckets are clipped by its partitions, and an
+          // earlier decision (or pg_partman) may have created some since;
+          // any table's DEFAULT may have been replaced (same name, new oid)
+          // by a `partwatch drain` run beside us, which the policy thread
+          // does not notice (the stream's relations match rules by name).
+          try {
+            const TableInfo fresh = DescribeConfigured(exec.conn(), tc);
+            outcomes.enqueue(
+                exec.Execute(fresh, RuleFor(tc, fresh), d, tc.max_new_partitions_per_hour));
+            continue;
+          } catch (const CatalogError& e) {
+            spdlog::warn("table {}: cannot re-read it before acting ({}); using the last catalog",
+                         tc.name, e.what());
           }
           outcomes.enqueue(exec.Execute(snap->infos[d.table], snap->rules[d.table], d,
                                         tc.max_new_partitions_per_hour));
