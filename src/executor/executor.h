@@ -144,6 +144,12 @@ class Executor {
 
   pg::Connection& conn() { return conn_; }
 
+  // A reload's [executor] and [drain] settings, for the next Execute().
+  void SetLimits(ExecutorConfig config, DrainConfig drain) {
+    config_ = config;
+    drain_ = drain;
+  }
+
  private:
   // One attempt; returns false (after ROLLBACK) on a retryable lock failure.
   bool TryCreateAndMove(const TableInfo& table, const std::string& name, const PartitionSpec& spec,
