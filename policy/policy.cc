@@ -486,6 +486,11 @@ Result<bool> Policy::Handle(const pgoutput::StreamAbortMessage& abort, PolicyOut
   return true;
 }
 
+void Policy::ForgetAlerts(size_t table) {
+  if (table >= state_.size()) return;
+  for (auto& [value, state] : state_[table]) state.alerted = false;
+}
+
 std::vector<Decision> Policy::DecideAll() {
   std::vector<Decision> out;
   for (size_t table = 0; table < rules_.size(); ++table) {

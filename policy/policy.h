@@ -126,12 +126,17 @@ class Policy {
  public:
   explicit Policy(std::vector<TableRule> rules);
 
-  // Replaces the rules after a catalog refresh, keeping the counts (also
-  // those of open transactions) of tables whose parent name is unchanged.
-  // Relation ids are re-bound against the new rules from the last Relation
-  // message seen for each (the server sends one only once per session).
-  // Table indices may change: decisions still with the executor carry the
-  // old index, so call this only when none is outstanding.
+  // Replaces the rules (after a catalog refresh or a configuration reload),
+  // keeping the counts, flags (a decision in flight, an alert raised) and
+  // open transactions of tables whose parent name is unchanged.  Relation
+  // ids are re-bound against the new rules from the last Relation message
+  // seen for each (the server sends one only once per session).
+  // A table's index changes when tables are added, dropped or reordered:
+  // decisions still with the executor carry the old index, so do that only
+  // when none is outstanding.  When every table keeps its index (the same
+  // parents in the same order, as a refresh or a reload of the same
+  // [[table]] list gives), it may be called at any time: outstanding
+  // decisions stay valid and their outcomes apply to the new rules.
   void SetRules(std::vector<TableRule> rules);
   const std::vector<TableRule>& rules() const { return rules_; }
 
@@ -142,6 +147,11 @@ class Policy {
   void SeedUntracked(size_t table, int64_t max_count);
   // The table's floor: no value not held has more rows than this.
   int64_t floor(size_t table) const { return table < floor_.size() ? floor_[table] : 0; }
+
+  // Forgets which values of `table` were alerted on (kAlerted outcomes), so
+  // DecideAll() and later commits decide on them again: for a reload that
+  // changed the table's action, threshold or max_future.
+  void ForgetAlerts(size_t table);
 
   // Decisions for every value already over its threshold that has none in
   // flight (for seeded counts at start-up, which no commit has touched yet).

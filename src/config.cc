@@ -236,6 +236,97 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
   return config;
 }
 
+namespace {
+
+std::string Quoted(const std::string& s) { return "'" + s + "'"; }
+std::string Shown(int64_t v) { return std::to_string(v); }
+std::string Shown(bool v) { return v ? "true" : "false"; }
+std::string Shown(std::chrono::milliseconds v) { return std::to_string(v.count()); }
+
+// Adds "what a -> b" to `out` when a != b; returns whether it did.
+template <typename T, typename F>
+bool Compare(const std::string& what, const T& a, const T& b, F shown,
+             std::vector<std::string>* out) {
+  if (a == b) return false;
+  out->push_back(what + " " + shown(a) + " -> " + shown(b));
+  return true;
+}
+
+}  // namespace
+
+ReloadDiff DiffForReload(const Config& current, const Config& next) {
+  ReloadDiff d;
+  auto restart = [&](const std::string& key, const std::string& a, const std::string& b) {
+    if (a != b) d.restart_needed.push_back(key + " changed (" + a + " -> " + b + ")");
+  };
+  const SourceConfig& s0 = current.source;
+  const SourceConfig& s1 = next.source;
+  // The dsn may hold a password: say that it changed, not what it is.
+  if (s0.dsn != s1.dsn) d.restart_needed.push_back("source.dsn changed");
+  restart("source.slot", Quoted(s0.slot), Quoted(s1.slot));
+  restart("source.publication", Quoted(s0.publication), Quoted(s1.publication));
+  restart("source.status_interval_ms", Shown(s0.status_interval), Shown(s1.status_interval));
+  restart("source.slot_check_interval_ms", Shown(s0.slot_check_interval),
+          Shown(s1.slot_check_interval));
+  restart("source.max_retained_wal_mb", Shown(s0.max_retained_wal_bytes >> 20),
+          Shown(s1.max_retained_wal_bytes >> 20));
+  restart("source.time_zone", Quoted(s0.time_zone), Quoted(s1.time_zone));
+
+  std::vector<std::string> names0, names1;
+  for (const TableConfig& t : current.tables) names0.push_back(t.name);
+  for (const TableConfig& t : next.tables) names1.push_back(t.name);
+  if (names0 != names1) {
+    auto list = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const auto& n : v) out += (out.empty() ? "" : ", ") + n;
+      return "[" + out + "]";
+    };
+    d.restart_needed.push_back("the [[table]] list changed (" + list(names0) + " -> " +
+                               list(names1) + ")");
+    return d;
+  }
+
+  auto ms = [](std::chrono::milliseconds v) { return Shown(v); };
+  auto i64 = [](int64_t v) { return Shown(v); };
+  auto str = [](const std::string& v) { return Quoted(v); };
+  for (size_t i = 0; i < current.tables.size(); ++i) {
+    const TableConfig& a = current.tables[i];
+    const TableConfig& b = next.tables[i];
+    const std::string t = "table[" + std::to_string(i + 1) + "] " + a.name + ":";
+    // Counts are kept per bucket: other buckets would need a recount.
+    restart(t + " interval", Quoted(a.interval), Quoted(b.interval));
+    restart(t + " interval", Shown(a.interval_width), Shown(b.interval_width));
+    bool redecide = Compare(t + " threshold", a.threshold, b.threshold, i64, &d.changes);
+    redecide |= Compare(
+        t + " action", a.action, b.action,
+        [](policy::ActionKind k) { return std::string(policy::ActionKindName(k)); }, &d.changes);
+    redecide |= Compare(t + " max_future", a.max_future, b.max_future, str, &d.changes);
+    if (redecide) d.redecide_tables.push_back(i);
+    Compare(t + " partition_name", a.partition_name, b.partition_name, str, &d.changes);
+    Compare(t + " max_tracked_values", static_cast<int64_t>(a.max_tracked_values),
+            static_cast<int64_t>(b.max_tracked_values), i64, &d.changes);
+    Compare(t + " max_new_partitions_per_hour", int64_t{a.max_new_partitions_per_hour},
+            int64_t{b.max_new_partitions_per_hour}, i64, &d.changes);
+  }
+  const ExecutorConfig& e0 = current.executor;
+  const ExecutorConfig& e1 = next.executor;
+  Compare("executor.lock_timeout_ms", e0.lock_timeout, e1.lock_timeout, ms, &d.changes);
+  Compare("executor.max_attempts", int64_t{e0.max_attempts}, int64_t{e1.max_attempts}, i64,
+          &d.changes);
+  Compare("executor.retry_base_delay_ms", e0.retry_base_delay, e1.retry_base_delay, ms, &d.changes);
+  Compare(
+      "executor.lock_parent", e0.lock_parent, e1.lock_parent, [](bool v) { return Shown(v); },
+      &d.changes);
+  const DrainConfig& d0 = current.drain;
+  const DrainConfig& d1 = next.drain;
+  Compare("drain.max_lock_ms", d0.max_lock, d1.max_lock, ms, &d.changes);
+  Compare("drain.batch_rows", d0.batch_rows, d1.batch_rows, i64, &d.changes);
+  Compare("drain.online_above_mb", d0.online_above_bytes >> 20, d1.online_above_bytes >> 20, i64,
+          &d.changes);
+  d.log_level_changed = Compare("log.level", current.log_level, next.log_level, str, &d.changes);
+  return d;
+}
+
 Config LoadConfig(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw ConfigError(path + ": cannot read the configuration file");

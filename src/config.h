@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -111,5 +112,23 @@ Config LoadConfig(const std::string& path);
 
 // Same, from TOML text (for tests); `origin` names the source in messages.
 Config ParseConfig(const std::string& toml_text, const std::string& origin);
+
+// What reloading `next` (SIGHUP) over the running `current` changes.
+// docs/configuration.md, "Reloading", says what applies at once.
+struct ReloadDiff {
+  // Changes that only a restart can apply, e.g. "source.slot changed
+  // ('a' -> 'b')": anything in [source], a [[table]] added, removed,
+  // renamed or moved, a RANGE table's interval.  When not empty, nothing
+  // of `next` may apply.
+  std::vector<std::string> restart_needed;
+  // One entry per setting that applies at once, e.g.
+  // "table[1] public.orders: threshold 100 -> 20".
+  std::vector<std::string> changes;
+  // Indices of tables whose threshold, action or max_future changed: values
+  // alerted on under the old settings deserve a new decision.
+  std::vector<size_t> redecide_tables;
+  bool log_level_changed = false;
+};
+ReloadDiff DiffForReload(const Config& current, const Config& next);
 
 }  // namespace partwatch

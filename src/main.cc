@@ -41,7 +41,11 @@ int main(int argc, char** argv) {
       "run",
       "Run the sidecar: stream inserts into DEFAULT partitions from the replication slot, count "
       "them per key value, and act when a value has more rows than its threshold. Creates the "
-      "slot and publication when missing. Stops cleanly on SIGTERM or SIGINT.");
+      "slot and publication when missing. Stops cleanly on SIGTERM or SIGINT. SIGHUP re-reads "
+      "the configuration file: thresholds, actions and the [[table]], [executor], [drain] and "
+      "[log] settings apply at once; a file that does not load, or that changes [source] or "
+      "the list of tables (which need a restart), is refused whole and the running "
+      "configuration stays.");
   add_common(run);
   bool no_loop = false;
   run->add_flag("--no-loop", no_loop,
@@ -96,8 +100,8 @@ int main(int argc, char** argv) {
   partwatch::SetUpLogging(log_level.empty() ? config.log_level : log_level);
 
   if (*run) {
-    partwatch::InstallStopSignalHandlers();
-    return partwatch::RunWatcher(config, !no_loop);
+    partwatch::InstallRunSignalHandlers();
+    return partwatch::RunWatcher(config, !no_loop, !log_level.empty());
   }
   if (*status) return partwatch::RunStatus(config, json);
   if (*setup) return partwatch::RunSetup(config);

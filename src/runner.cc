@@ -31,11 +31,16 @@ constexpr auto kStaleRefreshInterval = std::chrono::seconds(5);
 
 std::atomic<bool> g_stop{false};
 volatile std::sig_atomic_t g_signal = 0;
+// Set by SIGHUP; the session's main thread takes it (ReloadRequested()).
+std::atomic<bool> g_reload{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
 
 void OnSignal(int sig) {
   g_signal = sig;
   g_stop.store(true);
 }
+
+void OnSighup(int) { g_reload.store(true); }
 
 std::vector<TableInfo> DescribeAll(pg::Connection& conn, const Config& config) {
   std::vector<TableInfo> out;
@@ -50,13 +55,66 @@ std::vector<policy::TableRule> MakeRules(const Config& config,
   return rules;
 }
 
-// The catalog and rules as last read: the policy thread replaces them after
-// a refresh, the executor reads them.  Entries are index-aligned with
-// config.tables.
+// The catalog and rules as last read, and the configuration they were made
+// from: the policy thread replaces them after a refresh or a reload, the
+// executor reads them.  Entries are index-aligned with config->tables.
 struct CatalogSnapshot {
   std::vector<TableInfo> infos;
   std::vector<policy::TableRule> rules;
+  std::shared_ptr<const Config> config;
 };
+
+// The configuration in force for the process: RunWatcher's, replaced by a
+// reload (from the policy thread), read by the next session.
+class ConfigInForce {
+ public:
+  explicit ConfigInForce(Config config)
+      : config_(std::make_shared<const Config>(std::move(config))) {}
+  std::shared_ptr<const Config> Get() const {
+    std::lock_guard lock(mu_);
+    return config_;
+  }
+  void Set(std::shared_ptr<const Config> config) {
+    std::lock_guard lock(mu_);
+    config_ = std::move(config);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Config> config_;
+};
+
+// A reloaded configuration on its way from the main thread, which read and
+// checked the file, to the policy thread, which applies it.
+struct PendingReload {
+  std::shared_ptr<const Config> config;
+  ReloadDiff diff;
+};
+
+constexpr const char* kNothingApplies =
+    "SIGHUP: nothing of the new file applies; the configuration in force stays";
+
+// Reads the file again after a SIGHUP and checks it against `current`.
+// Logs and returns nullopt when the file does not load or needs a restart.
+std::optional<PendingReload> ReadReload(const Config& current) {
+  PendingReload reload;
+  try {
+    reload.config = std::make_shared<const Config>(LoadConfig(current.path));
+  } catch (const ConfigError& e) {
+    // The text `partwatch run` prints for the same file at start-up.
+    spdlog::error("configuration error: {} ({})", e.what(), kNothingApplies);
+    return std::nullopt;
+  }
+  reload.diff = DiffForReload(current, *reload.config);
+  if (!reload.diff.restart_needed.empty()) {
+    std::string what;
+    for (const auto& r : reload.diff.restart_needed) what += (what.empty() ? "" : "; ") + r;
+    spdlog::error("{}: {}: only a restart of partwatch applies that ({})", current.path, what,
+                  kNothingApplies);
+    return std::nullopt;
+  }
+  return reload;
+}
 
 class SharedCatalog {
  public:
@@ -86,15 +144,18 @@ std::string IntervalText(const policy::Bucketer& b) {
                                   : std::to_string(iv.micros) + " us";
 }
 
+// `without_commit` says when decisions no commit crossed (DecideAll's) were
+// made.
 void LogDecisions(const std::vector<policy::Decision>& decisions,
-                  const std::vector<policy::TableRule>& rules) {
+                  const std::vector<policy::TableRule>& rules,
+                  const char* without_commit = "at start-up") {
   for (const policy::Decision& d : decisions) {
     spdlog::info(
         "table {} value {}: {} rows counted in DEFAULT {}, more than the threshold {}: "
         "decided to {}",
         rules[d.table].parent, d.value.ForLog(), d.streamed_count,
         d.commit_lsn.valid() ? "after commit " + d.commit_lsn.ToString()
-                             : std::string("at start-up"),
+                             : std::string(without_commit),
         rules[d.table].ThresholdFor(d.value), policy::ActionKindName(d.kind));
   }
 }
@@ -103,12 +164,17 @@ void LogDecisions(const std::vector<policy::Decision>& decisions,
 
 std::atomic<bool>& StopRequested() { return g_stop; }
 
-void InstallStopSignalHandlers() {
+void InstallRunSignalHandlers() {
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction hup {};
+  hup.sa_handler = OnSighup;
+  sigemptyset(&hup.sa_mask);
+  hup.sa_flags = SA_RESTART;
+  sigaction(SIGHUP, &hup, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 }
 
@@ -143,12 +209,8 @@ class FatalError : public std::runtime_error {
 // behind it waits one piece, not the whole count of a large DEFAULT.
 void SeedCounts(pg::Connection& sql, const Config& config, const std::string& snapshot,
                 const std::vector<TableInfo>& infos, policy::Policy* policy) {
-  pg::PieceOptions pieces;
+  pg::PieceOptions pieces = executor::CountPieces(config.executor, &StopRequested());
   pieces.snapshot = snapshot;
-  pieces.limit = config.executor.yield_after;
-  pieces.target = std::max(std::chrono::milliseconds(1), config.executor.yield_after / 4);
-  pieces.lock_timeout = std::min(config.executor.lock_timeout, config.executor.yield_after);
-  pieces.stop = &StopRequested();
   for (size_t i = 0; i < infos.size(); ++i) {
     const size_t limit = policy->rules()[i].max_tracked_values;
     const auto counts = executor::CountDefaultByValue(sql, infos[i], limit, pieces);
@@ -157,9 +219,26 @@ void SeedCounts(pg::Connection& sql, const Config& config, const std::string& sn
   }
 }
 
+// What outlives one session: the configuration in force and the flood
+// guard's memory.
+struct ProcessState {
+  ConfigInForce& config;
+  executor::PartitionRateLimiter& limiter;
+  bool fixed_log_level = false;  // --log-level given: [log] level is ignored
+};
+
 // One connected session: set-up, the three threads, until a stop or an
-// error.  Every connection and thread it makes is gone when it returns.
-SessionResult RunSession(const Config& config, bool first) {
+// error.  Every connection and thread it makes is gone when it returns.  It
+// runs with the configuration in force when it starts; a SIGHUP while it
+// streams replaces the settings that apply at once (docs/configuration.md,
+// "Reloading") for it and the sessions after it.
+SessionResult RunSession(ProcessState& process, bool first) {
+  const std::shared_ptr<const Config> session_config = process.config.Get();
+  // [source] and the [[table]] list never change during a session (a
+  // reload that changes them is refused); the rest is read from the
+  // catalog snapshot's configuration.
+  const Config& config = *session_config;
+  executor::PartitionRateLimiter& limiter = process.limiter;
   SessionResult result;
   std::atomic<bool>& global_stop = StopRequested();
   try {
@@ -309,7 +388,11 @@ SessionResult RunSession(const Config& config, bool first) {
     replication::WalQueue wal_queue;
     moodycamel::BlockingConcurrentQueue<policy::Decision> decisions;
     moodycamel::ConcurrentQueue<policy::Outcome> outcomes;
-    SharedCatalog catalog(CatalogSnapshot{infos, policy.rules()});
+    SharedCatalog catalog(CatalogSnapshot{infos, policy.rules(), session_config});
+    // Handed from the main thread (which reads the file) to the policy
+    // thread (which owns the policy and the catalog connection).
+    std::mutex reload_mu;
+    std::optional<PendingReload> pending_reload;
     std::atomic<bool> reader_done{false};
     std::mutex error_mu;
     auto fail = [&](SessionEnd end, const std::string& what) {
@@ -342,19 +425,57 @@ SessionResult RunSession(const Config& config, bool first) {
       try {
         pg::Connection catalog_conn = std::move(sql);
         pgoutput::PgOutputDecoder decoder(opts.proto_version);
+        // The configuration in force: the session's, then each reload's.
+        std::shared_ptr<const Config> current = session_config;
         // Re-reads the configured tables (after partwatch's own DDL, or when
         // the stream names an unknown relation).
         auto refresh_catalog = [&] {
           try {
-            std::vector<TableInfo> fresh = DescribeAll(catalog_conn, config);
-            std::vector<policy::TableRule> rules = MakeRules(config, fresh);
+            std::vector<TableInfo> fresh = DescribeAll(catalog_conn, *current);
+            std::vector<policy::TableRule> rules = MakeRules(*current, fresh);
+            // Same tables, same indices: decisions in flight stay valid
+            // (policy.h, SetRules).
             policy.SetRules(rules);
-            catalog.Set(CatalogSnapshot{std::move(fresh), std::move(rules)});
+            catalog.Set(CatalogSnapshot{std::move(fresh), std::move(rules), current});
           } catch (const CatalogError& e) {
             // A configured table changed under us (dropped, DEFAULT
             // detached): keep counting with what we knew and say so.
             spdlog::warn("catalog refresh failed, keeping the previous catalog: {}", e.what());
           }
+        };
+        // Applies a reload checked by the main thread: new rules (same
+        // tables, same indices, so SetRules may run with decisions in
+        // flight), the executor's limits through the snapshot, the log
+        // level, and decisions for values the new thresholds already pass.
+        auto apply_reload = [&](PendingReload reload) {
+          std::vector<TableInfo> fresh;
+          std::vector<policy::TableRule> rules;
+          try {
+            fresh = DescribeAll(catalog_conn, *reload.config);
+            rules = MakeRules(*reload.config, fresh);
+          } catch (const CatalogError& e) {
+            spdlog::error("{}: {} ({})", reload.config->path, e.what(), kNothingApplies);
+            return;
+          }
+          policy.SetRules(rules);
+          for (size_t t : reload.diff.redecide_tables) policy.ForgetAlerts(t);
+          current = reload.config;
+          catalog.Set(CatalogSnapshot{std::move(fresh), std::move(rules), current});
+          process.config.Set(current);
+          std::string changes;
+          for (const auto& c : reload.diff.changes) changes += (changes.empty() ? "" : "; ") + c;
+          if (reload.diff.log_level_changed) {
+            if (process.fixed_log_level) {
+              changes += " (not applied: --log-level overrides [log] level)";
+            } else {
+              spdlog::set_level(spdlog::level::from_str(current->log_level));
+            }
+          }
+          spdlog::info("configuration reloaded from {}: {}", current->path,
+                       changes.empty() ? std::string("nothing changed") : changes);
+          std::vector<policy::Decision> again = policy.DecideAll();
+          LogDecisions(again, policy.rules(), "after the configuration reload");
+          for (auto& d : again) decisions.enqueue(std::move(d));
         };
         // Bulk hand-off: one wake-up for everything a socket read delivered.
         std::vector<replication::WalEvent> batch(256);
@@ -363,6 +484,12 @@ SessionResult RunSession(const Config& config, bool first) {
         std::set<size_t> stale_tables;  // RANGE tables whose partitions changed under us
         auto next_stale_refresh = std::chrono::steady_clock::now();
         for (;;) {
+          std::optional<PendingReload> reload;
+          {
+            std::lock_guard lock(reload_mu);
+            reload.swap(pending_reload);
+          }
+          if (reload) apply_reload(std::move(*reload));
           bool created = false;
           while (outcomes.try_dequeue(outcome)) {
             std::vector<policy::Decision> again = policy.OnOutcome(outcome);
@@ -385,20 +512,15 @@ SessionResult RunSession(const Config& config, bool first) {
                   "table {}: a streamed row falls inside a partition that no longer takes it "
                   "(dropped or detached?); re-read the partitions, recounting DEFAULT",
                   snap->infos[t].DisplayName());
-              pg::PieceOptions pieces;
-              pieces.limit = config.executor.yield_after;
-              pieces.target =
-                  std::max(std::chrono::milliseconds(1), config.executor.yield_after / 4);
-              pieces.lock_timeout =
-                  std::min(config.executor.lock_timeout, config.executor.yield_after);
-              for (const auto& vc :
-                   executor::CountDefaultByValue(catalog_conn, snap->infos[t], 0, pieces)) {
+              for (const auto& vc : executor::CountDefaultByValue(
+                       catalog_conn, snap->infos[t], 0,
+                       executor::CountPieces(current->executor, &StopRequested()))) {
                 if (vc.rows > policy.count(t, vc.value)) policy.Seed(t, vc.value, vc.rows);
               }
             }
             stale_tables.clear();
             std::vector<policy::Decision> again = policy.DecideAll();
-            LogDecisions(again, policy.rules());
+            LogDecisions(again, policy.rules(), "after a recount");
             for (auto& d : again) decisions.enqueue(std::move(d));
           }
           if (std::chrono::steady_clock::now() >= next_redecide) {
@@ -406,7 +528,7 @@ SessionResult RunSession(const Config& config, bool first) {
             // commit has touched since are decided again here.
             next_redecide = std::chrono::steady_clock::now() + kRedecideInterval;
             std::vector<policy::Decision> again = policy.DecideAll();
-            LogDecisions(again, policy.rules());
+            LogDecisions(again, policy.rules(), "at the periodic re-check");
             for (auto& d : again) decisions.enqueue(std::move(d));
           }
           const size_t got =
@@ -460,25 +582,31 @@ SessionResult RunSession(const Config& config, bool first) {
     std::thread executor_thread([&] {
       try {
         executor::Executor exec(OpenSession(config, "executor"), config.executor, config.drain,
-                                stop);
+                                stop, limiter);
+        std::shared_ptr<const Config> applied = session_config;
         policy::Decision d;
         while (!stop.load()) {
           if (!decisions.wait_dequeue_timed(d, kQueueWait)) continue;
           const auto snap = catalog.Get();
-          const TableConfig& tc = config.tables[d.table];
-          if (snap->infos[d.table].range) {
-            // Buckets are clipped by the partitions as they are now: an
-            // earlier decision (or pg_partman) may have created some since the
-            // snapshot, which the policy thread refreshes only afterwards.
-            try {
-              const TableInfo fresh = DescribeConfigured(exec.conn(), tc);
-              outcomes.enqueue(
-                  exec.Execute(fresh, RuleFor(tc, fresh), d, tc.max_new_partitions_per_hour));
-              continue;
-            } catch (const CatalogError& e) {
-              spdlog::warn("table {}: cannot re-read it before acting ({}); using the last catalog",
-                           tc.name, e.what());
-            }
+          if (snap->config != applied) {  // a reload: [executor] and [drain] apply now
+            applied = snap->config;
+            exec.SetLimits(applied->executor, applied->drain);
+          }
+          const TableConfig& tc = applied->tables[d.table];
+          // Act on the table as it is now, not as the snapshot saw it: a
+          // RANGE table's buckets are clipped by its partitions, and an
+          // earlier decision (or pg_partman) may have created some since;
+          // any table's DEFAULT may have been replaced (same name, new oid)
+          // by a `partwatch drain` run beside us, which the policy thread
+          // does not notice (the stream's relations match rules by name).
+          try {
+            const TableInfo fresh = DescribeConfigured(exec.conn(), tc);
+            outcomes.enqueue(
+                exec.Execute(fresh, RuleFor(tc, fresh), d, tc.max_new_partitions_per_hour));
+            continue;
+          } catch (const CatalogError& e) {
+            spdlog::warn("table {}: cannot re-read it before acting ({}); using the last catalog",
+                         tc.name, e.what());
           }
           outcomes.enqueue(exec.Execute(snap->infos[d.table], snap->rules[d.table], d,
                                         tc.max_new_partitions_per_hour));
@@ -496,6 +624,13 @@ SessionResult RunSession(const Config& config, bool first) {
       if (global_stop.load()) {
         stop.store(true);
         break;
+      }
+      if (g_reload.exchange(false)) {
+        // Read and check the file here; the policy thread applies it.
+        if (std::optional<PendingReload> reload = ReadReload(*process.config.Get())) {
+          std::lock_guard lock(reload_mu);
+          pending_reload = std::move(reload);
+        }
       }
       if (std::chrono::steady_clock::now() >= next_check) {
         next_check = std::chrono::steady_clock::now() + config.source.slot_check_interval;
@@ -531,6 +666,7 @@ SessionResult RunSession(const Config& config, bool first) {
     executor_thread.join();  // returns once the action in flight ended
     reader_thread.join();
     policy_thread.join();
+    if (pending_reload) g_reload.store(true);  // not applied yet: the next session does
     // Best effort: after a lost connection this fails at once.
     const std::string finish = reader.Finish();
     if (!finish.empty()) spdlog::debug("ending the replication stream: {}", finish);
@@ -552,13 +688,18 @@ SessionResult RunSession(const Config& config, bool first) {
 
 }  // namespace
 
-int RunWatcher(const Config& config, bool loop) {
+int RunWatcher(const Config& config, bool loop, bool fixed_log_level) {
   std::atomic<bool>& stop = StopRequested();
   constexpr std::chrono::milliseconds kFirstDelay{500};
   constexpr std::chrono::milliseconds kMaxDelay{10'000};
   std::chrono::milliseconds delay = kFirstDelay;
+  // The flood guard counts for the process: a session that flaps must not
+  // start max_new_partitions_per_hour over.
+  executor::PartitionRateLimiter limiter;
+  ConfigInForce in_force(config);
+  ProcessState process{in_force, limiter, fixed_log_level};
   for (int attempt = 1;; ++attempt) {
-    const SessionResult r = RunSession(config, attempt == 1 && delay == kFirstDelay);
+    const SessionResult r = RunSession(process, attempt == 1 && delay == kFirstDelay);
     if (r.end == SessionEnd::kStopped || stop.load()) {
       spdlog::info("stopped on {}", g_signal == SIGTERM  ? "SIGTERM"
                                     : g_signal == SIGINT ? "SIGINT"

@@ -215,11 +215,21 @@ std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInf
 }
 
 Executor::Executor(pg::Connection conn, ExecutorConfig config, DrainConfig drain,
-                   const std::atomic<bool>& stop)
-    : conn_(std::move(conn)), config_(config), drain_(drain), stop_(stop) {
-  conn_.Exec("SET application_name = 'partwatch executor'; SET statement_timeout = " +
-             pg::TimeoutLiteral(config_.statement_timeout) +
+                   const std::atomic<bool>& stop, PartitionRateLimiter& limiter)
+    : conn_(std::move(conn)), config_(config), drain_(drain), stop_(stop), limiter_(limiter) {
+  conn_.Exec("SET application_name = 'partwatch executor'");
+  ApplySessionTimeouts();
+}
+
+void Executor::ApplySessionTimeouts() {
+  conn_.Exec("SET statement_timeout = " + pg::TimeoutLiteral(config_.statement_timeout) +
              "; SET lock_timeout = " + pg::TimeoutLiteral(LockWait()));
+}
+
+void Executor::SetLimits(ExecutorConfig config, DrainConfig drain) {
+  config_ = config;
+  drain_ = drain;
+  ApplySessionTimeouts();
 }
 
 void Executor::SleepUnlessStopped(std::chrono::milliseconds delay) {
@@ -408,12 +418,13 @@ int64_t Executor::DefaultBytes(const TableInfo& table) {
   return r.int64(0, 0);
 }
 
-pg::PieceOptions Executor::CountPieces() const {
+pg::PieceOptions CountPieces(const ExecutorConfig& config, const std::atomic<bool>* stop) {
   pg::PieceOptions pieces;
-  pieces.limit = config_.yield_after;
-  pieces.target = std::max(std::chrono::milliseconds(1), config_.yield_after / 4);
-  pieces.lock_timeout = LockWait();
-  pieces.stop = &stop_;
+  pieces.limit = config.yield_after;
+  pieces.target = std::max(std::chrono::milliseconds(1), config.yield_after / 4);
+  pieces.lock_timeout = std::min(config.lock_timeout, config.yield_after);
+  pieces.page_limit = std::max(config.statement_timeout, config.yield_after);
+  pieces.stop = stop;
   return pieces;
 }
 
@@ -424,10 +435,10 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
   values.insert(values.end(), gap.begin(), gap.end());
   // Other values over their threshold ride along (one rewrite of DEFAULT
   // instead of one each), as far as max_new_partitions_per_hour allows.
-  auto& times = created_[table.oid];
+  const size_t created = limiter_.CreatedInLastHour(table.oid);
   const size_t room = static_cast<size_t>(
-      std::max<int64_t>(0, static_cast<int64_t>(cap) - static_cast<int64_t>(times.size())));
-  for (const ValueCount& vc : CountDefaultByValue(conn_, table, 0, CountPieces())) {
+      std::max<int64_t>(0, static_cast<int64_t>(cap) - static_cast<int64_t>(created)));
+  for (const ValueCount& vc : CountDefaultByValue(conn_, table, 0, CountPieces(config_, &stop_))) {
     if (values.size() >= std::max(room, gap.size() + 1)) break;
     if (vc.rows <= rule.ThresholdFor(vc.value)) continue;
     if (std::find(values.begin(), values.end(), vc.value) != values.end()) continue;
@@ -471,7 +482,7 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
   result.took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   // The other values' partitions count against max_new_partitions_per_hour
   // too (Execute() adds the decision's own).
-  for (size_t i = 1; i < values.size(); ++i) created_[table.oid].push_back(Clock::now());
+  for (size_t i = 1; i < values.size(); ++i) limiter_.RecordCreated(table.oid);
   return result;
 }
 
@@ -521,7 +532,7 @@ void Executor::FillPartmanGap(const TableInfo& table, const policy::TableRule& r
     const int64_t bytes = DefaultBytes(table);
     MoveResult moved = CreateAndMove(table, rule.name_template, key);
     cost_.Observe(moved.moved_rows, bytes, moved.lock_held);
-    created_[table.oid].push_back(Clock::now());
+    limiter_.RecordCreated(table.oid);
     ++*filled;
     spdlog::info(
         "table {} bucket {}: created partition {} to keep pg_partman's children contiguous "
@@ -534,9 +545,8 @@ void Executor::FillPartmanGap(const TableInfo& table, const policy::TableRule& r
 bool Executor::OverHourlyCap(const TableInfo& table, const policy::Decision& decision, int cap,
                              int needed) {
   const auto now = Clock::now();
-  auto& times = created_[table.oid];
-  while (!times.empty() && now - times.front() > std::chrono::hours(1)) times.pop_front();
-  if (static_cast<int>(times.size()) + needed <= cap) return false;
+  const size_t created = limiter_.CreatedInLastHour(table.oid, now);
+  if (static_cast<int>(created) + needed <= cap) return false;
   auto& last = cap_alerts_[{table.oid, decision.value}];
   if (last == Clock::time_point() || now - last > std::chrono::hours(1)) {
     last = now;
@@ -544,8 +554,8 @@ bool Executor::OverHourlyCap(const TableInfo& table, const policy::Decision& dec
         "ALERT table {} value {}: {} rows counted in DEFAULT (streamed count, not verified), but "
         "{} partition(s) were already created for this table in the last hour and this one "
         "needs {} (max_new_partitions_per_hour = {}): not creating {}; a flood of new values?",
-        table.DisplayName(), decision.value.ForLog(), decision.streamed_count, times.size(), needed,
-        cap, needed > 1 ? "it nor the pg_partman children before it" : "one");
+        table.DisplayName(), decision.value.ForLog(), decision.streamed_count, created, needed, cap,
+        needed > 1 ? "it nor the pg_partman children before it" : "one");
   }
   return true;
 }
@@ -579,7 +589,7 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
       outcome.kind = policy::Outcome::Kind::kDone;
       return outcome;
     }
-    const int64_t exact = ExactCount(conn_, table, decision.value, CountPieces());
+    const int64_t exact = ExactCount(conn_, table, decision.value, CountPieces(config_, &stop_));
     const int64_t threshold = rule.ThresholdFor(decision.value);
     outcome.exact_count = exact;
     if (exact <= threshold) {
@@ -664,7 +674,7 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
       }
     }
     if (online) moved = DrainOnline(table, rule, decision.value, rest, max_new_partitions_per_hour);
-    created_[table.oid].push_back(Clock::now());
+    limiter_.RecordCreated(table.oid);
     std::string when = "found over the threshold at start-up";
     if (decision.commit_time != 0) {
       const int64_t now_pg =

@@ -51,6 +51,7 @@
 #include "policy/policy.h"
 #include "src/catalog.h"
 #include "src/config.h"
+#include "src/executor/rate_limit.h"
 #include "src/pg/connection.h"
 #include "src/pg/pieces.h"
 
@@ -149,8 +150,10 @@ struct KeyLess {
 class Executor {
  public:
   // `stop` aborts retry loops between attempts (never a statement midway).
+  // `limiter` (max_new_partitions_per_hour) is the process's, shared by the
+  // Executors of successive sessions; it must outlive this one.
   Executor(pg::Connection conn, ExecutorConfig config, DrainConfig drain,
-           const std::atomic<bool>& stop);
+           const std::atomic<bool>& stop, PartitionRateLimiter& limiter);
 
   // Carries out one decision for `table` (configured as `rule`).  Returns
   // the outcome to report to the policy.  Database errors are logged and
@@ -168,6 +171,10 @@ class Executor {
 
   pg::Connection& conn() { return conn_; }
 
+  // A reload's [executor] and [drain] settings, for the next Execute()
+  // (the session's statement_timeout and lock_timeout included).
+  void SetLimits(ExecutorConfig config, DrainConfig drain);
+
  private:
   enum class Attempt {
     kDone,
@@ -183,9 +190,8 @@ class Executor {
   // The longest partwatch waits in a lock queue (others queue behind it):
   // min(executor.lock_timeout, executor.yield_after).
   std::chrono::milliseconds LockWait() const;
-  // ForEachPiece options for the counts of a DEFAULT (pieces under
-  // executor.yield_after).
-  pg::PieceOptions CountPieces() const;
+  // Sets the session's statement_timeout and lock_timeout from config_.
+  void ApplySessionTimeouts();
   void SleepUnlessStopped(std::chrono::milliseconds delay);
   // Waits until transaction `xid` (32-bit, recent) is visible to a new
   // snapshot: the stream delivers a commit before the committing backend
@@ -218,11 +224,16 @@ class Executor {
   DrainConfig drain_;
   const std::atomic<bool>& stop_;
   // Creation times per parent oid, for max_new_partitions_per_hour.
-  std::unordered_map<uint32_t, std::deque<std::chrono::steady_clock::time_point>> created_;
+  PartitionRateLimiter& limiter_;
   // Last cap alert per (parent oid, value), so a flood logs once an hour.
   std::map<std::pair<uint32_t, policy::KeyValue>, std::chrono::steady_clock::time_point, KeyLess>
       cap_alerts_;
 };
+
+// ForEachPiece options for counting a DEFAULT under `config`: pieces of
+// about yield_after / 4 under a statement_timeout of yield_after, lock waits
+// under min(lock_timeout, yield_after), one snapshot for all pieces.
+pg::PieceOptions CountPieces(const ExecutorConfig& config, const std::atomic<bool>* stop);
 
 // Advisory lock key partwatch takes per parent table: (0x7077 << 32) | oid.
 int64_t AdvisoryLockKey(uint32_t parent_oid);

@@ -329,6 +329,30 @@ TEST_F(AlertPolicyTest, AlertsOnce) {
   EXPECT_EQ(policy_.count(0, kReturned), 1102);
 }
 
+TEST_F(AlertPolicyTest, ReloadToCreateDecidesOnAlertedValuesAgain) {
+  Feed(OrdersRelation());
+  ASSERT_EQ(Txn(101, kReturned, 0x1000).size(), 1u);
+  policy_.OnOutcome({0, kReturned, Outcome::Kind::kAlerted, 101});
+  // A reload switches the table to create mode: same table, same index.
+  policy_.SetRules({OrdersRule(100, ActionKind::kCreate)});
+  EXPECT_TRUE(policy_.DecideAll().empty());  // still alerted
+  policy_.ForgetAlerts(0);
+  const std::vector<Decision> decisions = policy_.DecideAll();
+  ASSERT_EQ(decisions.size(), 1u);
+  EXPECT_EQ(decisions[0].value, kReturned);
+  EXPECT_EQ(decisions[0].kind, ActionKind::kCreate);
+}
+
+TEST_F(PolicyTest, SetRulesKeepsADecisionInFlight) {
+  Feed(OrdersRelation());
+  ASSERT_EQ(Txn(101, kReturned, 0x1000).size(), 1u);
+  policy_.SetRules({OrdersRule(50)});        // a reload lowering the threshold
+  EXPECT_TRUE(policy_.DecideAll().empty());  // pending: not decided twice
+  EXPECT_TRUE(Txn(1, kReturned, 0x2000).empty());
+  policy_.OnOutcome({0, kReturned, Outcome::Kind::kDone, 0});
+  EXPECT_EQ(policy_.count(0, kReturned), 0);
+}
+
 TEST_F(AlertPolicyTest, FailedAlertIsRetried) {
   Feed(OrdersRelation());
   ASSERT_EQ(Txn(101, kReturned, 0x1000).size(), 1u);

@@ -236,5 +236,62 @@ TEST(ConfigTest, BadRangeKeysNameTheKey) {
   EXPECT_NE(e.find("drain.max_lock"), std::string::npos) << e;
 }
 
+// DiffForReload: what a SIGHUP would apply, and what needs a restart.
+
+Config Parsed(const std::string& text) { return ParseConfig(text, "test.toml"); }
+
+TEST(ReloadDiffTest, SameFileChangesNothing) {
+  const ReloadDiff d = DiffForReload(Parsed(kMinimal), Parsed(kMinimal));
+  EXPECT_TRUE(d.restart_needed.empty());
+  EXPECT_TRUE(d.changes.empty());
+  EXPECT_FALSE(d.log_level_changed);
+}
+
+TEST(ReloadDiffTest, TableAndExecutorSettingsApplyAtOnce) {
+  const ReloadDiff d = DiffForReload(
+      Parsed(kMinimal), Parsed(std::string(kMinimal) +
+                               "threshold = 20\naction = \"alert\"\n"
+                               "max_new_partitions_per_hour = 5\n"
+                               "[executor]\nlock_timeout_ms = 900\n[log]\nlevel = \"debug\"\n"));
+  EXPECT_TRUE(d.restart_needed.empty());
+  EXPECT_EQ(d.changes, (std::vector<std::string>{
+                           "table[1] public.orders: threshold 100 -> 20",
+                           "table[1] public.orders: action create -> alert",
+                           "table[1] public.orders: max_new_partitions_per_hour 60 -> 5",
+                           "executor.lock_timeout_ms 500 -> 900",
+                           "log.level 'info' -> 'debug'",
+                       }));
+  EXPECT_EQ(d.redecide_tables, std::vector<size_t>{0});
+  EXPECT_TRUE(d.log_level_changed);
+}
+
+TEST(ReloadDiffTest, SourceChangesNeedARestartAndHideTheDsn) {
+  const ReloadDiff d = DiffForReload(Parsed(kMinimal), Parsed(R"(
+[source]
+dsn = "host=127.0.0.1 dbname=app password=secret"
+slot = "other"
+[[table]]
+name = "public.orders"
+)"));
+  EXPECT_EQ(d.restart_needed,
+            (std::vector<std::string>{"source.dsn changed",
+                                      "source.slot changed ('partwatch' -> 'other')"}));
+}
+
+TEST(ReloadDiffTest, ChangedTableListNeedsARestart) {
+  const ReloadDiff d = DiffForReload(
+      Parsed(kMinimal), Parsed(std::string(kMinimal) + "[[table]]\nname = \"public.b\"\n"));
+  ASSERT_EQ(d.restart_needed.size(), 1u);
+  EXPECT_EQ(d.restart_needed[0],
+            "the [[table]] list changed ([public.orders] -> [public.orders, public.b])");
+}
+
+TEST(ReloadDiffTest, RangeIntervalNeedsARestart) {
+  const ReloadDiff d = DiffForReload(Parsed(std::string(kMinimal) + "interval = \"1 day\"\n"),
+                                     Parsed(std::string(kMinimal) + "interval = \"1 month\"\n"));
+  ASSERT_EQ(d.restart_needed.size(), 1u);
+  EXPECT_EQ(d.restart_needed[0], "table[1] public.orders: interval changed ('1 day' -> '1 month')");
+}
+
 }  // namespace
 }  // namespace partwatch
