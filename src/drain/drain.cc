@@ -29,7 +29,7 @@ constexpr const char* kTruncateTrigger = "partwatch_drain_truncate";
 constexpr const char* kBoundCheck = "partwatch_drain_bound";
 // SQLSTATEs: PostgreSQL's statement_timeout cancel, and the replay
 // function's own (class "PW" is not used by PostgreSQL).
-constexpr std::string_view kQueryCanceled = "57014";
+using pg::kQueryCanceled;
 constexpr std::string_view kTruncatedState = "PWD01";
 constexpr std::string_view kMismatchState = "PWD02";
 constexpr int kCleanupAttempts = 10;
@@ -37,9 +37,7 @@ constexpr milliseconds kAdvisoryWait{3000};
 constexpr milliseconds kMaxBackoff{2000};
 
 // A timeout setting; never '0ms', which would disable it.
-std::string Ms(milliseconds d) {
-  return "'" + std::to_string(std::max<int64_t>(d.count(), 1)) + "ms'";
-}
+std::string Ms(milliseconds d) { return pg::TimeoutLiteral(d); }
 
 double Millis(microseconds d) { return static_cast<double>(d.count()) / 1000.0; }
 

@@ -50,6 +50,7 @@ inline constexpr std::string_view kObjectInUse = "55006";
 inline constexpr std::string_view kDuplicateObject = "42710";
 inline constexpr std::string_view kUndefinedObject = "42704";
 inline constexpr std::string_view kInsufficientPrivilege = "42501";
+inline constexpr std::string_view kQueryCanceled = "57014";  // statement_timeout, cancel
 
 // An owned PGresult.
 class Result {

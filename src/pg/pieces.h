@@ -44,8 +44,6 @@
 
 namespace partwatch::pg {
 
-inline constexpr std::string_view kQueryCanceled = "57014";
-
 struct PieceOptions {
   std::string snapshot;  // "" = see `consistent`
   // Without a `snapshot`: true opens a SnapshotHolder on a second connection
