@@ -35,6 +35,10 @@ constexpr std::string_view kMismatchState = "PWD02";
 constexpr int kCleanupAttempts = 10;
 constexpr milliseconds kAdvisoryWait{3000};
 constexpr milliseconds kMaxBackoff{2000};
+// The swap's idle_in_transaction_session_timeout is max_lock, but never less
+// than this: a client descheduled for a few milliseconds between two
+// statements of a healthy swap must not lose its session.
+constexpr milliseconds kMinIdleTimeout{100};
 
 // A timeout setting; never '0ms', which would disable it.
 std::string Ms(milliseconds d) { return pg::TimeoutLiteral(d); }
@@ -1343,7 +1347,8 @@ Drainer::Attempt Drainer::TrySwap(milliseconds lock_wait) {
     // and releases the lock after max_lock, not after TCP gives up.
     conn_.Exec("SET LOCAL lock_timeout = " + Ms(lock_wait) +
                "; SET LOCAL statement_timeout = " + Ms(lock_wait + milliseconds(1000)) +
-               "; SET LOCAL idle_in_transaction_session_timeout = " + Ms(options_.max_lock));
+               "; SET LOCAL idle_in_transaction_session_timeout = " +
+               Ms(std::max(options_.max_lock, kMinIdleTimeout)));
     const auto asked = Clock::now();
     conn_.Exec("LOCK TABLE ONLY " + q_parent_ + " IN ACCESS EXCLUSIVE MODE");
     locked = mark = Clock::now();

@@ -92,7 +92,7 @@
 //      Before each statement `SET LOCAL statement_timeout` to what is left of
 //      `max_lock` (less a margin of max_lock/10, at most 10 ms, for a
 //      cancel's round trips), lock_timeout = min(lock_timeout, max_lock),
-//      and idle_in_transaction_session_timeout = max_lock (a client lost
+//      and idle_in_transaction_session_timeout = max(max_lock, 100 ms) (a client lost
 //      mid-swap cannot keep the lock): a swap that would hold the lock longer
 //      is cancelled (ROLLBACK: nothing changed), the log is replayed further
 //      and the swap retried with backoff, at most `max_swap_attempts` times.

@@ -572,6 +572,7 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
     return outcome;  // kFailed: decided again at a later commit, once the hour allows
   }
   try {
+    FaultPoint("executor.decided");
     if (decision.xid != 0 && !WaitUntilVisible(decision.xid, kVisibilityTimeout)) {
       spdlog::warn(
           "table {} value {}: the commit at {} (xid {}) that crossed the threshold is "

@@ -13,10 +13,10 @@
 //
 // CI-short variants by default (the suite takes about 4 minutes on 2 cores);
 // PARTWATCH_LONG_TESTS=1 selects the long ones: 100 kill rounds instead of
-// 15, 200 crossings instead of 30, 2 GB of unrelated WAL instead of 200 MB,
+// 8, 200 crossings instead of 30, 2 GB of unrelated WAL instead of 200 MB,
 // 5 million distinct values instead of 1 million, a 20-million-row
-// transaction instead of 5 million.  PARTWATCH_FAULT_SEED fixes the random
-// kill moments of KillNineDuringMoves.
+// transaction instead of 5 million.  KillNineDuringMoves kills at named
+// fault points (src/fault.h), not at random moments.
 //
 // Numbers worth reporting (peak RSS, retained WAL, takeover time, sizes and
 // durations) are printed as "[ fault    ] ..." lines and recorded as gtest
@@ -33,7 +33,6 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <random>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -394,66 +393,40 @@ class FaultTest : public ::testing::Test {
 };
 
 // ---------------------------------------------------------------------------
-// 1. kill -9 at random moments around a move.
+// 1. kill -9 at every step of a move.
 //
-// A calibration round (no kill) measures how long partwatch takes from the
-// commit to the moved partition (decoding 40,000 inserts, the exact count,
-// the move) and how long the move's own transaction takes.  Then each round
-// kills partwatch at a random moment, in turn: anywhere between the commit
-// and 1.3 x the calibrated total; within 1.5 x the move's duration after
-// partwatch logged its decision; within the move's duration after the
-// move's transaction wrote its first change (so inside the DELETE ...
-// INSERT, the ATTACH or the COMMIT, or just after).  After each kill:
-// nothing lost or doubled, the value in exactly one place, no half-created
-// table.  Then partwatch is started and killed again at random (its start-up
-// recount decides), and finally started once more to complete the move.
+// Each round kills partwatch at a named step of the executor (src/fault.h),
+// in turn: after it took the decision (before the exact count), holding the
+// move's lock, with the move done but not committed, just after COMMIT.
+// The same steps are interrupted on any machine, fast or slow.  After each
+// kill: nothing lost or doubled, the value in exactly one place, no
+// half-created table; the kill after COMMIT finds the value moved, the
+// others untouched.  Then partwatch is started and killed again at the next
+// step (its start-up recount decides), and finally started once more to
+// complete the move.
 
 TEST_F(FaultTest, KillNineDuringMoves) {
-  const int rounds = ShortOrLong(15, 100);
-  const int64_t rows = 40'000;
-  uint64_t seed = std::random_device{}();
-  if (const char* s = std::getenv("PARTWATCH_FAULT_SEED")) seed = std::stoull(s);
-  Note("kill9.seed", std::to_string(seed));
+  const int rounds = ShortOrLong(8, 100);
+  // Small enough for the one-transaction move (the online drain's kills are
+  // drain_cli_test.cc's).
+  const int64_t rows = 5'000;
+  const std::vector<std::string> points = {"executor.decided", "executor.move.locked",
+                                           "executor.move.before_commit",
+                                           "executor.move.committed"};
   Note("kill9.rounds", std::to_string(rounds));
-  std::mt19937_64 rng(seed);
   const std::string config = Config(1000);
   const auto started = Clock::now();
-
   int64_t total = 0;
-  // Calibration.
-  int64_t total_ms = 0;
-  double move_ms = 0;
-  {
-    auto pw = StartStreaming(config);
-    db_->Exec(InsertOrders(rows, "k0"));
-    total += rows;
-    const auto t0 = Clock::now();
-    ASSERT_TRUE(WaitPartition("k0", rows)) << pw->Log();
-    total_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
-    std::smatch m;
-    const std::string log = pw->Log();
-    static const std::regex kMoved(R"(moved \d+ row\(s\) out of DEFAULT in ([0-9.]+) ms)");
-    ASSERT_TRUE(std::regex_search(log, m, kMoved)) << log;
-    move_ms = std::stod(m[1]);
-    EXPECT_EQ(pw->Stop(SIGTERM), 0) << pw->Log();
-  }
-  const int window_commit_ms = std::max<int>(300, static_cast<int>(total_ms * 13 / 10));
-  const int window_move_ms = std::max<int>(100, static_cast<int>(move_ms * 1.5));
-  Note("kill9.calibration_commit_to_moved_ms", std::to_string(total_ms));
-  Note("kill9.calibration_move_transaction_ms", Fixed(move_ms));
-  Note("kill9.window_after_commit_ms", std::to_string(window_commit_ms));
-  Note("kill9.window_after_decision_ms", std::to_string(window_move_ms));
-  auto random_ms = [&](int max) {
-    return milliseconds(std::uniform_int_distribution<int>(0, max)(rng));
-  };
 
   // Where each kill landed: rows moved, decided but not moved (the move's
-  // transaction, if it had begun, was rolled back), or not decided yet.
-  int moved_n = 0, decided_not_moved_n = 0, undecided_n = 0;
+  // transaction, if it had begun, was rolled back).
+  int moved_n = 0, decided_not_moved_n = 0;
 
   // After a kill: nothing lost or doubled, and the value is in exactly one
-  // place.
-  auto check_after_kill = [&](const std::string& value, int64_t first_id, const std::string& log) {
+  // place; moved exactly when the kill came after COMMIT.
+  auto check_after_kill = [&](const std::string& value, int64_t first_id, const std::string& point,
+                              const std::string& log) {
+    EXPECT_NE(log.find("fault point " + point + " reached"), std::string::npos) << log;
     EXPECT_TRUE(WaitNoPartwatchBackends()) << log;
     ExpectWholeTable(total);
     const IdCheck ids = Ids(value, first_id);
@@ -466,70 +439,49 @@ TEST_F(FaultTest, KillNineDuringMoves) {
     const bool untouched = !p.table_exists && p.in_default == rows;
     const bool moved = p.attached && p.in_partition == rows && p.in_default == 0 &&
                        p.bound == "FOR VALUES IN ('" + value + "')";
-    EXPECT_TRUE(untouched || moved)
-        << "value " << value << ": table_exists=" << p.table_exists << " attached=" << p.attached
-        << " bound=" << p.bound << " in_default=" << p.in_default
+    EXPECT_EQ(moved, point == "executor.move.committed")
+        << "value " << value << " killed at " << point << ": table_exists=" << p.table_exists
+        << " attached=" << p.attached << " bound=" << p.bound << " in_default=" << p.in_default
         << " in_partition=" << p.in_partition << "\n"
         << log;
+    EXPECT_TRUE(untouched || moved) << log;
     EXPECT_EQ(p.through_parent, rows);
     EXPECT_EQ(StandaloneTables(), 0) << "a half-created partition was left behind\n" << log;
     // Everything of earlier rounds was moved: DEFAULT holds only this value.
     EXPECT_EQ(db_->Int("SELECT count(*) FROM ONLY orders_other"), p.in_default);
-    if (moved) {
-      ++moved_n;
-    } else if (log.find("value '" + value + "': " + std::to_string(rows) + " rows counted") !=
-               std::string::npos) {
-      ++decided_not_moved_n;
-    } else {
-      ++undecided_n;
-    }
+    (moved ? moved_n : decided_not_moved_n)++;
+  };
+  auto start_with_fault = [&](const std::string& point, bool streaming) {
+    setenv("PARTWATCH_FAULT", (point + "=kill").c_str(), 1);
+    auto pw = streaming ? StartStreaming(config) : Start(config);
+    unsetenv("PARTWATCH_FAULT");
+    return pw;
   };
 
   for (int round = 1; round <= rounds; ++round) {
     const std::string value = "k" + std::to_string(round);
-    SCOPED_TRACE("round " + std::to_string(round) + " value " + value + " seed " +
-                 std::to_string(seed));
+    const std::string point = points[(round - 1) % points.size()];
+    SCOPED_TRACE("round " + std::to_string(round) + " value " + value + " kill at " + point);
     const int64_t first_id = total + 1;
 
-    // a) partwatch streaming; the insert commits; kill -9.
+    // a) partwatch streaming; the insert commits; partwatch kills itself at
+    //    `point`.
     {
-      auto pw = StartStreaming(config);
+      auto pw = start_with_fault(point, true);
       ASSERT_TRUE(pw->running()) << pw->Log();
       db_->Exec(InsertOrders(rows, value));
       total += rows;
-      // The fault's moment (sleeps here choose when to kill; they assert
-      // nothing).
-      if (round % 3 == 1) {
-        std::this_thread::sleep_for(random_ms(window_commit_ms));
-      } else if (round % 3 == 2) {
-        pw->WaitForLog("value '" + value + "': " + std::to_string(rows) + " rows counted",
-                       seconds(30));
-        std::this_thread::sleep_for(random_ms(window_move_ms));
-      } else {
-        // Once the move's transaction has written (CREATE TABLE assigned its
-        // xid), anywhere in the rest of it.
-        pg::Connection probe = db_->Connect();
-        const auto deadline = Clock::now() + seconds(30);
-        while (Clock::now() < deadline &&
-               probe.Exec("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                          "'partwatch executor' AND backend_xid IS NOT NULL")
-                       .text(0, 0) == "0" &&
-               !Placement(value).table_exists) {
-          std::this_thread::sleep_for(milliseconds(2));
-        }
-        std::this_thread::sleep_for(random_ms(static_cast<int>(move_ms)));
-      }
-      pw->Stop(SIGKILL);
-      check_after_kill(value, first_id, pw->Log());
+      pw->Wait(seconds(120));
+      check_after_kill(value, first_id, point, pw->Log());
       if (HasFailure()) return;
     }
     // b) a restarted partwatch decides at start-up (its recount is over the
-    //    threshold); kill -9 it at a random moment after it was started.
+    //    threshold); it kills itself at the next step.
     if (Placement(value).in_default > 0) {
-      auto pw = Start(config);
-      std::this_thread::sleep_for(random_ms(window_commit_ms));
-      pw->Stop(SIGKILL);
-      check_after_kill(value, first_id, pw->Log());
+      const std::string next = points[round % points.size()];
+      auto pw = start_with_fault(next, false);
+      pw->Wait(seconds(120));
+      check_after_kill(value, first_id, next, pw->Log());
       if (HasFailure()) return;
     }
     // c) started once more, partwatch completes the pending action.
@@ -553,10 +505,9 @@ TEST_F(FaultTest, KillNineDuringMoves) {
   ASSERT_TRUE(WaitNoPartwatchBackends());
   EXPECT_EQ(db_->Int("SELECT count(*) FROM pg_replication_slots"), 1);
   EXPECT_EQ(db_->Int("SELECT count(*) FROM pg_inherits WHERE inhparent = 'orders'::regclass"),
-            4 + 1 + rounds);
+            4 + rounds);
   Note("kill9.kills_after_move_committed", std::to_string(moved_n));
-  Note("kill9.kills_after_decision_before_commit", std::to_string(decided_not_moved_n));
-  Note("kill9.kills_before_decision", std::to_string(undecided_n));
+  Note("kill9.kills_before_commit", std::to_string(decided_not_moved_n));
   // The server logs each executor backend whose client vanished inside the
   // move's transaction (rolled back).
   const std::string server_log = ReadServerLog();

@@ -301,6 +301,35 @@ TEST_F(NoHarmTest, MoveTheEstimateGetsWrongIsCutOffAtTheBudgetAndDoneOnline) {
   EXPECT_NE(log.find("; online drain, write-blocking lock held"), std::string::npos) << log;
 }
 
+// A partwatch that stalls while it holds the move's lock (a paused process,
+// a host that stopped answering with its socket still open) cannot keep the
+// application waiting: idle_in_transaction_session_timeout = max_lock ends
+// its session and frees the lock; the next session recounts and moves.
+TEST_F(NoHarmTest, AStalledMoveLosesItsLockWithinMaxLock) {
+  FaultEnv fault("executor.move.locked=pause");
+  auto run = StartRun(Config(TableBlock("public.orders", 100)));
+  ASSERT_TRUE(run->WaitForLog(kStreamingLine, seconds(60))) << run->Log();
+  db_->Exec(InsertOrders(101, "returned"));
+  ASSERT_TRUE(run->WaitForLog("fault point executor.move.locked reached", seconds(60)))
+      << run->Log();
+  // Paused with SHARE on the parent: the server takes it back.
+  const std::string held =
+      "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE "
+      "a.application_name = 'partwatch executor' AND l.relation = 'orders'::regclass AND "
+      "l.mode = 'ShareLock'";
+  EXPECT_TRUE(WaitFor([&] { return Count(*db_, held) == 0; }, seconds(10))) << run->Log();
+  // The application writes through the parent again.
+  pg::Connection app = db_->Connect();
+  app.Exec("SET statement_timeout = '5s'");
+  EXPECT_TRUE(app.TryExec(InsertOrders(1, "new")).ok());
+  ::kill(run->pid(), SIGCONT);
+  EXPECT_TRUE(run->WaitForLog("created partition public.orders_returned", seconds(60)))
+      << run->Log();
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM orders_returned"), 101);
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM ONLY orders_other"), 0);
+  EXPECT_EQ(run->Stop(), 0) << run->Log();
+}
+
 // ---------------------------------------------------------------------------
 // Long reads of DEFAULT yield to DDL queued behind them.
 
