@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace partwatch::pg {
@@ -79,6 +80,19 @@ class Result {
   std::unique_ptr<PGresult, PgResultDeleter> r_;
 };
 
+// libpq keywords every connection starts from, so that no connection can
+// hang on a server that accepts TCP but never answers, or on a peer that
+// vanished without closing the socket (docs/configuration.md, "Connection
+// defaults").  The conninfo overrides any of them.
+//  - connect_timeout: seconds per host address for the whole start-up.
+//  - keepalives*: a dead peer is noticed after about idle + interval * count
+//    seconds of silence on an idle socket (here 60 s), instead of the
+//    kernel's two hours.
+inline constexpr std::pair<const char*, const char*> kConnectionDefaults[] = {
+    {"connect_timeout", "10"},     {"keepalives", "1"},       {"keepalives_idle", "30"},
+    {"keepalives_interval", "10"}, {"keepalives_count", "3"},
+};
+
 // An owned PGconn.
 class Connection {
  public:
@@ -88,7 +102,9 @@ class Connection {
 
   // Connects with `conninfo` (a libpq keyword string or URI; PG* environment
   // variables apply) plus `extra` keyword/value overrides such as
-  // {"replication", "database"}.  Throws PgError with libpq's message.
+  // {"replication", "database"}.  kConnectionDefaults come first, so the
+  // conninfo overrides them (and PGCONNECT_TIMEOUT, when set, replaces the
+  // connect_timeout default).  Throws PgError with libpq's message.
   static Connection Open(const std::string& conninfo,
                          const std::vector<std::pair<std::string, std::string>>& extra = {});
 

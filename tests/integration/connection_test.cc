@@ -1,0 +1,182 @@
+// How partwatch's connections behave when the server or the network does
+// not (issue 8, "Do no harm"): connect_timeout and TCP keepalives on every
+// connection, checked on the sockets of a running partwatch; a server that
+// accepts TCP but never answers.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tests/integration/fixture.h"
+
+namespace partwatch::testing {
+namespace {
+
+const std::string kOrders100 = TableBlock("public.orders", 100);
+
+// A TCP listener on 127.0.0.1 that never accepts: the kernel completes the
+// handshake (the listen backlog), libpq sends its start-up packet, and no
+// byte ever comes back.  A server whose postmaster hangs looks the same.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) throw std::runtime_error("socket failed");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd_, 16) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      close(fd_);
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentListener() { close(fd_); }
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// The TCP options of one socket of another process.
+struct SocketOptions {
+  int local_port = 0;
+  int keepalive = -1;  // SO_KEEPALIVE
+  int idle = -1;       // TCP_KEEPIDLE, seconds
+  int interval = -1;   // TCP_KEEPINTVL, seconds
+  int count = -1;      // TCP_KEEPCNT
+};
+
+// Every TCP socket of process `pid` connected to 127.0.0.1:`peer_port`, read
+// through a duplicate of its descriptor (pidfd_getfd, called through
+// syscall(): glibc 2.36's <sys/pidfd.h> lacks extern "C"; we are the
+// process's parent and root).  The options are those the kernel applies, whoever set them.
+std::vector<SocketOptions> SocketsTo(pid_t pid, int peer_port) {
+  std::vector<SocketOptions> out;
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return out;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = opendir(dir.c_str());
+  if (!d) {
+    close(pidfd);
+    return out;
+  }
+  while (dirent* e = readdir(d)) {
+    char target[64] = {};
+    const std::string link = dir + "/" + e->d_name;
+    if (readlink(link.c_str(), target, sizeof(target) - 1) <= 0) continue;
+    if (std::string(target).rfind("socket:", 0) != 0) continue;
+    const int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, std::atoi(e->d_name), 0));
+    if (fd < 0) continue;
+    sockaddr_in peer{}, local{};
+    socklen_t len = sizeof(peer);
+    int type = 0;
+    socklen_t tlen = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0 && type == SOCK_STREAM &&
+        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 &&
+        peer.sin_family == AF_INET && ntohs(peer.sin_port) == peer_port) {
+      SocketOptions o;
+      len = sizeof(local);
+      getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
+      o.local_port = ntohs(local.sin_port);
+      socklen_t olen = sizeof(int);
+      getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &o.keepalive, &olen);
+      getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o.idle, &olen);
+      getsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o.interval, &olen);
+      getsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o.count, &olen);
+      out.push_back(o);
+    }
+    close(fd);
+  }
+  closedir(d);
+  close(pidfd);
+  return out;
+}
+
+class ConnectionTest : public OrdersTest {};
+
+// A server that accepts TCP and never answers must not hang `status` or
+// `run --no-loop`: libpq's connect_timeout (10 s by default) ends the
+// attempt with an error that says so.
+TEST_F(ConnectionTest, ServerThatNeverAnswersFailsWithinConnectTimeout) {
+  SilentListener listener;
+  const std::string dsn =
+      "host=127.0.0.1 port=" + std::to_string(listener.port()) + " user=postgres dbname=x";
+
+  // partwatch's own default.  Without it libpq waits forever, and the
+  // harness kills the process after 60 s (exit code -1).
+  const CommandResult status =
+      RunPartwatch({"status"}, MakeConfigForDsn(dsn, kOrders100), std::chrono::seconds(60));
+  EXPECT_EQ(status.exit_code, 1) << status.err;
+  EXPECT_NE(status.err.find("timeout expired"), std::string::npos) << status.err;
+
+  // The dsn overrides the default: with connect_timeout=2 the attempt ends
+  // before the default's 10 s could have run out.
+  const auto started = std::chrono::steady_clock::now();
+  const CommandResult run =
+      RunPartwatch({"run", "--no-loop"}, MakeConfigForDsn(dsn + " connect_timeout=2", kOrders100),
+                   std::chrono::seconds(60));
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_NE(run.err.find("timeout expired"), std::string::npos) << run.err;
+  EXPECT_LT(took, std::chrono::seconds(10)) << run.err;
+}
+
+// Every connection of a running partwatch (catalog, executor, monitor and
+// the replication connection) carries the keepalive settings: 30 s idle,
+// 10 s between probes, 3 probes; keepalives_idle in the dsn overrides them.
+TEST_F(ConnectionTest, EveryConnectionHasTcpKeepalives) {
+  for (const std::optional<int> idle_in_dsn : {std::optional<int>(), std::optional<int>(45)}) {
+    SCOPED_TRACE(idle_in_dsn ? "keepalives_idle=45 in the dsn" : "defaults");
+    const std::string dsn =
+        db_->Conninfo() + (idle_in_dsn ? " keepalives_idle=" + std::to_string(*idle_in_dsn) : "");
+    auto pw = StartRun(MakeConfigForDsn(dsn, kOrders100));
+    ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
+    const int port = PgServer::Shared().port();
+    // catalog (kept by the policy thread), executor, monitor, replication.
+    std::vector<SocketOptions> sockets;
+    ASSERT_TRUE(WaitFor([&] {
+      sockets = SocketsTo(pw->pid(), port);
+      return sockets.size() >= 4;
+    })) << sockets.size()
+        << " connection(s) seen\n"
+        << pw->Log();
+    const int replication_port =
+        static_cast<int>(Count(*db_,
+                               "SELECT client_port FROM pg_stat_replication r "
+                               "JOIN pg_replication_slots s ON s.active_pid = r.pid "
+                               "WHERE s.slot_name = 'partwatch'"));
+    bool saw_replication = false;
+    for (const SocketOptions& o : sockets) {
+      SCOPED_TRACE("local port " + std::to_string(o.local_port));
+      saw_replication |= o.local_port == replication_port;
+      EXPECT_EQ(o.keepalive, 1);
+      EXPECT_EQ(o.idle, idle_in_dsn.value_or(30));
+      EXPECT_EQ(o.interval, 10);
+      EXPECT_EQ(o.count, 3);
+    }
+    EXPECT_TRUE(saw_replication) << "the replication connection (client port " << replication_port
+                                 << ") was not among partwatch's sockets";
+    EXPECT_EQ(pw->Stop(), 0) << pw->Log();
+    ASSERT_TRUE(WaitSlotInactive(*db_));
+  }
+}
+
+}  // namespace
+}  // namespace partwatch::testing
