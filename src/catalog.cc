@@ -105,6 +105,9 @@ pg::Connection OpenSession(const Config& config, const std::string& purpose) {
   pg::Connection c;
   try {
     c = pg::Connection::Open(config.source.dsn);
+    // The same bytes as the replication stream's (see UseServerEncoding):
+    // literals quoted from streamed values must name the same values.
+    c.UseServerEncoding();
     c.Exec("SET application_name = " + c.QuoteLiteral("partwatch " + purpose));
   } catch (const pg::PgError& e) {
     throw std::runtime_error("cannot connect to PostgreSQL (" +

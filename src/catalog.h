@@ -111,7 +111,10 @@ policy::RangeInterval IntervalFromServer(pg::Connection& conn, const std::string
                                          const std::string& what);
 
 // An ordinary connection for `purpose` ("executor", "status", ...): the
-// application_name "partwatch <purpose>" and SetSessionDefaults.  Throws
+// application_name "partwatch <purpose>", client_encoding pinned to the
+// server's encoding like the replication connection's (so literals quoted
+// from streamed values name the same values; PGCLIENTENCODING and a dsn's
+// client_encoding are overridden) and SetSessionDefaults.  Throws
 // std::runtime_error saying it cannot connect (password redacted), or
 // CatalogError for a source.time_zone the server rejects.
 pg::Connection OpenSession(const Config& config, const std::string& purpose);

@@ -107,6 +107,20 @@ Connection Connection::Open(const std::string& conninfo,
   return conn;
 }
 
+std::string Connection::parameter_status(const char* name) const {
+  const char* v = PQparameterStatus(c_.get(), name);
+  return v ? v : "";
+}
+
+void Connection::UseServerEncoding() {
+  const std::string encoding = parameter_status("server_encoding");
+  if (encoding.empty() || PQsetClientEncoding(c_.get(), encoding.c_str()) != 0) {
+    throw PgError(
+        "cannot set client_encoding to the server's encoding '" + encoding + "': " + ErrorMessage(),
+        "");
+  }
+}
+
 Result Connection::TryExec(const std::string& sql) { return Result(PQexec(c_.get(), sql.c_str())); }
 
 Result Connection::TryExecParams(const std::string& sql,

@@ -112,6 +112,17 @@ class Connection {
   bool connected() const { return c_ && PQstatus(c_.get()) == CONNECTION_OK; }
   int backend_pid() const { return PQbackendPID(c_.get()); }
   int server_version() const { return PQserverVersion(c_.get()); }
+  // A parameter the server reported at start-up or since ("server_version",
+  // "server_encoding", "client_encoding", ...); "" when it reported none.
+  std::string parameter_status(const char* name) const;
+
+  // Sets client_encoding to the server's encoding (PQsetClientEncoding, so
+  // libpq's quoting follows): no conversion either way, whatever
+  // PGCLIENTENCODING or the conninfo asked for.  pgoutput converts the text
+  // it streams to the replication connection's client_encoding too, so
+  // connections that all call this see the same bytes for the same value.
+  // Throws PgError.
+  void UseServerEncoding();
 
   // Runs a statement (simple protocol, several statements allowed).
   Result TryExec(const std::string& sql);

@@ -54,8 +54,12 @@ std::string SingleQuoted(const std::string& s) {
 }  // namespace
 
 ReplicationConnection ReplicationConnection::Open(const std::string& conninfo) {
-  return ReplicationConnection(pg::Connection::Open(
-      conninfo, {{"replication", "database"}, {"application_name", "partwatch"}}));
+  pg::Connection conn = pg::Connection::Open(
+      conninfo, {{"replication", "database"}, {"application_name", "partwatch"}});
+  // pgoutput sends text in this connection's client_encoding: the server's,
+  // as on every SQL session, so values compare byte for byte.
+  conn.UseServerEncoding();
+  return ReplicationConnection(std::move(conn));
 }
 
 SystemIdentity ReplicationConnection::IdentifySystem() {

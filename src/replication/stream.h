@@ -67,7 +67,8 @@ struct StreamOptions {
 
 class ReplicationConnection {
  public:
-  // Connects with replication=database.  Throws pg::PgError.
+  // Connects with replication=database, client_encoding the server's
+  // encoding (pgoutput converts streamed text to it).  Throws pg::PgError.
   static ReplicationConnection Open(const std::string& conninfo);
 
   SystemIdentity IdentifySystem();

@@ -1,7 +1,7 @@
 // How partwatch's connections behave when the server or the network does
 // not (issue 8, "Do no harm"): connect_timeout and TCP keepalives on every
 // connection, checked on the sockets of a running partwatch; a server that
-// accepts TCP but never answers.
+// accepts TCP but never answers; client_encoding pinned to the server's.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -176,6 +176,43 @@ TEST_F(ConnectionTest, EveryConnectionHasTcpKeepalives) {
     EXPECT_EQ(pw->Stop(), 0) << pw->Log();
     ASSERT_TRUE(WaitSlotInactive(*db_));
   }
+}
+
+// PGCLIENTENCODING=LATIN1 in partwatch's environment on a UTF-8 database.
+// pgoutput converts streamed text to the replication connection's
+// client_encoding, libpq quotes for the SQL session's: unless both are the
+// server's encoding, a streamed 'café' names other bytes than the executor's
+// literal (0 rows counted, nothing moves), and an 'Ω', which LATIN1 lacks,
+// ends the stream with a conversion error at every reconnection.
+TEST_F(ConnectionTest, ClientEncodingFromTheEnvironmentDoesNotChangeValues) {
+  ASSERT_EQ(db_->Scalar("SHOW server_encoding"), "UTF8");
+  PartwatchProcess pw({"run"}, Config(kOrders100), {{"PGCLIENTENCODING", "LATIN1"}});
+  ASSERT_TRUE(pw.WaitForLog(kStreamingLine)) << pw.Log();
+  // 'café' exists in LATIN1 (a silent mismatch), 'Ω' does not.
+  db_->Exec(InsertOrders(101, "café") + ";" + InsertOrders(101, "Ω"));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Count(*db_, "SELECT count(*) FROM ONLY orders_other") == 0 &&
+               Partitions(*db_, "public.orders").size() == 6;
+      },
+      std::chrono::seconds(30)))
+      << pw.Log();
+  for (const char* value : {"café", "Ω"}) {
+    SCOPED_TRACE(value);
+    const std::string where = std::string(" FROM orders WHERE status = '") + value + "'";
+    EXPECT_EQ(Count(*db_, "SELECT count(*)" + where), 101);
+    EXPECT_EQ(Count(*db_, "SELECT count(DISTINCT tableoid)" + where), 1);
+    EXPECT_EQ(db_->Scalar("SELECT DISTINCT tableoid::regclass::text" + where + " LIMIT 1")
+                  .rfind("orders_", 0),
+              0u);
+    EXPECT_EQ(Count(*db_, "SELECT count(*) FROM ONLY orders_other WHERE status = '" +
+                              std::string(value) + "'"),
+              0);
+  }
+  // Acted on as streamed, in the first session (not from the recount of a
+  // later one).
+  EXPECT_EQ(Occurrences(pw.Log(), kStreamingLine), 1) << pw.Log();
+  EXPECT_EQ(pw.Stop(), 0) << pw.Log();
 }
 
 }  // namespace
