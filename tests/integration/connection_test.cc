@@ -1,7 +1,8 @@
 // How partwatch's connections behave when the server or the network does
 // not (issue 8, "Do no harm"): connect_timeout and TCP keepalives on every
 // connection, checked on the sockets of a running partwatch; a server that
-// accepts TCP but never answers; client_encoding pinned to the server's.
+// accepts TCP but never answers; client_encoding pinned to the server's;
+// the server version check on the real server.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "src/catalog.h"
 #include "tests/integration/fixture.h"
 
 namespace partwatch::testing {
@@ -213,6 +215,22 @@ TEST_F(ConnectionTest, ClientEncodingFromTheEnvironmentDoesNotChangeValues) {
   // later one).
   EXPECT_EQ(Occurrences(pw.Log(), kStreamingLine), 1) << pw.Log();
   EXPECT_EQ(pw.Stop(), 0) << pw.Log();
+}
+
+// The start-up check on the real PostgreSQL 15 (Debian 12 has no older
+// server to refuse; tests/src/catalog_test.cc covers the refusal).
+TEST_F(ConnectionTest, ServerVersionCheckPassesOnFifteen) {
+  pg::Connection conn = db_->Connect();
+  EXPECT_GE(conn.server_version(), 150000);
+  EXPECT_EQ(conn.parameter_status("server_version").rfind("15.", 0), 0u)
+      << conn.parameter_status("server_version");
+  EXPECT_EQ(
+      UnsupportedServerVersion(conn.server_version(), conn.parameter_status("server_version")),
+      std::nullopt);
+  EXPECT_NO_THROW(CheckServerVersion(conn));
+  EXPECT_NO_THROW(CheckServerForStreaming(conn));
+  const CommandResult status = RunPartwatch({"status"}, Config(kOrders100));
+  EXPECT_EQ(status.exit_code, 0) << status.err;
 }
 
 }  // namespace
