@@ -275,6 +275,10 @@ SessionResult RunSession(const Config& config, bool first) {
                    slot->wal_status);
     }
 
+    // Status updates confirm what the policy accounted for: from the start
+    // on, never less than where this session began.
+    policy.ResumeFrom(start);
+
     replication::StreamOptions opts;
     opts.slot = config.source.slot;
     opts.publication = config.source.publication;

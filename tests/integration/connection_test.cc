@@ -2,16 +2,23 @@
 // not (issue 8, "Do no harm"): connect_timeout and TCP keepalives on every
 // connection, checked on the sockets of a running partwatch; a server that
 // accepts TCP but never answers; client_encoding pinned to the server's;
-// the server version check on the real server.
+// the server version check on the real server; the first status updates.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <mutex>
+#include <thread>
 
 #include <chrono>
 #include <optional>
@@ -19,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "decoder/lsn.h"
 #include "src/catalog.h"
 #include "tests/integration/fixture.h"
 
@@ -110,6 +118,146 @@ std::vector<SocketOptions> SocketsTo(pid_t pid, int peer_port) {
   close(pidfd);
   return out;
 }
+
+// A TCP proxy to 127.0.0.1:`server_port` that forwards both ways until the
+// server has sent a CopyBothResponse ('W': START_REPLICATION accepted) on a
+// connection, and from then on holds back everything the server sends on
+// that connection, while the client's bytes still reach the server: a
+// network that stalls from server to client right after the stream began.
+// Other connections are forwarded unchanged.  Clients must not ask for
+// SSL or GSS encryption (their one-byte answers are not framed).
+class StallingProxy {
+ public:
+  explicit StallingProxy(int server_port) : server_port_(server_port) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        listen(listen_fd_, 16) != 0 ||
+        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    }
+    port_ = ntohs(addr.sin_port);
+    threads_.emplace_back([this] { AcceptLoop(); });
+  }
+  ~StallingProxy() {
+    stop_.store(true);
+    {
+      std::lock_guard lock(mu_);
+      for (int fd : fds_) shutdown(fd, SHUT_RDWR);
+    }
+    for (;;) {  // pumps may still be added by AcceptLoop until it sees stop_
+      std::thread t;
+      {
+        std::lock_guard lock(mu_);
+        if (threads_.empty()) break;
+        t = std::move(threads_.back());
+        threads_.pop_back();
+      }
+      t.join();
+    }
+    for (int fd : fds_) close(fd);
+    close(listen_fd_);
+  }
+  StallingProxy(const StallingProxy&) = delete;
+  StallingProxy& operator=(const StallingProxy&) = delete;
+  int port() const { return port_; }
+  // Connections whose server side is held back now.
+  int stalled() const { return stalled_.load(); }
+
+ private:
+  static bool WriteAll(int fd, const char* p, size_t n) {
+    while (n > 0) {
+      const ssize_t w = write(fd, p, n);
+      if (w <= 0) return false;
+      p += w;
+      n -= static_cast<size_t>(w);
+    }
+    return true;
+  }
+  // Reads from `from` until EOF or stop_; returns false at EOF or error.
+  bool ReadSome(int from, std::string* buf) {
+    char chunk[16384];
+    while (!stop_.load()) {
+      pollfd pfd{from, POLLIN, 0};
+      if (poll(&pfd, 1, 100) <= 0) continue;
+      const ssize_t n = read(from, chunk, sizeof(chunk));
+      if (n <= 0) return false;
+      buf->append(chunk, static_cast<size_t>(n));
+      return true;
+    }
+    return false;
+  }
+  void AcceptLoop() {
+    while (!stop_.load()) {
+      pollfd pfd{listen_fd_, POLLIN, 0};
+      if (poll(&pfd, 1, 100) <= 0) continue;
+      const int client = accept(listen_fd_, nullptr, nullptr);
+      if (client < 0) continue;
+      const int server = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<uint16_t>(server_port_));
+      std::lock_guard lock(mu_);
+      fds_.push_back(client);
+      fds_.push_back(server);
+      if (connect(server, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        shutdown(client, SHUT_RDWR);
+        continue;
+      }
+      threads_.emplace_back([this, client, server] { ClientToServer(client, server); });
+      threads_.emplace_back([this, client, server] { ServerToClient(server, client); });
+    }
+  }
+  void ClientToServer(int client, int server) {
+    std::string buf;
+    while (ReadSome(client, &buf)) {
+      if (!WriteAll(server, buf.data(), buf.size())) break;
+      buf.clear();
+    }
+    shutdown(server, SHUT_RDWR);
+  }
+  // Message by message (type byte, int32 length that counts itself), so the
+  // stall starts exactly after the CopyBothResponse.
+  void ServerToClient(int server, int client) {
+    std::string buf;
+    bool stalled = false;
+    while (ReadSome(server, &buf)) {
+      if (stalled) {
+        buf.clear();  // read and dropped: the server never waits on us
+        continue;
+      }
+      while (buf.size() >= 5) {
+        uint32_t len = 0;
+        std::memcpy(&len, buf.data() + 1, 4);
+        const size_t total = 1 + ntohl(len);
+        if (buf.size() < total) break;
+        if (!WriteAll(client, buf.data(), total)) return;
+        const bool copy_both = buf[0] == 'W';
+        buf.erase(0, total);
+        if (copy_both) {
+          stalled = true;
+          stalled_.fetch_add(1);
+          buf.clear();
+          break;
+        }
+      }
+    }
+    shutdown(client, SHUT_RDWR);
+  }
+
+  int server_port_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> stalled_{0};
+  std::mutex mu_;
+  std::vector<int> fds_;
+  std::vector<std::thread> threads_;
+};
 
 class ConnectionTest : public OrdersTest {};
 
@@ -231,6 +379,76 @@ TEST_F(ConnectionTest, ServerVersionCheckPassesOnFifteen) {
   EXPECT_NO_THROW(CheckServerForStreaming(conn));
   const CommandResult status = RunPartwatch({"status"}, Config(kOrders100));
   EXPECT_EQ(status.exit_code, 0) << status.err;
+}
+
+// The flush position partwatch reports must never drop below where the
+// session started, not even when the stream has delivered nothing yet
+// (PostgreSQL 15 opens every stream with a keepalive at the slot's
+// position, which hides a 0/0 in most sessions; a slow network does not).
+// The proxy holds back everything the walsender sends after START_REPLICATION,
+// so no keepalive, commit or row reaches partwatch; then partwatch stops.
+// The walsender's flush_lsn (NULL after a status update saying 0/0) must stay
+// the slot's confirmed_flush_lsn through the final status update, which
+// partwatch sends before ending the copy and waiting for the server's reply.
+TEST_F(ConnectionTest, FlushPositionIsNeverBelowTheStart) {
+  ASSERT_EQ(RunPartwatch({"setup"}, Config(kOrders100)).exit_code, 0);
+  const std::string slot_query =
+      "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'partwatch'";
+  const Lsn start = Lsn::Parse(db_->Scalar(slot_query)).value();
+  ASSERT_TRUE(start.valid());
+
+  StallingProxy proxy(PgServer::Shared().port());
+  const std::string dsn = "host=127.0.0.1 port=" + std::to_string(proxy.port()) +
+                          " user=postgres dbname=" + db_->name() +
+                          " sslmode=disable gssencmode=disable";
+  auto pw = StartRun(MakeConfigForDsn(dsn, kOrders100));
+  ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
+  EXPECT_EQ(proxy.stalled(), 1);
+
+  // The first status update has arrived (status_interval_ms = 200).
+  std::string walsender;
+  ASSERT_TRUE(WaitFor([&] {
+    walsender = db_->Scalar(
+        "SELECT r.pid FROM pg_stat_replication r JOIN pg_replication_slots s "
+        "ON s.active_pid = r.pid WHERE s.slot_name = 'partwatch' AND r.write_lsn IS NOT NULL");
+    return !walsender.empty();
+  })) << pw->Log();
+
+  // Stop partwatch and sample the walsender's flush_lsn until partwatch has
+  // exited (it waits up to 5 s for the server to end the copy).
+  std::vector<std::string> bad;
+  int samples = 0;
+  const auto check = [&] {
+    pg::Connection c = db_->Connect();
+    pg::Result r =
+        c.Exec("SELECT flush_lsn::text FROM pg_stat_replication WHERE pid = " + walsender);
+    if (r.rows() != 1) return;
+    ++samples;
+    const std::optional<std::string> flush = r.opt(0, 0);
+    if (!flush) {
+      bad.push_back("flush 0/0");
+    } else if (Lsn::Parse(*flush).value_or(Lsn()) < start) {
+      bad.push_back("flush " + *flush);
+    }
+  };
+  check();
+  kill(pw->pid(), SIGTERM);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        check();
+        return !pw->running();
+      },
+      std::chrono::seconds(60)));
+  EXPECT_GT(samples, 1);
+  EXPECT_TRUE(bad.empty()) << bad.size() << " sample(s) below the start " << start.ToString()
+                           << ", the first: " << (bad.empty() ? "" : bad.front()) << "\n"
+                           << pw->Log();
+  EXPECT_EQ(pw->Wait(), 0) << pw->Log();
+  EXPECT_NE(pw->Log().find("session ended at confirmed position " + start.ToString()),
+            std::string::npos)
+      << pw->Log();
+  ASSERT_TRUE(WaitSlotInactive(*db_));
+  EXPECT_EQ(Lsn::Parse(db_->Scalar(slot_query)).value(), start);
 }
 
 }  // namespace
