@@ -451,5 +451,82 @@ TEST_F(ConnectionTest, FlushPositionIsNeverBelowTheStart) {
   EXPECT_EQ(Lsn::Parse(db_->Scalar(slot_query)).value(), start);
 }
 
+// Sends SIGCONT to a process when it goes out of scope, so a stopped
+// backend never outlives the test that stopped it.
+class ContinueOnExit {
+ public:
+  explicit ContinueOnExit(pid_t pid) : pid_(pid) {}
+  ~ContinueOnExit() { Continue(); }
+  ContinueOnExit(const ContinueOnExit&) = delete;
+  ContinueOnExit& operator=(const ContinueOnExit&) = delete;
+  void Continue() {
+    if (pid_ > 0) kill(pid_, SIGCONT);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_;
+};
+
+// A walsender that stops sending (kill -STOP: no data, no keepalive, though
+// the kernel still acknowledges every byte, so TCP sees nothing wrong) is
+// given up after the server's wal_sender_timeout, 2 s here; partwatch says
+// how long the server was silent and reconnects, and once the backend runs
+// again and lets go of the slot, streams and acts again.
+TEST_F(ConnectionTest, SilentWalsenderIsGivenUpAndTheSessionReconnects) {
+  const std::string dsn = db_->Conninfo() + " options='-c wal_sender_timeout=2s'";
+  auto pw = StartRun(MakeConfigForDsn(dsn, kOrders100));
+  ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
+  const std::string walsender = db_->Scalar(
+      "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'partwatch' AND active");
+  ASSERT_FALSE(walsender.empty());
+  const pid_t pid = static_cast<pid_t>(std::stol(walsender));
+
+  ContinueOnExit resume(pid);
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  EXPECT_TRUE(pw->WaitForLog("the server sent nothing on the replication connection for",
+                             std::chrono::seconds(60)))
+      << pw->Log();
+  EXPECT_NE(pw->Log().find("more than the 2000 ms allowed"), std::string::npos) << pw->Log();
+  // The next session tries while the stopped backend still holds the slot.
+  EXPECT_TRUE(pw->WaitForLog("(another partwatch?); retrying", std::chrono::seconds(60)))
+      << pw->Log();
+  resume.Continue();
+
+  EXPECT_TRUE(WaitFor([&] { return Occurrences(pw->Log(), kStreamingLine) >= 2; },
+                      std::chrono::seconds(60)))
+      << pw->Log();
+  db_->Exec(InsertOrders(101, "returned"));
+  EXPECT_TRUE(WaitFor([&] { return RelationExists(*db_, "public.orders_returned"); },
+                      std::chrono::seconds(30)))
+      << pw->Log();
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM orders_returned"), 101);
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM ONLY orders_other"), 0);
+  EXPECT_EQ(pw->Stop(), 0) << pw->Log();
+}
+
+// An idle server is not a silent one: with nothing to stream the walsender
+// answers the keepalives partwatch asks for, so a session on a 2 s
+// wal_sender_timeout outlives many of them.
+TEST_F(ConnectionTest, IdleServerIsNotTakenForASilentOne) {
+  const std::string dsn = db_->Conninfo() + " options='-c wal_sender_timeout=2s'";
+  auto pw = StartRun(MakeConfigForDsn(dsn, kOrders100));
+  ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
+  // Wait until partwatch's status updates are still reaching the same
+  // walsender 10 s (5 timeouts) later: reply_time is the send time of the
+  // last one it received.
+  const std::string until = db_->Scalar("SELECT (now() + interval '10 s')::text");
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return db_->Scalar("SELECT count(*) FROM pg_stat_replication WHERE reply_time > '" + until +
+                           "'::timestamptz AND application_name = 'partwatch'") == "1";
+      },
+      std::chrono::seconds(60)))
+      << pw->Log();
+  EXPECT_EQ(Occurrences(pw->Log(), kStreamingLine), 1) << pw->Log();
+  EXPECT_EQ(pw->Log().find("sent nothing"), std::string::npos) << pw->Log();
+  EXPECT_EQ(pw->Stop(), 0) << pw->Log();
+}
+
 }  // namespace
 }  // namespace partwatch::testing
