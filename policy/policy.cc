@@ -559,6 +559,8 @@ void Policy::OnIdle(Lsn wal_end) {
   if (!in_transaction()) accounted_lsn_ = std::max(accounted_lsn_, wal_end);
 }
 
+void Policy::ResumeFrom(Lsn start) { accounted_lsn_ = std::max(accounted_lsn_, start); }
+
 bool Policy::in_transaction() const { return in_txn_ || !streamed_.empty(); }
 
 int64_t Policy::count(size_t table, const KeyValue& value) const {

@@ -182,8 +182,16 @@ class Policy {
   // transaction was open): everything before it is accounted for.
   void OnIdle(Lsn wal_end);
 
+  // The session streams from `start` (a new slot's consistent point or an
+  // existing slot's confirmed_flush_lsn): everything before it is accounted
+  // for already, so accounted_lsn() is never below it, even before the
+  // first commit or idle keepalive (an open streamed transaction can delay
+  // both for long).  Call once, before the first message.
+  void ResumeFrom(Lsn start);
+
   // Highest position whose effects are fully accounted for in the counts:
-  // the end LSN of the last commit processed, or an idle keepalive's WAL end.
+  // the end LSN of the last commit processed, an idle keepalive's WAL end, or
+  // ResumeFrom's start, whichever is highest (Lsn() before any of them).
   Lsn accounted_lsn() const { return accounted_lsn_; }
 
   // True between Begin and Commit, or while any streamed transaction is open.

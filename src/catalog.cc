@@ -1,5 +1,7 @@
 #include "src/catalog.h"
 
+#include "src/pg/pieces.h"
+
 #include <algorithm>
 #include <limits>
 
@@ -105,7 +107,16 @@ pg::Connection OpenSession(const Config& config, const std::string& purpose) {
   pg::Connection c;
   try {
     c = pg::Connection::Open(config.source.dsn);
+    // The same bytes as the replication stream's (see UseServerEncoding):
+    // literals quoted from streamed values must name the same values.
+    c.UseServerEncoding();
     c.Exec("SET application_name = " + c.QuoteLiteral("partwatch " + purpose));
+    // Every statement bounded: waits in a lock queue (others queue behind
+    // them) by min(lock_timeout, yield_after), the rest by statement_timeout.
+    // Statements that need other bounds set them with SET LOCAL.
+    c.Exec("SET statement_timeout = " + pg::TimeoutLiteral(config.executor.statement_timeout) +
+           "; SET lock_timeout = " +
+           pg::TimeoutLiteral(std::min(config.executor.lock_timeout, config.executor.yield_after)));
   } catch (const pg::PgError& e) {
     throw std::runtime_error("cannot connect to PostgreSQL (" +
                              pg::RedactConninfo(config.source.dsn) + "): " + e.what() +
@@ -394,7 +405,33 @@ policy::TableRule RuleFor(const TableConfig& config, const TableInfo& info) {
   return r;
 }
 
+std::optional<std::string> UnsupportedServerVersion(int server_version_num,
+                                                    const std::string& server_version_text) {
+  if (server_version_num >= kMinServerVersionNum) return std::nullopt;
+  // "14.10 (Debian 14.10-1.pgdg120+1)" -> "14.10"; from the number when the
+  // server sent no text (10+: major * 10000 + minor; before: x.y.z).
+  std::string shown = server_version_text.substr(0, server_version_text.find(' '));
+  if (shown.empty() && server_version_num > 0) {
+    const int v = server_version_num;
+    shown = v >= 100000 ? std::to_string(v / 10000) + "." + std::to_string(v % 10000)
+                        : std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." +
+                              std::to_string(v % 100);
+  }
+  if (shown.empty()) shown = "a version partwatch cannot tell";
+  return "partwatch needs PostgreSQL 15 or later (publications with column lists); the server "
+         "runs " +
+         shown;
+}
+
+void CheckServerVersion(const pg::Connection& conn) {
+  if (auto err = UnsupportedServerVersion(conn.server_version(),
+                                          conn.parameter_status("server_version"))) {
+    throw CatalogError(*err);
+  }
+}
+
 void CheckServerForStreaming(pg::Connection& conn) {
+  CheckServerVersion(conn);
   pg::Result r = conn.Exec(
       "SELECT current_setting('wal_level'), r.rolreplication, r.rolsuper, current_user "
       "FROM pg_roles r WHERE r.rolname = current_user");

@@ -111,7 +111,10 @@ policy::RangeInterval IntervalFromServer(pg::Connection& conn, const std::string
                                          const std::string& what);
 
 // An ordinary connection for `purpose` ("executor", "status", ...): the
-// application_name "partwatch <purpose>" and SetSessionDefaults.  Throws
+// application_name "partwatch <purpose>", client_encoding pinned to the
+// server's encoding like the replication connection's (so literals quoted
+// from streamed values name the same values; PGCLIENTENCODING and a dsn's
+// client_encoding are overridden) and SetSessionDefaults.  Throws
 // std::runtime_error saying it cannot connect (password redacted), or
 // CatalogError for a source.time_zone the server rejects.
 pg::Connection OpenSession(const Config& config, const std::string& purpose);
@@ -120,8 +123,24 @@ pg::Connection OpenSession(const Config& config, const std::string& purpose);
 // empty, TimeZone, for the session.
 void SetSessionDefaults(pg::Connection& conn, const std::string& time_zone);
 
-// Server prerequisites for streaming, with errors that say what to do:
-// wal_level = logical and the REPLICATION attribute (or superuser).  A full
+// The oldest server partwatch works with: 15 brought publications with
+// column lists and pg_publication_namespace, which setup, run and status use.
+inline constexpr int kMinServerVersionNum = 150000;
+
+// For a server older than that, the error to show ("partwatch needs
+// PostgreSQL 15 or later ...; the server runs 14.10"); nullopt otherwise.
+// `server_version_num` is PQserverVersion's (140010; 0 = unknown), the text
+// the server's server_version parameter ("14.10 (Debian 14.10-1)"; may be
+// empty).  Pure, for tests.
+std::optional<std::string> UnsupportedServerVersion(int server_version_num,
+                                                    const std::string& server_version_text);
+
+// UnsupportedServerVersion on `conn`'s server.  Throws CatalogError.
+void CheckServerVersion(const pg::Connection& conn);
+
+// Server prerequisites for streaming, with errors that say what to do: a
+// supported version (CheckServerVersion), wal_level = logical and the
+// REPLICATION attribute (or superuser).  A full
 // set of replication slots shows up later, as CREATE_REPLICATION_SLOT's own
 // error.  Throws CatalogError.
 void CheckServerForStreaming(pg::Connection& conn);

@@ -94,7 +94,7 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
   if (const toml::table* src = GetTable(root, "source", origin)) {
     RejectUnknownKeys(*src,
                       {"dsn", "slot", "publication", "status_interval_ms", "slot_check_interval_ms",
-                       "max_retained_wal_mb", "time_zone"},
+                       "max_retained_wal_mb", "time_zone", "max_silence_ms"},
                       origin, "source.");
     config.source.dsn = GetString(*src, "dsn", "", origin, "source.");
     config.source.slot = GetString(*src, "slot", config.source.slot, origin, "source.");
@@ -103,6 +103,9 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
     config.source.status_interval = std::chrono::milliseconds(
         GetInt(*src, "status_interval_ms", config.source.status_interval.count(), 100, 3'600'000,
                origin, "source."));
+    config.source.max_silence =
+        std::chrono::milliseconds(GetInt(*src, "max_silence_ms", config.source.max_silence.count(),
+                                         0, 86'400'000, origin, "source."));
     config.source.slot_check_interval = std::chrono::milliseconds(
         GetInt(*src, "slot_check_interval_ms", config.source.slot_check_interval.count(), 100,
                3'600'000, origin, "source."));

@@ -29,6 +29,10 @@ struct SourceConfig {
   // Standby status updates go out at least this often; keep it well under
   // the server's wal_sender_timeout (60 s by default).
   std::chrono::milliseconds status_interval{10'000};
+  // The replication connection is given up (and the session reconnects)
+  // when the server sent nothing for this long; 0 = the server's
+  // wal_sender_timeout, or 60 s when that is 0 (disabled).
+  std::chrono::milliseconds max_silence{0};
   // How often `run` checks the slot (retained WAL, wal_status, existence).
   std::chrono::milliseconds slot_check_interval{10'000};
   // Warn when the slot retains more WAL than this.

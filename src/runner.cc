@@ -28,6 +28,9 @@ constexpr auto kQueueWait = std::chrono::milliseconds(100);
 constexpr auto kRedecideInterval = std::chrono::seconds(30);
 // At most this often, a refresh for rows that fell inside a known partition.
 constexpr auto kStaleRefreshInterval = std::chrono::seconds(5);
+// The replication stream's silence limit when source.max_silence_ms is 0
+// and the server's wal_sender_timeout is 0 (disabled) too.
+constexpr std::chrono::milliseconds kSilenceFallback{60'000};
 
 std::atomic<bool> g_stop{false};
 volatile std::sig_atomic_t g_signal = 0;
@@ -365,6 +368,20 @@ SessionResult RunSession(ProcessState& process, bool first) {
                    slot->wal_status);
     }
 
+    // Status updates confirm what the policy accounted for: from the start
+    // on, never less than where this session began.
+    policy.ResumeFrom(start);
+
+    // How long the server may send nothing before the stream is given up:
+    // its own wal_sender_timeout, after which it would give up on us.
+    std::chrono::milliseconds max_silence = config.source.max_silence;
+    if (max_silence.count() == 0) {
+      const int64_t timeout_ms =
+          sql.Exec("SELECT setting::bigint FROM pg_settings WHERE name = 'wal_sender_timeout'")
+              .int64(0, 0);
+      max_silence = timeout_ms > 0 ? std::chrono::milliseconds(timeout_ms) : kSilenceFallback;
+    }
+
     replication::StreamOptions opts;
     opts.slot = config.source.slot;
     opts.publication = config.source.publication;
@@ -406,7 +423,8 @@ SessionResult RunSession(ProcessState& process, bool first) {
       stop.store(true);
     };
 
-    replication::Reader reader(repl, wal_queue, accounted, stop, config.source.status_interval);
+    replication::Reader reader(repl, wal_queue, accounted, stop, config.source.status_interval,
+                               max_silence);
     std::thread reader_thread([&] {
       try {
         reader.Run();

@@ -181,6 +181,7 @@ void PrintText(const nlohmann::json& report) {
 int RunStatus(const Config& config, bool json) {
   try {
     pg::Connection conn = OpenSession(config, "status");
+    CheckServerVersion(conn);  // before queries an older server rejects as syntax errors
     const nlohmann::json report = BuildReport(conn, config);
     if (json) {
       std::cout << report.dump(2) << std::endl;

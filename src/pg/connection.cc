@@ -1,6 +1,8 @@
 #include "src/pg/connection.h"
 
 #include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <regex>
 
 namespace partwatch::pg {
@@ -76,10 +78,21 @@ int Result::column(const char* name) const { return PQfnumber(r_.get(), name); }
 
 Connection Connection::Open(const std::string& conninfo,
                             const std::vector<std::pair<std::string, std::string>>& extra) {
-  // expand_dbname=1 lets "dbname" carry a whole conninfo string or URI; the
-  // keywords after it override what it sets.
-  std::vector<const char*> keys{"dbname"};
-  std::vector<const char*> values{conninfo.c_str()};
+  // libpq processes keywords in order, the last one winning; expand_dbname=1
+  // makes "dbname" carry a whole conninfo string or URI, processed in its
+  // place.  So: our defaults, then the user's conninfo, then `extra`.
+  std::vector<const char*> keys;
+  std::vector<const char*> values;
+  for (const auto& [k, v] : kConnectionDefaults) {
+    // An explicit default would hide libpq's own environment variable.
+    const char* env =
+        std::strcmp(k, "connect_timeout") == 0 ? std::getenv("PGCONNECT_TIMEOUT") : nullptr;
+    if (env && *env) continue;
+    keys.push_back(k);
+    values.push_back(v);
+  }
+  keys.push_back("dbname");
+  values.push_back(conninfo.c_str());
   for (const auto& [k, v] : extra) {
     keys.push_back(k.c_str());
     values.push_back(v.c_str());
@@ -111,6 +124,20 @@ Connection Connection::OpenLike() const {
   if (!conn.c_) throw PgError("out of memory allocating a libpq connection", "");
   if (PQstatus(conn.c_.get()) != CONNECTION_OK) throw PgError(conn.ErrorMessage(), "");
   return conn;
+}
+
+std::string Connection::parameter_status(const char* name) const {
+  const char* v = PQparameterStatus(c_.get(), name);
+  return v ? v : "";
+}
+
+void Connection::UseServerEncoding() {
+  const std::string encoding = parameter_status("server_encoding");
+  if (encoding.empty() || PQsetClientEncoding(c_.get(), encoding.c_str()) != 0) {
+    throw PgError(
+        "cannot set client_encoding to the server's encoding '" + encoding + "': " + ErrorMessage(),
+        "");
+  }
 }
 
 Result Connection::TryExec(const std::string& sql) { return Result(PQexec(c_.get(), sql.c_str())); }

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace partwatch::pg {
@@ -80,6 +81,19 @@ class Result {
   std::unique_ptr<PGresult, PgResultDeleter> r_;
 };
 
+// libpq keywords every connection starts from, so that no connection can
+// hang on a server that accepts TCP but never answers, or on a peer that
+// vanished without closing the socket (docs/configuration.md, "Connection
+// defaults").  The conninfo overrides any of them.
+//  - connect_timeout: seconds per host address for the whole start-up.
+//  - keepalives*: a dead peer is noticed after about idle + interval * count
+//    seconds of silence on an idle socket (here 60 s), instead of the
+//    kernel's two hours.
+inline constexpr std::pair<const char*, const char*> kConnectionDefaults[] = {
+    {"connect_timeout", "10"},     {"keepalives", "1"},       {"keepalives_idle", "30"},
+    {"keepalives_interval", "10"}, {"keepalives_count", "3"},
+};
+
 // An owned PGconn.
 class Connection {
  public:
@@ -89,7 +103,9 @@ class Connection {
 
   // Connects with `conninfo` (a libpq keyword string or URI; PG* environment
   // variables apply) plus `extra` keyword/value overrides such as
-  // {"replication", "database"}.  Throws PgError with libpq's message.
+  // {"replication", "database"}.  kConnectionDefaults come first, so the
+  // conninfo overrides them (and PGCONNECT_TIMEOUT, when set, replaces the
+  // connect_timeout default).  Throws PgError with libpq's message.
   static Connection Open(const std::string& conninfo,
                          const std::vector<std::pair<std::string, std::string>>& extra = {});
 
@@ -102,6 +118,17 @@ class Connection {
   bool connected() const { return c_ && PQstatus(c_.get()) == CONNECTION_OK; }
   int backend_pid() const { return PQbackendPID(c_.get()); }
   int server_version() const { return PQserverVersion(c_.get()); }
+  // A parameter the server reported at start-up or since ("server_version",
+  // "server_encoding", "client_encoding", ...); "" when it reported none.
+  std::string parameter_status(const char* name) const;
+
+  // Sets client_encoding to the server's encoding (PQsetClientEncoding, so
+  // libpq's quoting follows): no conversion either way, whatever
+  // PGCLIENTENCODING or the conninfo asked for.  pgoutput converts the text
+  // it streams to the replication connection's client_encoding too, so
+  // connections that all call this see the same bytes for the same value.
+  // Throws PgError.
+  void UseServerEncoding();
 
   // Runs a statement (simple protocol, several statements allowed).
   Result TryExec(const std::string& sql);

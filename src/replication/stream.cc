@@ -54,8 +54,12 @@ std::string SingleQuoted(const std::string& s) {
 }  // namespace
 
 ReplicationConnection ReplicationConnection::Open(const std::string& conninfo) {
-  return ReplicationConnection(pg::Connection::Open(
-      conninfo, {{"replication", "database"}, {"application_name", "partwatch"}}));
+  pg::Connection conn = pg::Connection::Open(
+      conninfo, {{"replication", "database"}, {"application_name", "partwatch"}});
+  // pgoutput sends text in this connection's client_encoding: the server's,
+  // as on every SQL session, so values compare byte for byte.
+  conn.UseServerEncoding();
+  return ReplicationConnection(std::move(conn));
 }
 
 SystemIdentity ReplicationConnection::IdentifySystem() {
@@ -96,13 +100,40 @@ void ReplicationConnection::StartReplication(const StreamOptions& options, Lsn s
 }
 
 Reader::Reader(ReplicationConnection& conn, WalQueue& queue, const std::atomic<uint64_t>& accounted,
-               const std::atomic<bool>& stop, std::chrono::milliseconds status_interval)
+               const std::atomic<bool>& stop, std::chrono::milliseconds status_interval,
+               std::chrono::milliseconds max_silence)
     : conn_(conn),
       queue_(queue),
       accounted_(accounted),
       stop_(stop),
       status_interval_(status_interval),
-      next_status_(std::chrono::steady_clock::now() + status_interval) {}
+      next_status_(std::chrono::steady_clock::now() + status_interval),
+      max_silence_(max_silence) {}
+
+void Reader::CheckSilence() {
+  const auto now = std::chrono::steady_clock::now();
+  if (heard_) {
+    heard_ = false;
+    last_heard_ = now;
+    next_ping_ = now + max_silence_ / 4;
+    return;
+  }
+  const auto silent = now - last_heard_;
+  if (silent >= max_silence_) {
+    gave_up_ = true;
+    throw pg::PgError(
+        fmt::format("the server sent nothing on the replication connection for {:.1f} s, "
+                    "more than the {} ms allowed (source.max_silence_ms, by default the server's "
+                    "wal_sender_timeout), not even the keepalives asked for; giving up on the "
+                    "connection",
+                    std::chrono::duration<double>(silent).count(), max_silence_.count()),
+        "");
+  }
+  if (now >= next_ping_) {
+    SendStatus(/*reply_requested=*/true);
+    next_ping_ = now + max_silence_ / 4;
+  }
+}
 
 void Reader::SendStatus(bool reply_requested) {
   const Lsn flushed(accounted_.load(std::memory_order_acquire));
@@ -126,6 +157,7 @@ void Reader::SendStatus(bool reply_requested) {
 }
 
 void Reader::HandleCopyData(pg::PqBuffer buffer, int length) {
+  heard_ = true;
   const auto* bytes = reinterpret_cast<const std::byte*>(buffer.get());
   Result<walsender::CopyMessage> msg =
       walsender::DecodeCopyMessage(std::span<const std::byte>(bytes, static_cast<size_t>(length)));
@@ -178,11 +210,14 @@ void Reader::Flush() {
 void Reader::Run() {
   PGconn* c = conn_.conn().get();
   pending_.reserve(kMaxBatch);
+  last_heard_ = std::chrono::steady_clock::now();
+  next_ping_ = last_heard_ + max_silence_ / 4;
   while (!stop_.load(std::memory_order_acquire)) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_status_) SendStatus(false);
 
     if (queue_.size_approx() > kMaxQueuedEvents) {
+      heard_ = true;  // not reading: the server's silence cannot be judged
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       continue;
     }
@@ -195,6 +230,7 @@ void Reader::Run() {
     }
     if (n == 0) {
       Flush();
+      CheckSilence();
       // Nothing buffered: wait for the socket, but no longer than the next
       // status update is due.
       auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -226,6 +262,7 @@ void Reader::Run() {
 }
 
 std::string Reader::Finish() {
+  if (gave_up_) return "not ending the copy: the server stopped answering";
   try {
     SendStatus(false);
   } catch (const pg::PgError& e) {

@@ -10,6 +10,11 @@
 // reply at once, and sends a standby status update at least every
 // status_interval.  It never waits on database work: the flush position it
 // reports is whatever the policy thread last published as accounted for.
+// A server that sends nothing for max_silence (no XLogData, no keepalive)
+// is given up on: Run() throws, and the session reconnects.  So that an idle
+// but healthy server is never taken for a dead one, the reader asks for a
+// keepalive (a status update with reply_requested) every max_silence / 4 of
+// silence; a walsender answers those at once.
 #pragma once
 
 #include <atomic>
@@ -67,7 +72,8 @@ struct StreamOptions {
 
 class ReplicationConnection {
  public:
-  // Connects with replication=database.  Throws pg::PgError.
+  // Connects with replication=database, client_encoding the server's
+  // encoding (pgoutput converts streamed text to it).  Throws pg::PgError.
   static ReplicationConnection Open(const std::string& conninfo);
 
   SystemIdentity IdentifySystem();
@@ -96,19 +102,23 @@ struct ReaderStats {
 
 class Reader {
  public:
-  // REQUIRES: StartReplication succeeded on `conn`.  `accounted` is the
-  // position the policy thread publishes; `stop` ends Run().
+  // REQUIRES: StartReplication succeeded on `conn`; max_silence > 0.
+  // `accounted` is the position the policy thread publishes; `stop` ends
+  // Run().
   Reader(ReplicationConnection& conn, WalQueue& queue, const std::atomic<uint64_t>& accounted,
-         const std::atomic<bool>& stop, std::chrono::milliseconds status_interval);
+         const std::atomic<bool>& stop, std::chrono::milliseconds status_interval,
+         std::chrono::milliseconds max_silence);
 
   // The reader loop.  Returns normally when `stop` is set; throws
-  // pg::PgError when the connection fails or the server ends the stream.
+  // pg::PgError when the connection fails, the server ends the stream or
+  // the server was silent for max_silence (the message says how long).
   void Run();
 
   // After the policy thread drained the queue and published its final
   // position: sends a final status update, ends the copy and reads the
   // server's reply.  Best effort; errors are returned as text ("" on
-  // success).
+  // success).  After a silence it does nothing (the server would not
+  // answer).
   std::string Finish();
 
   const ReaderStats& stats() const { return stats_; }
@@ -116,6 +126,9 @@ class Reader {
 
  private:
   void SendStatus(bool reply_requested);
+  // Called whenever the socket has nothing more to read: throws after
+  // max_silence without a message, asks for a keepalive every quarter of it.
+  void CheckSilence();
   void HandleCopyData(pg::PqBuffer buffer, int length);
   // Hands everything read since the last call to the policy thread in one
   // bulk enqueue: one wake-up per socket read, not one per message.
@@ -130,7 +143,12 @@ class Reader {
   const std::atomic<bool>& stop_;
   std::chrono::milliseconds status_interval_;
   std::chrono::steady_clock::time_point next_status_;
-  Lsn received_;  // highest WAL end seen
+  std::chrono::milliseconds max_silence_;
+  bool heard_ = false;  // a message arrived since the last silence check
+  std::chrono::steady_clock::time_point last_heard_;
+  std::chrono::steady_clock::time_point next_ping_;  // ask for a keepalive then
+  bool gave_up_ = false;                             // Run() ended on a silence
+  Lsn received_;                                     // highest WAL end seen
   Lsn last_flush_sent_;
   std::vector<WalEvent> pending_;  // read, not yet handed over
   // The WAL end of the last keepalive not yet handed over.  PostgreSQL 15

@@ -72,9 +72,8 @@ PgServer::PgServer(std::vector<std::string> extra_settings) {
     env = "PGTMP_EXTRA_OPTS=" + ShellQuote(opts) + " ";
   }
   std::string out;
-  const int rc = RunCommand(env + ShellQuote(RepoRoot() + "/scripts/pgtmp") + " start " +
-                                ShellQuote(dir_),
-                            &out);
+  const int rc = RunCommand(
+      env + ShellQuote(RepoRoot() + "/scripts/pgtmp") + " start " + ShellQuote(dir_), &out);
   if (rc != 0) throw std::runtime_error("pgtmp start failed: " + out);
   port_ = std::stoi(out);
 }
@@ -173,7 +172,8 @@ void TestDatabase::Exec(const std::string& sql) const {
 }
 
 PartwatchProcess::PartwatchProcess(const std::vector<std::string>& args,
-                                   const std::string& config_toml) {
+                                   const std::string& config_toml,
+                                   const std::vector<std::pair<std::string, std::string>>& env) {
   const std::string dir = TempDirPath("partwatch-run-");
   config_path_ = dir + "/partwatch.toml";
   log_path_ = dir + "/partwatch.log";
@@ -193,6 +193,7 @@ PartwatchProcess::PartwatchProcess(const std::vector<std::string>& args,
     const int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
+    for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
     execv(argv[0], argv.data());
     _exit(127);
   }

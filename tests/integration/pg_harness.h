@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "src/pg/connection.h"
@@ -67,8 +68,10 @@ class TestDatabase {
 // A `partwatch` child process with stdout+stderr captured in a file.
 class PartwatchProcess {
  public:
-  // Writes `config_toml` to a file and runs `partwatch <args...> --config FILE`.
-  PartwatchProcess(const std::vector<std::string>& args, const std::string& config_toml);
+  // Writes `config_toml` to a file and runs `partwatch <args...> --config FILE`,
+  // with `env` (name, value) added to this process's environment.
+  PartwatchProcess(const std::vector<std::string>& args, const std::string& config_toml,
+                   const std::vector<std::pair<std::string, std::string>>& env = {});
   ~PartwatchProcess();  // SIGKILL if still running
 
   // Sends `sig` and waits up to `timeout` for exit; returns the exit status

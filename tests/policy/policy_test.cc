@@ -624,6 +624,23 @@ TEST_F(PolicyTest, AccountedLsnFollowsCommitsAndIdleKeepalives) {
   EXPECT_EQ(policy_.accounted_lsn(), Lsn(0x2000));
 }
 
+TEST_F(PolicyTest, AccountedLsnStartsAtTheSessionsStart) {
+  policy_.ResumeFrom(Lsn(0x3000));
+  EXPECT_EQ(policy_.accounted_lsn(), Lsn(0x3000));
+  // A streamed transaction opens before any commit or idle keepalive: the
+  // position stays the start, never 0/0.
+  Feed(OrdersRelation());
+  Feed(StreamStart(900, true));
+  Rows(5, kReturned, kOrdersDefault, 900);
+  Feed(StreamStop());
+  policy_.OnIdle(Lsn(0x9000));  // not idle: the streamed transaction is open
+  EXPECT_EQ(policy_.accounted_lsn(), Lsn(0x3000));
+  Feed(StreamCommit(900, 0x4000));
+  EXPECT_EQ(policy_.accounted_lsn(), Lsn(0x4008));
+  policy_.ResumeFrom(Lsn(0x100));  // never backwards
+  EXPECT_EQ(policy_.accounted_lsn(), Lsn(0x4008));
+}
+
 TEST_F(PolicyTest, IdleIsIgnoredWhileAStreamedTransactionIsOpen) {
   Feed(OrdersRelation());
   Feed(StreamStart(900, true));

@@ -53,6 +53,7 @@ TEST(ConfigTest, MinimalConfigGetsTheDocumentedDefaults) {
   EXPECT_EQ(c.tables[0].max_new_partitions_per_hour, 60);
   EXPECT_EQ(c.source.slot_check_interval.count(), 10'000);
   EXPECT_EQ(c.source.max_retained_wal_bytes, int64_t{1024} << 20);
+  EXPECT_EQ(c.source.max_silence.count(), 0);  // from the server's wal_sender_timeout
 }
 
 TEST(ConfigTest, EveryKeyIsRead) {
@@ -64,6 +65,7 @@ publication = "pw_pub"
 status_interval_ms = 500
 slot_check_interval_ms = 2000
 max_retained_wal_mb = 64
+max_silence_ms = 5000
 [executor]
 lock_timeout_ms = 300
 max_attempts = 3
@@ -85,6 +87,7 @@ name = "public.orders"
   EXPECT_EQ(c.source.slot, "pw_slot");
   EXPECT_EQ(c.source.publication, "pw_pub");
   EXPECT_EQ(c.source.status_interval.count(), 500);
+  EXPECT_EQ(c.source.max_silence.count(), 5000);
   EXPECT_EQ(c.executor.lock_timeout.count(), 300);
   EXPECT_EQ(c.executor.max_attempts, 3);
   EXPECT_EQ(c.executor.retry_base_delay.count(), 10);
