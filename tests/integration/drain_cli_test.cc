@@ -53,9 +53,8 @@ TEST_F(DrainCliTest, KilledAtEveryStepLosesNothingAndARerunFinishes) {
       "drain.swap.before_commit", "drain.swap.committed", "drain.cleanup"};
   bool swapped = false;
   for (const std::string& point : points) {
-    setenv("PARTWATCH_FAULT", (point + "=kill").c_str(), 1);
-    PartwatchProcess drain({"drain", "--table", "public.orders", "--all"}, DrainConfig());
-    unsetenv("PARTWATCH_FAULT");
+    PartwatchProcess drain({"drain", "--table", "public.orders", "--all"}, DrainConfig(),
+                           {{"PARTWATCH_FAULT", point + "=kill"}});
     drain.Wait(std::chrono::seconds(120));
     const std::string name = point.substr(0, point.find('@'));
     // Once the swap committed, a rerun only cleans up: the later points of

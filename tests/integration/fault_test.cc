@@ -221,12 +221,15 @@ class FaultTest : public ::testing::Test {
            std::to_string(threshold) + "\naction = \"create\"\n" + table_extra;
   }
 
-  std::unique_ptr<PartwatchProcess> Start(const std::string& config) {
-    return std::make_unique<PartwatchProcess>(std::vector<std::string>{"run"}, config);
+  // `env`: extra environment for partwatch (PARTWATCH_FAULT, src/fault.h).
+  std::unique_ptr<PartwatchProcess> Start(
+      const std::string& config, const std::vector<std::pair<std::string, std::string>>& env = {}) {
+    return std::make_unique<PartwatchProcess>(std::vector<std::string>{"run"}, config, env);
   }
   // Start() and wait until it streams.
-  std::unique_ptr<PartwatchProcess> StartStreaming(const std::string& config) {
-    auto pw = Start(config);
+  std::unique_ptr<PartwatchProcess> StartStreaming(
+      const std::string& config, const std::vector<std::pair<std::string, std::string>>& env = {}) {
+    auto pw = Start(config, env);
     EXPECT_TRUE(pw->WaitForLog(kStreamingLine, seconds(30))) << pw->Log();
     return pw;
   }
@@ -452,10 +455,9 @@ TEST_F(FaultTest, KillNineDuringMoves) {
     (moved ? moved_n : decided_not_moved_n)++;
   };
   auto start_with_fault = [&](const std::string& point, bool streaming) {
-    setenv("PARTWATCH_FAULT", (point + "=kill").c_str(), 1);
-    auto pw = streaming ? StartStreaming(config) : Start(config);
-    unsetenv("PARTWATCH_FAULT");
-    return pw;
+    const std::vector<std::pair<std::string, std::string>> env = {
+        {"PARTWATCH_FAULT", point + "=kill"}};
+    return streaming ? StartStreaming(config, env) : Start(config, env);
   };
 
   for (int round = 1; round <= rounds; ++round) {

@@ -167,13 +167,6 @@ class BackgroundPgbench {
   PgbenchResult result_;
 };
 
-// Sets PARTWATCH_FAULT for the partwatch processes started in its scope.
-class FaultEnv {
- public:
-  explicit FaultEnv(const std::string& spec) { setenv("PARTWATCH_FAULT", spec.c_str(), 1); }
-  ~FaultEnv() { unsetenv("PARTWATCH_FAULT"); }
-};
-
 constexpr const char* kInsertNew =
     "INSERT INTO orders (customer_name, status) VALUES ('bench', 'new');\n";
 // Also the value being moved: its rows land in DEFAULT while the move runs
@@ -306,8 +299,10 @@ TEST_F(NoHarmTest, MoveTheEstimateGetsWrongIsCutOffAtTheBudgetAndDoneOnline) {
 // application waiting: idle_in_transaction_session_timeout = max_lock ends
 // its session and frees the lock; the next session recounts and moves.
 TEST_F(NoHarmTest, AStalledMoveLosesItsLockWithinMaxLock) {
-  FaultEnv fault("executor.move.locked=pause");
-  auto run = StartRun(Config(TableBlock("public.orders", 100)));
+  auto run = std::make_unique<PartwatchProcess>(
+      std::vector<std::string>{"run"}, Config(TableBlock("public.orders", 100)),
+      std::vector<std::pair<std::string, std::string>>{
+          {"PARTWATCH_FAULT", "executor.move.locked=pause"}});
   ASSERT_TRUE(run->WaitForLog(kStreamingLine, seconds(60))) << run->Log();
   db_->Exec(InsertOrders(101, "returned"));
   ASSERT_TRUE(run->WaitForLog("fault point executor.move.locked reached", seconds(60)))
