@@ -530,11 +530,16 @@ SessionResult RunSession(ProcessState& process, bool first) {
                   "table {}: a streamed row falls inside a partition that no longer takes it "
                   "(dropped or detached?); re-read the partitions, recounting DEFAULT",
                   snap->infos[t].DisplayName());
-              for (const auto& vc : executor::CountDefaultByValue(
-                       catalog_conn, snap->infos[t], 0,
-                       executor::CountPieces(current->executor, &StopRequested()))) {
+              // As many values as the policy tracks; no value left out has
+              // more rows than the last one returned.
+              const size_t limit = policy.rules()[t].max_tracked_values;
+              const auto counts = executor::CountDefaultByValue(
+                  catalog_conn, snap->infos[t], limit,
+                  executor::CountPieces(current->executor, &StopRequested()));
+              for (const auto& vc : counts) {
                 if (vc.rows > policy.count(t, vc.value)) policy.Seed(t, vc.value, vc.rows);
               }
+              if (counts.size() == limit) policy.SeedUntracked(t, counts.back().rows);
             }
             stale_tables.clear();
             std::vector<policy::Decision> again = policy.DecideAll();

@@ -1,6 +1,10 @@
 #include "src/executor/executor.h"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
 #include <random>
 #include <thread>
 
@@ -153,10 +157,115 @@ std::string GroupByForBuckets(pg::Connection& conn, const TableInfo& table) {
   return cell + ", width_bucket(" + col + ", ARRAY[" + array + "]::" + type + "[])";
 }
 
+// format('%s', x) uses the type's output function: the text pgoutput sends
+// (a plain ::text cast differs for some types, e.g. boolean).
+std::string ListValueSql(const std::string& col) {
+  return "CASE WHEN " + col + " IS NULL THEN NULL ELSE format('%s', " + col + ") END";
+}
+
+// A temporary table on `conn`'s session that holds per-piece counts; dropped
+// when this goes (best effort: a lost session drops it anyway).
+class TempCounts {
+ public:
+  explicit TempCounts(pg::Connection& conn) : conn_(conn) {
+    static std::atomic<uint64_t> serial{0};
+    name_ = "pg_temp.partwatch_counts_" + std::to_string(serial.fetch_add(1));
+    conn_.Exec("CREATE TEMPORARY TABLE " + name_ + " (v text, n bigint)");
+  }
+  ~TempCounts() {
+    try {
+      conn_.Exec("DROP TABLE IF EXISTS " + name_);
+    } catch (const pg::PgError&) {
+    }
+  }
+  TempCounts(const TempCounts&) = delete;
+  TempCounts& operator=(const TempCounts&) = delete;
+  const std::string& name() const { return name_; }
+
+ private:
+  pg::Connection& conn_;
+  std::string name_;
+};
+
+// LIST tables: rows per value.  The pieces' counts are summed on the server
+// in a temporary table, so partwatch's memory does not grow with the number
+// of distinct values in DEFAULT (a flood of a million new values is a
+// million groups): only the values asked for come back.  A role that may
+// not create temporary tables (no TEMP privilege, or a read-only server)
+// sums them here instead, in about 100 bytes per distinct value.
+std::vector<ValueCount> CountListDefault(pg::Connection& conn, const TableInfo& table,
+                                         const std::string& def, const std::string& col,
+                                         size_t limit, int64_t more_than,
+                                         const pg::PieceOptions& pieces) {
+  std::vector<ValueCount> out;
+  std::optional<TempCounts> temp;
+  try {
+    temp.emplace(conn);
+  } catch (const pg::PgError& e) {
+    if (e.sqlstate() != pg::kInsufficientPrivilege && e.sqlstate() != pg::kReadOnlyTransaction) {
+      throw;
+    }
+    static std::once_flag warned;
+    std::call_once(warned, [&] {
+      spdlog::warn(
+          "table {}: cannot create a temporary table ({}); DEFAULT's rows per value are summed in "
+          "partwatch's memory instead, about 100 bytes per distinct value (GRANT TEMPORARY ON "
+          "DATABASE to partwatch's role to bound it)",
+          table.DisplayName(), e.what());
+    });
+  }
+  const std::string value = ListValueSql(col);
+  if (temp) {
+    pg::ForEachPiece(
+        conn, def,
+        [&](const std::string& where) {
+          return "INSERT INTO " + temp->name() + " SELECT " + value + ", count(*) FROM ONLY " +
+                 def + " WHERE " + where + " GROUP BY 1";
+        },
+        [](const pg::Result&) {}, pieces);
+    const pg::Result r = conn.ExecParams(
+        "SELECT v, sum(n)::bigint FROM " + temp->name() +
+            " GROUP BY v HAVING sum(n) > $1::bigint ORDER BY 2 DESC, v COLLATE \"C\" NULLS LAST" +
+            (limit ? " LIMIT " + std::to_string(limit) : ""),
+        {std::to_string(more_than)});
+    out.reserve(r.rows());
+    for (int i = 0; i < r.rows(); ++i) {
+      out.push_back(ValueCount{
+          r.is_null(i, 0) ? policy::KeyValue::Null() : policy::KeyValue::Of(r.text(i, 0)),
+          r.int64(i, 1)});
+    }
+    return out;
+  }
+  std::unordered_map<std::string, int64_t> per_value;
+  int64_t nulls = 0;
+  pg::ForEachPiece(
+      conn, def,
+      [&](const std::string& where) {
+        return "SELECT " + value + " AS v, count(*) FROM ONLY " + def + " WHERE " + where +
+               " GROUP BY 1";
+      },
+      [&](const pg::Result& r) {
+        for (int i = 0; i < r.rows(); ++i) {
+          if (r.is_null(i, 0)) {
+            nulls += r.int64(i, 1);
+          } else {
+            per_value[r.text(i, 0)] += r.int64(i, 1);
+          }
+        }
+      },
+      pieces);
+  for (auto& [v, n] : per_value) {
+    if (n > more_than) out.push_back(ValueCount{policy::KeyValue::Of(v), n});
+  }
+  if (nulls > more_than) out.push_back(ValueCount{policy::KeyValue::Null(), nulls});
+  return out;
+}
+
 }  // namespace
 
 std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInfo& table,
-                                            size_t limit, const pg::PieceOptions& pieces) {
+                                            size_t limit, const pg::PieceOptions& pieces,
+                                            int64_t more_than) {
   const std::string def = QuotedDefault(conn, table);
   const std::string col = conn.QuoteIdent(table.key.at(0).name);
   std::vector<ValueCount> out;
@@ -178,31 +287,11 @@ std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInf
           }
         },
         pieces);
-    for (auto& [lo, n] : per_bucket) out.push_back(ValueCount{policy::KeyValue::Of(lo), n});
+    for (auto& [lo, n] : per_bucket) {
+      if (n > more_than) out.push_back(ValueCount{policy::KeyValue::Of(lo), n});
+    }
   } else {
-    // format('%s', x) uses the type's output function: the text pgoutput
-    // sends (a plain ::text cast differs for some types, e.g. boolean).
-    std::unordered_map<std::string, int64_t> per_value;
-    int64_t nulls = 0;
-    pg::ForEachPiece(
-        conn, def,
-        [&](const std::string& where) {
-          return "SELECT CASE WHEN " + col + " IS NULL THEN NULL ELSE format('%s', " + col +
-                 ") END AS v, count(*) FROM ONLY " + def + " WHERE " + where + " GROUP BY 1";
-        },
-        [&](const pg::Result& r) {
-          for (int i = 0; i < r.rows(); ++i) {
-            if (r.is_null(i, 0)) {
-              nulls += r.int64(i, 1);
-            } else {
-              per_value[r.text(i, 0)] += r.int64(i, 1);
-            }
-          }
-        },
-        pieces);
-    out.reserve(per_value.size() + 1);
-    for (auto& [v, n] : per_value) out.push_back(ValueCount{policy::KeyValue::Of(v), n});
-    if (nulls > 0) out.push_back(ValueCount{policy::KeyValue::Null(), nulls});
+    out = CountListDefault(conn, table, def, col, limit, more_than, pieces);
   }
   // The most frequent first; ties by value's bytes, NULL last.
   std::sort(out.begin(), out.end(), [](const ValueCount& a, const ValueCount& b) {
@@ -438,7 +527,11 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
   const size_t created = limiter_.CreatedInLastHour(table.oid);
   const size_t room = static_cast<size_t>(
       std::max<int64_t>(0, static_cast<int64_t>(cap) - static_cast<int64_t>(created)));
-  for (const ValueCount& vc : CountDefaultByValue(conn_, table, 0, CountPieces(config_, &stop_))) {
+  // Only values over the lowest threshold that can apply come back (RANGE
+  // buckets pg_partman is about to create have threshold 0).
+  const int64_t lowest = rule.immediate_from ? 0 : rule.threshold;
+  for (const ValueCount& vc :
+       CountDefaultByValue(conn_, table, 0, CountPieces(config_, &stop_), lowest)) {
     if (values.size() >= std::max(room, gap.size() + 1)) break;
     if (vc.rows <= rule.ThresholdFor(vc.value)) continue;
     if (std::find(values.begin(), values.end(), vc.value) != values.end()) continue;

@@ -106,10 +106,14 @@ struct ValueCount {
   policy::KeyValue value;
   int64_t rows = 0;
 };
-// At most `limit` values (0 = all), the most frequent first.  Counted in
-// ctid pieces like ExactCount: with pieces.snapshot, exact as of it.
+// At most `limit` values (0 = all) with more than `more_than` rows, the most
+// frequent first.  Counted in ctid pieces like ExactCount: with
+// pieces.snapshot, exact as of it.  For LIST tables the pieces' counts are
+// summed on the server in a temporary table of `conn`'s session, so memory
+// here is bounded by what is returned, not by DEFAULT's distinct values.
 std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInfo& table,
-                                            size_t limit = 0, const pg::PieceOptions& pieces = {});
+                                            size_t limit = 0, const pg::PieceOptions& pieces = {},
+                                            int64_t more_than = 0);
 
 struct MoveResult {
   std::string partition;  // "schema.name" created (or found)

@@ -52,6 +52,7 @@ inline constexpr std::string_view kDuplicateObject = "42710";
 inline constexpr std::string_view kUndefinedObject = "42704";
 inline constexpr std::string_view kInsufficientPrivilege = "42501";
 inline constexpr std::string_view kQueryCanceled = "57014";  // statement_timeout, cancel
+inline constexpr std::string_view kReadOnlyTransaction = "25006";  // a hot standby
 
 // An owned PGresult.
 class Result {

@@ -664,22 +664,23 @@ TEST_F(ServerRestartTest, PostgresRestartFastWhileStreaming) { RunRestart("fast"
 
 TEST_F(ServerRestartTest, PostgresRestartImmediateWhileStreaming) { RunRestart("immediate"); }
 
-// The server crashes (immediate shutdown) while the move's statement runs:
-// recovery rolls the move back, partwatch reconnects, recounts and moves
-// again.
+// The server crashes (immediate shutdown) while a move is under way: rows
+// copied and deleted, the transaction not committed.  partwatch is paused at
+// that named step (drain.max_lock_ms is raised so that the server's
+// idle-in-transaction timeout does not end the session first); recovery
+// rolls the move back, and once resumed partwatch finds its connection
+// gone, reconnects, recounts and moves again, exactly once.
 TEST_F(ServerRestartTest, PostgresRestartImmediateDuringMove) {
-  const int64_t rows = 500'000;
-  auto pw = StartStreaming(Config(1000));
+  const int64_t rows = 5'000;
+  auto pw = StartStreaming(Config(1000) + "\n[drain]\nmax_lock_ms = 600000\n",
+                           {{"PARTWATCH_FAULT", "executor.move.before_commit=pause"}});
   db_->Exec(InsertOrders(rows, "big"));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return db_->Scalar(
-                   "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                   "'partwatch executor' AND state = 'active' AND query LIKE '%DELETE%'") == "1";
-      },
-      seconds(60)))
+  ASSERT_TRUE(pw->WaitForLog("fault point executor.move.before_commit reached", seconds(60)))
+      << pw->Log();
+  ASSERT_NE(pw->Log().find("moving 5000 row(s) in one transaction"), std::string::npos)
       << pw->Log();
   server_->Restart("immediate");
+  ::kill(pw->pid(), SIGCONT);
   ASSERT_TRUE(WaitFor([&] { return Occurrences(pw->Log(), kStreamingLine) >= 2; }, seconds(60)))
       << pw->Log();
   ASSERT_TRUE(WaitPartition("big", rows, seconds(120))) << pw->Log();
@@ -1026,7 +1027,8 @@ TEST_F(FaultTest, DistinctValueFloodMemory) {
   Note("flood.vmhwm_kib", std::to_string(end.hwm_kib));
   Note("flood.vmrss_kib", std::to_string(end.rss_kib));
   EXPECT_LT(end.hwm_kib, limit_kib)
-      << "peak RSS " << (end.hwm_kib >> 10) << " MiB for " << distinct << " distinct values";
+      << "peak RSS " << (end.hwm_kib >> 10) << " MiB for " << distinct << " distinct values\n"
+      << pw->Log();
 
   EXPECT_EQ(PartitionsFor("hot"), 1);
   EXPECT_EQ(Placement("hot").in_partition, 150);
