@@ -24,7 +24,7 @@ TableInfo DescribeTable(pg::Connection& conn, const std::string& name) {
   TableInfo info;
   info.configured_name = name;
 
-  pg::Result r = conn.TryExecParams(
+  pg::QueryResult r = conn.TryExecParams(
       "SELECT c.oid, n.nspname, c.relname, c.relkind, pg_get_userbyid(c.relowner), "
       "       p.partstrat, p.partdefid, p.partattrs::int2[]::text "
       "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -56,7 +56,7 @@ TableInfo DescribeTable(pg::Connection& conn, const std::string& name) {
   }
 
   const std::string oid_text = std::to_string(info.oid);
-  pg::Result key = conn.ExecParams(
+  pg::QueryResult key = conn.ExecParams(
       "SELECT k.ord, a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod) "
       "FROM pg_partitioned_table p, unnest(p.partattrs::int2[]) WITH ORDINALITY AS k(attnum, ord) "
       "LEFT JOIN pg_attribute a ON a.attrelid = $1::oid AND a.attnum = k.attnum "
@@ -74,7 +74,7 @@ TableInfo DescribeTable(pg::Connection& conn, const std::string& name) {
     throw CatalogError("table '" + name + "': a LIST key has exactly one column");
   }
 
-  pg::Result parts = conn.ExecParams(
+  pg::QueryResult parts = conn.ExecParams(
       "SELECT c.oid, n.nspname, c.relname, pg_get_expr(c.relpartbound, c.oid), c.relkind "
       "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
       "JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -95,7 +95,7 @@ TableInfo DescribeTable(pg::Connection& conn, const std::string& name) {
     }
   }
 
-  pg::Result cols = conn.ExecParams(
+  pg::QueryResult cols = conn.ExecParams(
       "SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 "
       "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
       {oid_text});
@@ -129,7 +129,7 @@ pg::Connection OpenSession(const Config& config, const std::string& purpose) {
 void SetSessionDefaults(pg::Connection& conn, const std::string& time_zone) {
   conn.Exec("SET DateStyle = 'ISO, YMD'");
   if (!time_zone.empty()) {
-    pg::Result r = conn.TryExec("SET TimeZone = " + conn.QuoteLiteral(time_zone));
+    pg::QueryResult r = conn.TryExec("SET TimeZone = " + conn.QuoteLiteral(time_zone));
     if (!r.ok()) {
       throw CatalogError("source.time_zone: PostgreSQL rejects '" + time_zone +
                          "': " + r.error_message());
@@ -140,7 +140,7 @@ void SetSessionDefaults(pg::Connection& conn, const std::string& time_zone) {
 policy::RangeInterval IntervalFromServer(pg::Connection& conn, const std::string& text,
                                          const std::string& what) {
   // extract() on an interval returns numeric in PostgreSQL 14+: exact.
-  pg::Result r = conn.TryExecParams(
+  pg::QueryResult r = conn.TryExecParams(
       "SELECT (extract(year FROM i) * 12 + extract(month FROM i))::bigint, "
       "       extract(day FROM i)::bigint, "
       "       ((extract(hour FROM i) * 3600 + extract(minute FROM i) * 60 "
@@ -178,7 +178,7 @@ std::optional<policy::RangeKeyType> RangeKeyTypeOf(uint32_t type_oid) {
 }
 
 std::optional<PartmanInfo> ReadPartman(pg::Connection& conn, const TableInfo& info) {
-  pg::Result ext = conn.Exec(
+  pg::QueryResult ext = conn.Exec(
       "SELECT n.nspname, e.extversion FROM pg_extension e "
       "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_partman'");
   if (ext.rows() == 0) return std::nullopt;
@@ -186,7 +186,7 @@ std::optional<PartmanInfo> ReadPartman(pg::Connection& conn, const TableInfo& in
   pm.schema = ext.text(0, 0);
   pm.version = ext.text(0, 1);
   const std::string part_config = conn.QuoteIdent(pm.schema) + ".part_config";
-  pg::Result can = conn.ExecParams(
+  pg::QueryResult can = conn.ExecParams(
       "SELECT has_schema_privilege($1, 'USAGE') "
       "AND has_table_privilege($2, 'SELECT'), current_user",
       {pm.schema, part_config});
@@ -197,7 +197,7 @@ std::optional<PartmanInfo> ReadPartman(pg::Connection& conn, const TableInfo& in
                        conn.QuoteIdent(pm.schema) + " TO " + can.text(0, 1) + "; GRANT SELECT ON " +
                        part_config + " TO " + can.text(0, 1));
   }
-  pg::Result r = conn.ExecParams(
+  pg::QueryResult r = conn.ExecParams(
       "SELECT partition_interval, coalesce(datetime_string, ''), coalesce(epoch, 'none') "
       "FROM " +
           part_config + " WHERE parent_table = $1",
@@ -432,7 +432,7 @@ void CheckServerVersion(const pg::Connection& conn) {
 
 void CheckServerForStreaming(pg::Connection& conn) {
   CheckServerVersion(conn);
-  pg::Result r = conn.Exec(
+  pg::QueryResult r = conn.Exec(
       "SELECT current_setting('wal_level'), r.rolreplication, r.rolsuper, current_user "
       "FROM pg_roles r WHERE r.rolname = current_user");
   if (r.rows() != 1) throw CatalogError("cannot read the current role from pg_roles");
@@ -451,7 +451,7 @@ void CheckServerForStreaming(pg::Connection& conn) {
 }
 
 std::optional<std::string> CheckTablePrivileges(pg::Connection& conn, const TableInfo& table) {
-  pg::Result r = conn.ExecParams(
+  pg::QueryResult r = conn.ExecParams(
       "SELECT pg_has_role(current_user, c.relowner, 'USAGE'), "
       "       pg_has_role(current_user, d.relowner, 'USAGE'), current_user "
       "FROM pg_class c, pg_class d WHERE c.oid = $1::oid AND d.oid = $2::oid",

@@ -27,7 +27,7 @@ std::string EnsurePublication(pg::Connection& conn, const std::string& publicati
   }
   const std::string pub = conn.QuoteIdent(publication);
 
-  pg::Result r = conn.ExecParams(
+  pg::QueryResult r = conn.ExecParams(
       "SELECT puballtables, pubinsert, pubupdate, pubdelete, pubtruncate, pubviaroot, "
       "       EXISTS (SELECT 1 FROM pg_publication_namespace pn WHERE pn.pnpubid = p.oid) "
       "FROM pg_publication p WHERE pubname = $1",
@@ -51,7 +51,7 @@ std::string EnsurePublication(pg::Connection& conn, const std::string& publicati
   }
 
   // Compare members (table and column list) with what they should be.
-  pg::Result have = conn.ExecParams(
+  pg::QueryResult have = conn.ExecParams(
       "SELECT schemaname, tablename, array_to_json(attnames)::text "
       "FROM pg_publication_tables WHERE pubname = $1",
       {publication});
@@ -77,14 +77,14 @@ std::string EnsurePublication(pg::Connection& conn, const std::string& publicati
 }
 
 bool DropPublication(pg::Connection& conn, const std::string& publication) {
-  pg::Result r = conn.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1", {publication});
+  pg::QueryResult r = conn.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1", {publication});
   if (r.rows() == 0) return false;
   conn.Exec("DROP PUBLICATION " + conn.QuoteIdent(publication));
   return true;
 }
 
 std::optional<SlotState> QuerySlot(pg::Connection& conn, const std::string& slot) {
-  pg::Result r = conn.ExecParams(
+  pg::QueryResult r = conn.ExecParams(
       "SELECT plugin, database, temporary, active_pid, restart_lsn, confirmed_flush_lsn, "
       "       wal_status, COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint "
       "FROM pg_replication_slots WHERE slot_name = $1",

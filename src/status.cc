@@ -100,7 +100,7 @@ nlohmann::json BuildReport(pg::Connection& conn, const Config& config) {
   } else {
     report["slot"] = nullptr;
   }
-  pg::Result pub = conn.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1",
+  pg::QueryResult pub = conn.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1",
                                    {config.source.publication});
   report["publication"] = {{"name", config.source.publication}, {"exists", pub.rows() == 1}};
   return report;

@@ -70,7 +70,7 @@ int RunDrain(const Config& config, const std::string& table_name,
         // The server reads the value (any input syntax of the key's type, and
         // offsets in the session's zone) and prints it the way the stream
         // and the bucketer expect.
-        pg::Result r =
+        pg::QueryResult r =
             conn.TryExecParams("SELECT format('%s', $1::" + info.key[0].type_name + ")", {text});
         if (!r.ok()) {
           spdlog::error("--value '{}': not a valid {} ({})", text, info.key[0].type_name,
@@ -156,9 +156,8 @@ int RunDrain(const Config& config, const std::string& table_name,
                  info.DisplayName(), targets.size(), info.range ? "bucket(s)" : "value(s)",
                  info.default_partition.nspname, info.default_partition.relname,
                  config.drain.max_lock.count());
-    const Result result = Drain(conn, info, targets, options);
+    Drain(conn, info, targets, options);  // logs its summary: rows, lock held, changes replayed
     printer.Finish();
-    (void)result;  // Drain logged its summary: rows, lock held, changes replayed
     return 0;
   } catch (const DrainError& e) {
     spdlog::error("drain {}: {}", table_name, e.what());

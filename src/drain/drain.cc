@@ -114,7 +114,7 @@ struct DefaultRef {
 };
 
 DefaultRef CurrentDefault(pg::Connection& conn, uint32_t parent_oid, const std::string& display) {
-  pg::Result r = conn.ExecParams(
+  pg::QueryResult r = conn.ExecParams(
       "SELECT p.partdefid, n.nspname, d.relname FROM pg_catalog.pg_partitioned_table p "
       "JOIN pg_catalog.pg_class d ON d.oid = p.partdefid "
       "JOIN pg_catalog.pg_namespace n ON n.oid = d.relnamespace WHERE p.partrelid = $1::oid",
@@ -140,7 +140,7 @@ ScratchNames ScratchFor(const std::string& default_name) {
 // Runs `sql` in a transaction with a bounded lock wait, retrying lock
 // failures with a short backoff, at most `attempts` times.  Returns the last
 // result.
-pg::Result ExecWithLockRetries(pg::Connection& conn, const std::string& what,
+pg::QueryResult ExecWithLockRetries(pg::Connection& conn, const std::string& what,
                                milliseconds lock_timeout, const std::string& sql,
                                int attempts = kCleanupAttempts) {
   milliseconds delay{20};
@@ -148,7 +148,7 @@ pg::Result ExecWithLockRetries(pg::Connection& conn, const std::string& what,
     try {
       conn.Exec("BEGIN");
       conn.Exec("SET LOCAL lock_timeout = " + Ms(lock_timeout));
-      pg::Result r = conn.Exec(sql);
+      pg::QueryResult r = conn.Exec(sql);
       conn.Exec("COMMIT");
       return r;
     } catch (const pg::PgError& e) {
@@ -178,7 +178,7 @@ std::vector<std::string> DropScratch(pg::Connection& conn, uint32_t parent_oid,
   // up to lock_timeout; after a few, DISABLE them instead (SHARE ROW
   // EXCLUSIVE: waits for writers only), which restores the write path and
   // leaves inert objects for the next cleanup.
-  pg::Result trg = conn.ExecParams(
+  pg::QueryResult trg = conn.ExecParams(
       "SELECT tgname, tgenabled <> 'D' FROM pg_catalog.pg_trigger WHERE tgrelid = $1::oid "
       "AND tgname IN ($2, $3) ORDER BY 1",
       {std::to_string(def.oid), kRowTrigger, kTruncateTrigger});
@@ -211,7 +211,7 @@ std::vector<std::string> DropScratch(pg::Connection& conn, uint32_t parent_oid,
 
   // 2. Tables and functions.  A relation attached to the real parent is
   // never dropped, whatever its name.
-  pg::Result rels = conn.ExecParams(
+  pg::QueryResult rels = conn.ExecParams(
       "SELECT c.relname, c.relkind, i.inhparent, "
       "       (SELECT string_agg(quote_ident(pn.nspname) || '.' || quote_ident(pc.relname), ', ') "
       "          FROM pg_catalog.pg_inherits pi JOIN pg_catalog.pg_class pc ON pc.oid = "
@@ -241,7 +241,7 @@ std::vector<std::string> DropScratch(pg::Connection& conn, uint32_t parent_oid,
     dropped.push_back("table " + def.schema + "." + name);
     if (rels.opt(i, 3)) dropped.push_back("its partitions " + *rels.opt(i, 3));
   }
-  pg::Result fns = conn.ExecParams(
+  pg::QueryResult fns = conn.ExecParams(
       "SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p "
       "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
       "WHERE n.nspname = $1 AND p.proname IN ($2, $3)",
@@ -276,7 +276,7 @@ class AdvisoryLock {
     }
     // A bigint key shows in pg_locks as classid (high half), objid (low
     // half), objsubid 1.
-    pg::Result who = conn_.ExecParams(
+    pg::QueryResult who = conn_.ExecParams(
         "SELECT l.pid, coalesce(a.application_name, ''), coalesce(a.state, '') "
         "FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
@@ -311,7 +311,7 @@ class AdvisoryLock {
 class SessionSettings {
  public:
   explicit SessionSettings(pg::Connection& conn) : conn_(conn) {
-    pg::Result r = conn_.Exec(
+    pg::QueryResult r = conn_.Exec(
         "SELECT current_setting('client_connection_check_interval'), "
         "set_config('client_connection_check_interval', '1s', false)");
     saved_ = r.text(0, 0);
@@ -336,7 +336,7 @@ class Drainer {
           const Options& options)
       : conn_(conn), table_(table), targets_(targets), options_(options) {}
 
-  Result Run();
+  Summary Run();
 
  private:
   struct Planned {
@@ -406,7 +406,7 @@ class Drainer {
   const std::vector<Target>& targets_;
   const Options& options_;
   const Clock::time_point start_ = Clock::now();
-  Result result_;
+  Summary summary_;
 
   std::string display_;
   DefaultRef def_;
@@ -441,12 +441,12 @@ std::string Drainer::ColumnList() const {
 void Drainer::Report(const std::string& phase, int64_t pending) {
   if (!options_.on_progress) return;
   Progress p;
-  p.rows_copied = result_.rows_copied;
+  p.rows_copied = summary_.rows_copied;
   p.rows_total = rows_total_;
   p.elapsed = Clock::now() - start_;
   p.phase = phase;
   p.log_rows_pending = pending;
-  p.replayed = result_.replayed_before_swap + result_.replayed_in_swap;
+  p.replayed = summary_.replayed_before_swap + summary_.replayed_in_swap;
   options_.on_progress(p);
 }
 
@@ -487,7 +487,7 @@ void Drainer::ReadCatalog() {
 
   const std::string parent = std::to_string(table_.oid);
   const std::string def = std::to_string(def_.oid);
-  pg::Result r = conn_.ExecParams(
+  pg::QueryResult r = conn_.ExecParams(
       "SELECT pg_get_partkeydef(c.oid), c.relispartition, d.relpersistence, "
       "       coalesce((SELECT spcname FROM pg_catalog.pg_tablespace WHERE oid = d.reltablespace), "
       "''), coalesce((SELECT spcname FROM pg_catalog.pg_tablespace WHERE oid = c.reltablespace), "
@@ -503,7 +503,7 @@ void Drainer::ReadCatalog() {
   current_user_ = r.text(0, 6);
   replident_ = r.value(0, 7).empty() ? 'd' : r.value(0, 7)[0];
 
-  pg::Result cols = conn_.ExecParams(
+  pg::QueryResult cols = conn_.ExecParams(
       "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1::oid AND attnum > 0 "
       "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
       {parent});
@@ -515,7 +515,7 @@ void Drainer::ReadCatalog() {
 }
 
 std::vector<std::pair<uint32_t, std::string>> Drainer::CurrentPartitions() {
-  pg::Result parts = conn_.ExecParams(
+  pg::QueryResult parts = conn_.ExecParams(
       "SELECT c.oid, pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_inherits i "
       "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::oid "
       "AND c.oid <> $2::oid ORDER BY c.oid",
@@ -572,7 +572,7 @@ bool Drainer::AdaptToNewPartitions() {
   // is autovacuum, which yields after deadlock_timeout).  ADD CONSTRAINT
   // scans the new DEFAULT: rows of the new partitions' ranges there would
   // make it fail (DrainError below: nothing changed).
-  pg::Result r =
+  pg::QueryResult r =
       conn_.TryExec("BEGIN; SET LOCAL lock_timeout = '10s'; ALTER TABLE " + q_new_ +
                     " DROP CONSTRAINT IF EXISTS " + conn_.QuoteIdent(kBoundCheck) +
                     (default_constraint_.empty() ? std::string()
@@ -604,7 +604,7 @@ void Drainer::CheckPreconditions() {
   // Runs a query with $1 = parent, $2 = DEFAULT (each query names both, so
   // the server can type them) and joins its first column.
   auto list = [&](const std::string& sql) {
-    pg::Result r = conn_.ExecParams(sql, {parent, def});
+    pg::QueryResult r = conn_.ExecParams(sql, {parent, def});
     std::string out;
     for (int i = 0; i < r.rows(); ++i) out += (out.empty() ? "" : ", ") + r.text(i, 0);
     return out;
@@ -682,7 +682,7 @@ void Drainer::ResolveTargets() {
       throw DrainError("target name '" + t.name + "' must have 1 to 63 bytes");
     }
     if (seen[t.name]++ > 0) throw DrainError("target name '" + t.name + "' given twice");
-    pg::Result r = conn_.ExecParams(
+    pg::QueryResult r = conn_.ExecParams(
         "SELECT c.oid, i.inhparent, pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_class c "
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
         "LEFT JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid "
@@ -722,7 +722,7 @@ void Drainer::Probe() {
     for (size_t j = 0; j < planned_.size(); ++j) {
       // The caller's bound, on its own and through the extended protocol:
       // one statement, whatever the text holds.
-      pg::Result r = conn_.TryExecParams("CREATE TEMP TABLE pwd_probe_t" + std::to_string(j) +
+      pg::QueryResult r = conn_.TryExecParams("CREATE TEMP TABLE pwd_probe_t" + std::to_string(j) +
                                              " PARTITION OF pg_temp.pwd_probe " + planned_[j].bound,
                                          {});
       if (!r.ok()) {
@@ -732,14 +732,14 @@ void Drainer::Probe() {
     }
     conn_.Exec("CREATE TEMP TABLE pwd_probe_d PARTITION OF pg_temp.pwd_probe DEFAULT");
     for (size_t j = 0; j < planned_.size(); ++j) {
-      pg::Result r = conn_.Exec(
+      pg::QueryResult r = conn_.Exec(
           "SELECT pg_get_partition_constraintdef(c.oid), pg_get_expr(c.relpartbound, c.oid) "
           "FROM pg_catalog.pg_class c WHERE c.oid = 'pg_temp.pwd_probe_t" +
           std::to_string(j) + "'::regclass");
       planned_[j].constraint = r.text(0, 0);
       planned_[j].bound = r.text(0, 1);
     }
-    pg::Result d =
+    pg::QueryResult d =
         conn_.Exec("SELECT pg_get_partition_constraintdef('pg_temp.pwd_probe_d'::regclass)");
     default_constraint_ = d.opt(0, 0).value_or("");
     conn_.Exec("ROLLBACK");
@@ -754,7 +754,7 @@ void Drainer::ReadDefaultExtras() {
   const std::string def = std::to_string(def_.oid);
   // Indexes: those attached to a parent index come back by LIKE ... INCLUDING
   // INDEXES and ATTACH; DEFAULT's own are recreated from their definition.
-  pg::Result ix = conn_.ExecParams(
+  pg::QueryResult ix = conn_.ExecParams(
       "SELECT i.indexrelid, c.relname, coalesce(h.inhparent, 0), i.indisunique, "
       "       CASE WHEN h.inhparent IS NULL THEN "
       "         CASE WHEN position(prefix IN pg_get_indexdef(i.indexrelid)) = 1 "
@@ -785,7 +785,7 @@ void Drainer::ReadDefaultExtras() {
     if (ix.value(i, 5) == "t") replident_index_ = o.name;
     old_indexes_.push_back(std::move(o));
   }
-  pg::Result pubs = conn_.ExecParams(
+  pg::QueryResult pubs = conn_.ExecParams(
       "SELECT p.pubname, coalesce((SELECT array_agg(a.attname ORDER BY a.attnum)::text[] "
       "  FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.prrelid "
       "  AND a.attnum = ANY (r.prattrs::int2[])), '{}'), "
@@ -799,7 +799,7 @@ void Drainer::ReadDefaultExtras() {
     PubMember m;
     m.pubname = pubs.text(i, 0);
     if (pubs.int64(i, 3) > 0) {
-      pg::Result cols = conn_.ExecParams("SELECT unnest($1::text[])", {pubs.text(i, 1)});
+      pg::QueryResult cols = conn_.ExecParams("SELECT unnest($1::text[])", {pubs.text(i, 1)});
       for (int c = 0; c < cols.rows(); ++c) m.columns.push_back(cols.text(c, 0));
     }
     m.row_filter = pubs.text(i, 2);
@@ -807,7 +807,7 @@ void Drainer::ReadDefaultExtras() {
   }
   // The match columns for replay: the parent's primary key, else its
   // narrowest unique index on NOT NULL columns (no expression, no predicate).
-  pg::Result key = conn_.ExecParams(
+  pg::QueryResult key = conn_.ExecParams(
       "SELECT array_agg(a.attname ORDER BY k.ord)::text[] "
       "FROM pg_catalog.pg_index i "
       "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
@@ -818,7 +818,7 @@ void Drainer::ReadDefaultExtras() {
       "ORDER BY i.indisprimary DESC, count(*), i.indexrelid LIMIT 1",
       {std::to_string(table_.oid)});
   if (key.rows() == 1) {
-    pg::Result cols = conn_.ExecParams("SELECT unnest($1::text[])", {key.text(0, 0)});
+    pg::QueryResult cols = conn_.ExecParams("SELECT unnest($1::text[])", {key.text(0, 0)});
     for (int c = 0; c < cols.rows(); ++c) match_columns_.push_back(cols.text(c, 0));
   }
 }
@@ -1058,7 +1058,7 @@ void Drainer::Prepare() {
     const std::string def = std::to_string(def_.oid);
     const std::string parent = std::to_string(table_.oid);
     // DEFAULT's own NOT NULLs and CHECK constraints.
-    pg::Result nn = conn_.ExecParams(
+    pg::QueryResult nn = conn_.ExecParams(
         "SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_attribute pa "
         "ON pa.attrelid = $1::oid AND pa.attname = a.attname WHERE a.attrelid = $2::oid "
         "AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull AND NOT pa.attnotnull",
@@ -1066,7 +1066,7 @@ void Drainer::Prepare() {
     for (int i = 0; i < nn.rows(); ++i) {
       add("ALTER TABLE " + q_new_ + " ALTER COLUMN " + q(nn.text(i, 0)) + " SET NOT NULL");
     }
-    pg::Result ck = conn_.ExecParams(
+    pg::QueryResult ck = conn_.ExecParams(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint "
         "WHERE conrelid = $1::oid AND contype = 'c' AND coninhcount = 0 ORDER BY conname",
         {def});
@@ -1079,7 +1079,7 @@ void Drainer::Prepare() {
           q("pwd_ix_" + std::to_string(o.oid)) + " ON " + q_new_ + " USING " + o.create_rest);
     }
     // Storage options, replica identity, comment, owner and grants.
-    pg::Result opts = conn_.ExecParams(
+    pg::QueryResult opts = conn_.ExecParams(
         "SELECT option_name, option_value FROM pg_catalog.pg_class c, "
         "pg_options_to_table(c.reloptions) WHERE c.oid = $1::oid",
         {def});
@@ -1089,7 +1089,7 @@ void Drainer::Prepare() {
     }
     if (replident_ == 'f') add("ALTER TABLE " + q_new_ + " REPLICA IDENTITY FULL");
     if (replident_ == 'n') add("ALTER TABLE " + q_new_ + " REPLICA IDENTITY NOTHING");
-    pg::Result comment = conn_.ExecParams("SELECT obj_description($1::oid, 'pg_class')", {def});
+    pg::QueryResult comment = conn_.ExecParams("SELECT obj_description($1::oid, 'pg_class')", {def});
     if (!comment.is_null(0, 0)) {
       add("COMMENT ON TABLE " + q_new_ + " IS " + conn_.QuoteLiteral(comment.text(0, 0)));
     }
@@ -1098,7 +1098,7 @@ void Drainer::Prepare() {
     sql.clear();
     // Grants: what the new table got by default privileges goes, then the
     // old DEFAULT's ACL (or its owner's default) is granted.
-    pg::Result acl = conn_.ExecParams(
+    pg::QueryResult acl = conn_.ExecParams(
         "SELECT DISTINCT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END "
         "FROM pg_catalog.pg_class c, aclexplode(c.relacl) a WHERE c.oid = $1::regclass",
         {q_new_});
@@ -1106,7 +1106,7 @@ void Drainer::Prepare() {
       add("REVOKE ALL ON " + q_new_ + " FROM " +
           (acl.is_null(i, 0) ? "PUBLIC" : q(acl.text(i, 0))));
     }
-    pg::Result grants = conn_.ExecParams(
+    pg::QueryResult grants = conn_.ExecParams(
         "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN NULL "
         "ELSE pg_get_userbyid(a.grantee) END, a.is_grantable "
         "FROM pg_catalog.pg_class c, "
@@ -1209,7 +1209,7 @@ void Drainer::Copy() {
   // time: a DDL queued behind the copy waits for one piece, not for the copy
   // (and everyone queued behind the DDL with it).
   pg::SnapshotHolder snapshot(conn_.OpenLike());
-  pg::Result size = conn_.Exec("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = " +
+  pg::QueryResult size = conn_.Exec("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = " +
                                std::to_string(def_.oid));
   rows_total_ = size.rows() ? size.int64(0, 0) : 0;
   pg::PieceOptions pieces;
@@ -1218,7 +1218,7 @@ void Drainer::Copy() {
   pieces.target = std::max(milliseconds(1), options_.yield_after / 4);
   pieces.lock_timeout = std::min(options_.lock_timeout, options_.yield_after);
   // About batch_rows per piece at most (reltuples per page; 100 when unknown).
-  const pg::Result pages =
+  const pg::QueryResult pages =
       conn_.Exec("SELECT greatest(relpages, 1), reltuples FROM pg_class WHERE oid = " +
                  std::to_string(def_.oid));
   const double per_page =
@@ -1247,36 +1247,36 @@ void Drainer::Copy() {
                " FROM ONLY " + q_def_ + " WHERE " + where +
                " RETURNING tableoid) SELECT tableoid, count(*) FROM ins GROUP BY 1";
       },
-      [&](const pg::Result& r) {
+      [&](const pg::QueryResult& r) {
         log_emptied = true;
         for (int i = 0; i < r.rows(); ++i) {
           const uint32_t oid = static_cast<uint32_t>(r.int64(i, 0));
           const int64_t n = r.int64(i, 1);
-          result_.rows_copied += n;
+          summary_.rows_copied += n;
           if (auto it = target_index.find(oid); it != target_index.end()) {
             planned_[it->second].copied += n;
           } else {
-            result_.rows_left_in_default += n;
+            summary_.rows_left_in_default += n;
           }
         }
-        rows_total_ = std::max(rows_total_, result_.rows_copied);
+        rows_total_ = std::max(rows_total_, summary_.rows_copied);
         FaultPoint("drain.copy.committed");
         Report("copy", -1);
         CheckStop("copying");
       },
       pieces);
-  result_.copy_pieces = stats.pieces;
-  result_.copy_pieces_cancelled = stats.cancelled;
-  result_.longest_copy_piece = stats.longest;
-  result_.copy_took = duration_cast<microseconds>(Clock::now() - copy_start);
-  const double secs = std::max(1e-6, static_cast<double>(result_.copy_took.count()) / 1e6);
+  summary_.copy_pieces = stats.pieces;
+  summary_.copy_pieces_cancelled = stats.cancelled;
+  summary_.longest_copy_piece = stats.longest;
+  summary_.copy_took = duration_cast<microseconds>(Clock::now() - copy_start);
+  const double secs = std::max(1e-6, static_cast<double>(summary_.copy_took.count()) / 1e6);
   spdlog::info(
       "drain {}: copied {} row(s) in {:.1f} s ({:.0f} rows/s; {} piece(s), the longest {:.1f} "
       "ms, {} cut short and retried): {} into {} new partition(s), {} stay in DEFAULT",
-      display_, result_.rows_copied, secs, static_cast<double>(result_.rows_copied) / secs,
+      display_, summary_.rows_copied, secs, static_cast<double>(summary_.rows_copied) / secs,
       stats.pieces, Millis(stats.longest), stats.cancelled,
-      result_.rows_copied - result_.rows_left_in_default, planned_.size(),
-      result_.rows_left_in_default);
+      summary_.rows_copied - summary_.rows_left_in_default, planned_.size(),
+      summary_.rows_left_in_default);
   // Statistics before the swap, so plans over the new partitions are sane
   // from their first query (ANALYZE samples; it blocks no reader or writer).
   std::string analyze;
@@ -1291,7 +1291,7 @@ void Drainer::Copy() {
 
 int64_t Drainer::Replay(std::optional<int64_t> max_rows) {
   const std::string arg = max_rows ? std::to_string(*max_rows) : "NULL";
-  pg::Result r = conn_.TryExec("SELECT " + q_replay_ + "(" + arg + ")");
+  pg::QueryResult r = conn_.TryExec("SELECT " + q_replay_ + "(" + arg + ")");
   if (r.ok()) return r.int64(0, 0);
   const std::string state = r.sqlstate();
   if (state == kTruncatedState) throw DrainError(r.error_message());
@@ -1308,7 +1308,7 @@ void Drainer::CatchUp() {
     CheckStop("replaying changes");
     FaultPoint("drain.replay");
     const int64_t n = Replay(options_.replay_batch_rows);
-    result_.replayed_before_swap += n;
+    summary_.replayed_before_swap += n;
     if (n < options_.replay_batch_rows) {
       pending_ = conn_.Exec("SELECT count(*) FROM " + q_log_).int64(0, 0);
       Report("replay", pending_);
@@ -1412,15 +1412,15 @@ void Drainer::SwapLoop() {
     CheckStop("before the swap");
     Report("swap", pending_);
     const Attempt a = TrySwap(lock_wait);
-    result_.swap_attempts = attempt;
-    result_.longest_lock = std::max(result_.longest_lock, a.hold);
+    summary_.swap_attempts = attempt;
+    summary_.longest_lock = std::max(summary_.longest_lock, a.hold);
     if (a.changed) {
       if (!AdaptToNewPartitions()) throw DrainError(ChangedError());
       CatchUp();
       continue;
     }
     if (a.done) {
-      result_.replayed_in_swap = a.replayed;
+      summary_.replayed_in_swap = a.replayed;
       std::string steps;
       for (const auto& [what, took] : a.steps) {
         steps += fmt::format("{}{} {:.1f}", steps.empty() ? "" : ", ", what, Millis(took));
@@ -1470,7 +1470,7 @@ void Drainer::AbortCleanup() noexcept {
   }
 }
 
-Result Drainer::Run() {
+Summary Drainer::Run() {
   if (targets_.empty()) throw DrainError("nothing to drain: no target partitions given");
   if (InTransaction(conn_)) throw DrainError("Drain needs a connection outside a transaction");
   SessionSettings settings(conn_);
@@ -1482,8 +1482,8 @@ Result Drainer::Run() {
   ResolveTargets();
   if (planned_.empty()) {
     spdlog::info("drain {}: every target already is a partition; nothing to do", display_);
-    result_.took = duration_cast<microseconds>(Clock::now() - start_);
-    return result_;
+    summary_.took = duration_cast<microseconds>(Clock::now() - start_);
+    return summary_;
   }
   try {
     Probe();
@@ -1505,7 +1505,7 @@ Result Drainer::Run() {
     AbortCleanup();
     throw;
   }
-  for (const Planned& t : planned_) result_.moved.emplace_back(t.name, t.copied);
+  for (const Planned& t : planned_) summary_.moved.emplace_back(t.name, t.copied);
   Report("cleanup", 0);
   FaultPoint("drain.cleanup");
   try {
@@ -1520,18 +1520,18 @@ Result Drainer::Run() {
         "or CleanupLeftovers removes them",
         display_, e.what());
   }
-  result_.took = duration_cast<microseconds>(Clock::now() - start_);
-  const int64_t replayed = result_.replayed_before_swap + result_.replayed_in_swap;
+  summary_.took = duration_cast<microseconds>(Clock::now() - start_);
+  const int64_t replayed = summary_.replayed_before_swap + summary_.replayed_in_swap;
   spdlog::info(
       "drain {}: copied {} row(s) into {} partition(s) in {:.1f} s ({} kept in DEFAULT); swap "
       "held ACCESS EXCLUSIVE for {:.1f} ms (attempt {}); {} row(s) changed during the copy were "
       "replayed ({} under the lock); {:.1f} s in all",
-      display_, result_.rows_copied, planned_.size(),
-      static_cast<double>(result_.copy_took.count()) / 1e6, result_.rows_left_in_default,
-      Millis(result_.longest_lock), result_.swap_attempts, replayed, result_.replayed_in_swap,
-      static_cast<double>(result_.took.count()) / 1e6);
+      display_, summary_.rows_copied, planned_.size(),
+      static_cast<double>(summary_.copy_took.count()) / 1e6, summary_.rows_left_in_default,
+      Millis(summary_.longest_lock), summary_.swap_attempts, replayed, summary_.replayed_in_swap,
+      static_cast<double>(summary_.took.count()) / 1e6);
   Report("done", 0);
-  return result_;
+  return summary_;
 }
 
 }  // namespace
@@ -1546,7 +1546,7 @@ std::string ScratchName(const std::string& default_name, const std::string& suff
   return default_name.substr(0, keep) + hash + suffix;
 }
 
-Result Drain(pg::Connection& conn, const TableInfo& table, const std::vector<Target>& targets,
+Summary Drain(pg::Connection& conn, const TableInfo& table, const std::vector<Target>& targets,
              const Options& options) {
   Drainer drainer(conn, table, targets, options);
   return drainer.Run();

@@ -204,7 +204,7 @@ struct Options {
   std::function<void(const Progress&)> on_progress;
 };
 
-struct Result {
+struct Summary {
   int64_t rows_copied = 0;  // rows copied out of DEFAULT's snapshot
   // Per target: rows the copy routed into it (changes replayed afterwards
   // are counted in replayed_*, not here).  Skipped targets are absent.
@@ -232,7 +232,7 @@ struct Result {
 // both leave the data as it was, only in DEFAULT -- except a connection lost
 // during the swap's COMMIT, which may have committed: run Drain again, it
 // finds the targets attached and only cleans up.
-Result Drain(pg::Connection& conn, const TableInfo& table, const std::vector<Target>& targets,
+Summary Drain(pg::Connection& conn, const TableInfo& table, const std::vector<Target>& targets,
              const Options& options);
 
 // Drops what an interrupted drain of `table` left: the triggers on DEFAULT

@@ -100,7 +100,7 @@ int64_t ExactCount(pg::Connection& conn, const TableInfo& table, const policy::K
       [&](const std::string& where) {
         return "SELECT count(*) FROM ONLY " + def + " WHERE " + where + " AND " + spec.where_sql;
       },
-      [&](const pg::Result& r) { rows += r.int64(0, 0); }, pieces);
+      [&](const pg::QueryResult& r) { rows += r.int64(0, 0); }, pieces);
   return rows;
 }
 
@@ -222,8 +222,8 @@ std::vector<ValueCount> CountListDefault(pg::Connection& conn, const TableInfo& 
           return "INSERT INTO " + temp->name() + " SELECT " + value + ", count(*) FROM ONLY " +
                  def + " WHERE " + where + " GROUP BY 1";
         },
-        [](const pg::Result&) {}, pieces);
-    const pg::Result r = conn.ExecParams(
+        [](const pg::QueryResult&) {}, pieces);
+    const pg::QueryResult r = conn.ExecParams(
         "SELECT v, sum(n)::bigint FROM " + temp->name() +
             " GROUP BY v HAVING sum(n) > $1::bigint ORDER BY 2 DESC, v COLLATE \"C\" NULLS LAST" +
             (limit ? " LIMIT " + std::to_string(limit) : ""),
@@ -244,7 +244,7 @@ std::vector<ValueCount> CountListDefault(pg::Connection& conn, const TableInfo& 
         return "SELECT " + value + " AS v, count(*) FROM ONLY " + def + " WHERE " + where +
                " GROUP BY 1";
       },
-      [&](const pg::Result& r) {
+      [&](const pg::QueryResult& r) {
         for (int i = 0; i < r.rows(); ++i) {
           if (r.is_null(i, 0)) {
             nulls += r.int64(i, 1);
@@ -280,7 +280,7 @@ std::vector<ValueCount> CountDefaultByValue(pg::Connection& conn, const TableInf
           return "SELECT format('%s', min(" + col + ")), count(*) FROM ONLY " + def + " WHERE " +
                  where + " AND " + col + " IS NOT NULL GROUP BY " + group_by;
         },
-        [&](const pg::Result& r) {
+        [&](const pg::QueryResult& r) {
           for (int i = 0; i < r.rows(); ++i) {
             std::optional<policy::Bucket> b = table.range->bucketer->BucketOf(r.value(i, 0));
             if (b) per_bucket[b->lo_literal] += r.int64(i, 1);
@@ -341,7 +341,7 @@ std::string ChooseFreeName(pg::Connection& conn, const std::string& nspname,
           suffix;
     }
     if (taken.count(candidate)) continue;
-    pg::Result r = conn.ExecParams(
+    pg::QueryResult r = conn.ExecParams(
         "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = $1 AND c.relname = $2",
         {nspname, candidate});
@@ -394,7 +394,7 @@ Executor::Attempt Executor::TryCreateAndMove(const TableInfo& table, const std::
         "SET LOCAL lock_timeout = " + pg::TimeoutLiteral(wait) +
         "; SET LOCAL statement_timeout = " + pg::TimeoutLiteral(wait + std::chrono::seconds(1)) +
         "; SET LOCAL idle_in_transaction_session_timeout = " + pg::TimeoutLiteral(drain_.max_lock));
-    pg::Result lock = conn_.ExecParams("SELECT pg_try_advisory_xact_lock($1::bigint)",
+    pg::QueryResult lock = conn_.ExecParams("SELECT pg_try_advisory_xact_lock($1::bigint)",
                                        {std::to_string(AdvisoryLockKey(table.oid))});
     if (lock.value(0, 0) != "t") {
       rollback();
@@ -423,7 +423,7 @@ Executor::Attempt Executor::TryCreateAndMove(const TableInfo& table, const std::
     for (const std::string& c : table.insertable_columns) {
       cols += (cols.empty() ? "" : ", ") + conn_.QuoteIdent(c);
     }
-    pg::Result moved =
+    pg::QueryResult moved =
         step("WITH moved AS (DELETE FROM ONLY " + def + " WHERE " + spec.where_sql + " RETURNING " +
              cols + ") INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM moved");
     result->moved_rows = std::stoll(PQcmdTuples(moved.get()));
@@ -502,7 +502,7 @@ bool Executor::WaitUntilVisible(uint32_t xid, std::chrono::milliseconds timeout)
 
 int64_t Executor::DefaultBytes(const TableInfo& table) {
   // By name: a drain replaces DEFAULT (same name, new oid).
-  pg::Result r =
+  pg::QueryResult r =
       conn_.ExecParams("SELECT pg_relation_size($1::regclass)", {QuotedDefault(conn_, table)});
   return r.int64(0, 0);
 }
@@ -555,7 +555,7 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
   options.stop = &stop_;
   const auto start = Clock::now();
   std::vector<drain::Target> targets;
-  drain::Result drained;
+  drain::Summary drained;
   try {
     drain::CleanupLeftovers(conn_, table, config_.lock_timeout);  // frees their names
     targets = drain::TargetsFor(conn_, table, rule.name_template, values);
@@ -582,7 +582,7 @@ MoveResult Executor::DrainOnline(const TableInfo& table, const policy::TableRule
 bool BeyondHorizon(pg::Connection& conn, const TableInfo& table, const policy::KeyValue& value) {
   if (!table.range || table.range->max_future.empty() || value.is_null()) return false;
   const std::string& type = table.key.at(0).type_name;
-  pg::Result r = conn.ExecParams("SELECT $1::" + type + " > now() + $2::interval",
+  pg::QueryResult r = conn.ExecParams("SELECT $1::" + type + " > now() + $2::interval",
                                  {*value.text, table.range->max_future});
   return r.value(0, 0) == "t";
 }

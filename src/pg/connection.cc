@@ -29,7 +29,7 @@ std::string OneLine(std::string msg) {
 
 }  // namespace
 
-bool Result::ok() const {
+bool QueryResult::ok() const {
   switch (status()) {
     case PGRES_COMMAND_OK:
     case PGRES_TUPLES_OK:
@@ -43,28 +43,28 @@ bool Result::ok() const {
   }
 }
 
-std::string Result::error_message() const {
+std::string QueryResult::error_message() const {
   if (!r_) return "no result (connection lost?)";
   return OneLine(PQresultErrorMessage(r_.get()));
 }
 
-std::string Result::sqlstate() const {
+std::string QueryResult::sqlstate() const {
   if (!r_) return "";
   const char* s = PQresultErrorField(r_.get(), PG_DIAG_SQLSTATE);
   return s ? s : "";
 }
 
-std::string_view Result::value(int row, int col) const {
+std::string_view QueryResult::value(int row, int col) const {
   return std::string_view(PQgetvalue(r_.get(), row, col),
                           static_cast<size_t>(PQgetlength(r_.get(), row, col)));
 }
 
-std::optional<std::string> Result::opt(int row, int col) const {
+std::optional<std::string> QueryResult::opt(int row, int col) const {
   if (is_null(row, col)) return std::nullopt;
   return std::string(value(row, col));
 }
 
-int64_t Result::int64(int row, int col) const {
+int64_t QueryResult::int64(int row, int col) const {
   std::string_view v = value(row, col);
   int64_t out = 0;
   auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
@@ -74,7 +74,7 @@ int64_t Result::int64(int row, int col) const {
   return out;
 }
 
-int Result::column(const char* name) const { return PQfnumber(r_.get(), name); }
+int QueryResult::column(const char* name) const { return PQfnumber(r_.get(), name); }
 
 Connection Connection::Open(const std::string& conninfo,
                             const std::vector<std::pair<std::string, std::string>>& extra) {
@@ -140,26 +140,26 @@ void Connection::UseServerEncoding() {
   }
 }
 
-Result Connection::TryExec(const std::string& sql) { return Result(PQexec(c_.get(), sql.c_str())); }
+QueryResult Connection::TryExec(const std::string& sql) { return QueryResult(PQexec(c_.get(), sql.c_str())); }
 
-Result Connection::TryExecParams(const std::string& sql,
+QueryResult Connection::TryExecParams(const std::string& sql,
                                  const std::vector<std::optional<std::string>>& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  return Result(PQexecParams(c_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+  return QueryResult(PQexecParams(c_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
                              values.data(), nullptr, nullptr, 0));
 }
 
-Result Connection::Exec(const std::string& sql) {
-  Result r = TryExec(sql);
+QueryResult Connection::Exec(const std::string& sql) {
+  QueryResult r = TryExec(sql);
   if (!r.ok()) throw PgError(r.error_message(), r.sqlstate());
   return r;
 }
 
-Result Connection::ExecParams(const std::string& sql,
+QueryResult Connection::ExecParams(const std::string& sql,
                               const std::vector<std::optional<std::string>>& params) {
-  Result r = TryExecParams(sql, params);
+  QueryResult r = TryExecParams(sql, params);
   if (!r.ok()) throw PgError(r.error_message(), r.sqlstate());
   return r;
 }

@@ -55,10 +55,10 @@ inline constexpr std::string_view kQueryCanceled = "57014";  // statement_timeou
 inline constexpr std::string_view kReadOnlyTransaction = "25006";  // a hot standby
 
 // An owned PGresult.
-class Result {
+class QueryResult {
  public:
-  Result() = default;
-  explicit Result(PGresult* r) : r_(r) {}
+  QueryResult() = default;
+  explicit QueryResult(PGresult* r) : r_(r) {}
 
   PGresult* get() const { return r_.get(); }
   ExecStatusType status() const { return r_ ? PQresultStatus(r_.get()) : PGRES_FATAL_ERROR; }
@@ -132,13 +132,13 @@ class Connection {
   void UseServerEncoding();
 
   // Runs a statement (simple protocol, several statements allowed).
-  Result TryExec(const std::string& sql);
+  QueryResult TryExec(const std::string& sql);
   // Runs a statement with text parameters ($1..$n); nullopt = SQL NULL.
-  Result TryExecParams(const std::string& sql,
+  QueryResult TryExecParams(const std::string& sql,
                        const std::vector<std::optional<std::string>>& params);
   // As above, throwing PgError on failure.
-  Result Exec(const std::string& sql);
-  Result ExecParams(const std::string& sql, const std::vector<std::optional<std::string>>& params);
+  QueryResult Exec(const std::string& sql);
+  QueryResult ExecParams(const std::string& sql, const std::vector<std::optional<std::string>>& params);
 
   // Quoting with libpq's escaping (the connection's encoding and
   // standard_conforming_strings).  Throws PgError if libpq refuses.

@@ -73,7 +73,7 @@ PieceStats ForEachPiece(Connection& conn, const std::string& relation, const Pie
     std::string where = "ctid >= " + Tid(from);
     if (to < stats.pages) where += " AND ctid < " + Tid(to);
     const auto started = Clock::now();
-    Result r;
+    QueryResult r;
     try {
       conn.Exec(begin);
       conn.Exec(timeouts(page_alone ? options.page_limit : options.limit));

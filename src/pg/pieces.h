@@ -96,7 +96,7 @@ class PieceSizer {
 // A statement for one ctid range; `where` is the range's condition.
 using PieceSql = std::function<std::string(const std::string& where)>;
 // Called with each piece's result after its COMMIT.
-using PieceConsumer = std::function<void(const Result&)>;
+using PieceConsumer = std::function<void(const QueryResult&)>;
 
 // See the file comment.  `relation` is a quoted, qualified name.  Throws
 // PgError for a lost connection, a server error other than the two above,

@@ -63,7 +63,7 @@ ReplicationConnection ReplicationConnection::Open(const std::string& conninfo) {
 }
 
 SystemIdentity ReplicationConnection::IdentifySystem() {
-  pg::Result r = conn_.Exec("IDENTIFY_SYSTEM");
+  pg::QueryResult r = conn_.Exec("IDENTIFY_SYSTEM");
   if (r.rows() != 1 || r.columns() < 4) {
     throw pg::PgError("IDENTIFY_SYSTEM returned an unexpected shape", "");
   }
@@ -79,7 +79,7 @@ SystemIdentity ReplicationConnection::IdentifySystem() {
 }
 
 CreatedSlot ReplicationConnection::CreateSlot(const std::string& slot, bool export_snapshot) {
-  pg::Result r =
+  pg::QueryResult r =
       conn_.Exec("CREATE_REPLICATION_SLOT " + DoubleQuoted(slot) + " LOGICAL pgoutput (SNAPSHOT " +
                  (export_snapshot ? "'export'" : "'nothing'") + ")");
   CreatedSlot out;
@@ -95,7 +95,7 @@ void ReplicationConnection::StartReplication(const StreamOptions& options, Lsn s
                     SingleQuoted(DoubleQuoted(options.publication));
   if (options.proto_version >= 2 && options.streaming) sql += ", \"streaming\" 'on'";
   sql += ")";
-  pg::Result r = conn_.TryExec(sql);
+  pg::QueryResult r = conn_.TryExec(sql);
   if (r.status() != PGRES_COPY_BOTH) throw pg::PgError(r.error_message(), r.sqlstate());
 }
 
@@ -251,7 +251,7 @@ void Reader::Run() {
     Flush();
     if (n == -1) {
       // The server ended the copy; its result says why.
-      pg::Result r(PQgetResult(c));
+      pg::QueryResult r(PQgetResult(c));
       throw pg::PgError("the server ended the replication stream: " + r.error_message(),
                         r.sqlstate());
     }
@@ -290,7 +290,7 @@ std::string Reader::Finish() {
     PQconsumeInput(c);
   }
   while (PGresult* raw = PQgetResult(c)) {
-    pg::Result r(raw);
+    pg::QueryResult r(raw);
     if (!r.ok()) return r.error_message();
   }
   return "";

@@ -420,7 +420,7 @@ TEST_F(ConnectionTest, FlushPositionIsNeverBelowTheStart) {
   int samples = 0;
   const auto check = [&] {
     pg::Connection c = db_->Connect();
-    pg::Result r =
+    pg::QueryResult r =
         c.Exec("SELECT flush_lsn::text FROM pg_stat_replication WHERE pid = " + walsender);
     if (r.rows() != 1) return;
     ++samples;

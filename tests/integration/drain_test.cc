@@ -44,7 +44,7 @@ std::ostream& operator<<(std::ostream& os, const RowSet& r) {
 // `select_list` over `from`, e.g. ("id, status, customer", "orders").
 RowSet Rows(pg::Connection& conn, const std::string& from, const std::string& select_list,
             const std::string& id = "id") {
-  pg::Result r = conn.Exec("SELECT count(*), count(DISTINCT " + id +
+  pg::QueryResult r = conn.Exec("SELECT count(*), count(DISTINCT " + id +
                            "), coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') "
                            "FROM (SELECT " +
                            select_list + " FROM " + from + ") t");
@@ -61,7 +61,7 @@ RowSet Rows(const TestDatabase& db, const std::string& from, const std::string& 
 // triggers, and the bound CHECK constraints.
 std::vector<std::string> ScratchObjects(const TestDatabase& db) {
   pg::Connection c = db.Connect();
-  pg::Result r = c.Exec(
+  pg::QueryResult r = c.Exec(
       "SELECT 'relation ' || relname FROM pg_class WHERE relname LIKE '%\\_pwd\\_%' "
       "UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE proname LIKE '%\\_pwd\\_%' "
       "UNION ALL SELECT 'trigger ' || tgname FROM pg_trigger WHERE tgname LIKE 'partwatch_drain%' "
@@ -154,7 +154,7 @@ class LockSampler {
     Clock::time_point run_start;
     while (!stop_) {
       const auto t = Clock::now();
-      pg::Result r = conn_.TryExec(sql);
+      pg::QueryResult r = conn_.TryExec(sql);
       if (!r.ok()) break;
       ++samples_;
       const bool held = r.int64(0, 0) > 0;
@@ -225,7 +225,7 @@ TEST_F(DrainTest, DrainListMovesValuesAndKeepsDefaultsOwnProperties) {
   options.batch_rows = 1000;  // many batches
   int progress_calls = 0;
   options.on_progress = [&](const drain::Progress&) { ++progress_calls; };
-  const drain::Result result = drain::Drain(
+  const drain::Summary result = drain::Drain(
       conn, info,
       {{"orders_paid", "FOR VALUES IN ('paid')"}, {"orders_shipped", "FOR VALUES IN ('shipped')"}},
       options);
@@ -298,7 +298,7 @@ TEST_F(DrainTest, DrainListMovesValuesAndKeepsDefaultsOwnProperties) {
   EXPECT_EQ(Count(*db_, "SELECT count(*) FROM ONLY orders_other WHERE status = 'lost'"), 1);
 
   // Again, with the same targets: they are partitions now, nothing to do.
-  const drain::Result again = drain::Drain(
+  const drain::Summary again = drain::Drain(
       conn, Describe(*db_, "public.orders"),
       {{"orders_paid", "FOR VALUES IN ('paid')"}, {"orders_shipped", "FOR VALUES IN ('shipped')"}},
       {});
@@ -366,7 +366,7 @@ TEST_F(DrainTest, DrainRangeWithPrimaryKey) {
   std::vector<drain::Target> targets;
   for (int d = 1; d <= 5; ++d) targets.push_back(DayTarget("events_", "2026-01-01", d));
   pg::Connection conn = db_->Connect();
-  const drain::Result result =
+  const drain::Summary result =
       drain::Drain(conn, Describe(*db_, "public.events"), targets, drain::Options{});
 
   EXPECT_EQ(Rows(*db_, "events", "id, day, payload"), before);
@@ -456,7 +456,7 @@ TEST_F(DrainTest, DrainWithoutKeyMatchesRowsByTheirText) {
   };
   pg::Connection conn = db_->Connect();
   const TableInfo info = DescribeTable(conn, parent);
-  const drain::Result result =
+  const drain::Summary result =
       drain::Drain(conn, info,
                    {{"logs_0502", "FOR VALUES FROM ('2026-05-02') TO ('2026-05-03')"},
                     {"logs_0503", "FOR VALUES FROM ('2026-05-03') TO ('2026-05-04')"}},
@@ -527,7 +527,7 @@ TEST_F(DrainTest, DrainReplaysEveryKindOfChangeExactlyOnce) {
     }
   };
   pg::Connection conn = db_->Connect();
-  const drain::Result result = drain::Drain(
+  const drain::Summary result = drain::Drain(
       conn, Describe(*db_, "public.orders"),
       {{"orders_paid", "FOR VALUES IN ('paid')"}, {"orders_shipped", "FOR VALUES IN ('shipped')"}},
       options);
@@ -623,7 +623,7 @@ TEST_F(DrainTest, DrainMillionRowsUnderPgbenchHoldsLockUnderBound) {
   std::thread reader([&] {
     pg::Connection c = db_->Connect();
     while (!stop_reader) {
-      pg::Result r =
+      pg::QueryResult r =
           c.Exec("SELECT count(*), sum(id) FROM events WHERE id <= " + std::to_string(max_before));
       ++reads;
       if (r.int64(0, 0) != n_before || r.text(0, 1) != sum_before) {
@@ -638,7 +638,7 @@ TEST_F(DrainTest, DrainMillionRowsUnderPgbenchHoldsLockUnderBound) {
   for (int d = 0; d < 30; ++d) targets.push_back(DayTarget("events_", "2026-03-01", d));
   pg::Connection conn = db_->Connect();
   drain::Options options;  // max_lock 200 ms
-  const drain::Result result =
+  const drain::Summary result =
       drain::Drain(conn, Describe(*db_, "public.events"), targets, options);
   const bool bench_covered_drain = !bench_done;
   std::this_thread::sleep_for(milliseconds(300));  // let the readers see the result too
@@ -749,7 +749,7 @@ class Writer {
       const int day = static_cast<int>(rng() % 10);  // -1 .. 8: partition, drained, kept
       const int64_t old_id = 1 + static_cast<int64_t>(rng() % static_cast<uint32_t>(max_seed_id_));
       const std::string payload = "w" + std::to_string(i);
-      pg::Result r =
+      pg::QueryResult r =
           conn_.TryExec("BEGIN; UPDATE events SET payload = '" + payload +
                         "' WHERE id = " + std::to_string(old_id) +
                         "; INSERT INTO events (day, payload) VALUES (date '2026-06-30' + " +

@@ -134,7 +134,7 @@ class FaultDb {
   void Exec(const std::string& sql) const { Connect().Exec(sql); }
   std::string Scalar(const std::string& sql) const {
     pg::Connection c = Connect();
-    pg::Result r = c.Exec(sql);
+    pg::QueryResult r = c.Exec(sql);
     if (r.rows() == 0 || r.columns() == 0 || r.is_null(0, 0)) return "";
     return r.text(0, 0);
   }
@@ -155,7 +155,7 @@ class FaultDb {
   // The first row, all columns, as text ("" for NULL).
   std::vector<std::string> Row(const std::string& sql) const {
     pg::Connection c = Connect();
-    pg::Result r = c.Exec(sql);
+    pg::QueryResult r = c.Exec(sql);
     std::vector<std::string> out;
     if (r.rows() == 0) return out;
     for (int i = 0; i < r.columns(); ++i) out.push_back(r.is_null(0, i) ? "" : r.text(0, i));

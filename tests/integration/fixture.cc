@@ -51,7 +51,7 @@ int Occurrences(const std::string& haystack, const std::string& needle) {
 
 std::vector<std::string> Partitions(const TestDatabase& db, const std::string& parent) {
   pg::Connection c = db.Connect();
-  pg::Result r = c.ExecParams(
+  pg::QueryResult r = c.ExecParams(
       "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
       "WHERE i.inhparent = $1::regclass ORDER BY 1",
       {parent});

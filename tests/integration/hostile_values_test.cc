@@ -42,7 +42,7 @@ std::vector<Placement> PlacementOf(pg::Connection& c, const std::string& parent,
   const std::string where = value ? key + " = $1" : key + " IS NULL";
   std::vector<std::optional<std::string>> params;
   if (value) params.push_back(*value);
-  pg::Result r = c.ExecParams(
+  pg::QueryResult r = c.ExecParams(
       "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid), count(*), "
       "       (SELECT count(*) FROM " +
           parent +

@@ -80,7 +80,7 @@ class LockWatch {
     Clock::time_point run_start;
     while (!stop_) {
       const auto t = Clock::now();
-      pg::Result r = conn_.TryExec(sql);
+      pg::QueryResult r = conn_.TryExec(sql);
       if (!r.ok()) {
         failed_ = true;
         break;
@@ -333,7 +333,7 @@ TEST_F(NoHarmTest, AStalledMoveLosesItsLockWithinMaxLock) {
 milliseconds TimedDdl(const TestDatabase& db, const std::string& ddl, std::string* error) {
   pg::Connection c = db.Connect();
   const auto t = Clock::now();
-  pg::Result r = c.TryExec(ddl);
+  pg::QueryResult r = c.TryExec(ddl);
   if (!r.ok()) *error = r.error_message();
   return std::chrono::duration_cast<milliseconds>(Clock::now() - t);
 }
@@ -448,7 +448,7 @@ class NoHarmPartmanTest : public PartwatchTest {
   void SetUp() override {
     PartwatchTest::SetUp();
     pg::Connection c = db_->Connect();
-    pg::Result r = c.TryExec("CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman");
+    pg::QueryResult r = c.TryExec("CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman");
     ASSERT_TRUE(r.ok()) << "pg_partman is not available to the test server: " << r.error_message();
   }
 };

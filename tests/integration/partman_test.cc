@@ -36,7 +36,7 @@ int64_t Rows(const TestDatabase& db, const std::string& relation) {
 // "name: bound" per non-default partition of `parent`, one a line, by name.
 std::string BoundsOf(const TestDatabase& db, const std::string& parent) {
   pg::Connection c = db.Connect();
-  pg::Result r = c.ExecParams(
+  pg::QueryResult r = c.ExecParams(
       "SELECT c.relname || ': ' || pg_get_expr(c.relpartbound, c.oid) "
       "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
       "WHERE i.inhparent = $1::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT' "
@@ -60,7 +60,7 @@ std::string DailyBounds(const std::string& parent, sys_days first, sys_days last
 // Children as pg_partman's show_partitions() lists them, in its order.
 std::vector<std::string> PartmanChildren(const TestDatabase& db, const std::string& parent) {
   pg::Connection c = db.Connect();
-  pg::Result r =
+  pg::QueryResult r =
       c.ExecParams("SELECT partition_tablename FROM partman.show_partitions($1)", {parent});
   std::vector<std::string> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));
@@ -70,7 +70,7 @@ std::vector<std::string> PartmanChildren(const TestDatabase& db, const std::stri
 // Runs partman.run_maintenance() and returns its error ("" on success).
 std::string RunMaintenance(const TestDatabase& db) {
   pg::Connection c = db.Connect();
-  pg::Result r = c.TryExec("SELECT partman.run_maintenance()");
+  pg::QueryResult r = c.TryExec("SELECT partman.run_maintenance()");
   return r.ok() ? "" : r.error_message();
 }
 
@@ -94,7 +94,7 @@ class PartmanTest : public PartwatchTest {
   void SetUp() override {
     PartwatchTest::SetUp();
     pg::Connection c = db_->Connect();
-    pg::Result r = c.TryExec("CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman");
+    pg::QueryResult r = c.TryExec("CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman");
     ASSERT_TRUE(r.ok()) << "pg_partman is not available to the test server "
                            "(apt-get install postgresql-15-partman; scripts/install-deps.sh): "
                         << r.error_message();

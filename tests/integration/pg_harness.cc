@@ -138,7 +138,7 @@ TestDatabase::~TestDatabase() {
     // walsender whose client was just killed may hold its slot for a moment.
     WaitFor(
         [&] {
-          pg::Result r = admin.TryExecParams(
+          pg::QueryResult r = admin.TryExecParams(
               "SELECT count(*) FROM pg_replication_slots WHERE database = $1 AND active", {name_});
           return !r.ok() || (r.rows() == 1 && r.value(0, 0) == "0");
         },
@@ -161,7 +161,7 @@ pg::Connection TestDatabase::Connect() const { return pg::Connection::Open(Conni
 
 std::string TestDatabase::Scalar(const std::string& sql) const {
   pg::Connection c = Connect();
-  pg::Result r = c.Exec(sql);
+  pg::QueryResult r = c.Exec(sql);
   if (r.rows() == 0 || r.columns() == 0 || r.is_null(0, 0)) return "";
   return r.text(0, 0);
 }

@@ -38,7 +38,7 @@ std::string Bound(const TestDatabase& db, const std::string& relname,
                   const std::string& zone = "") {
   pg::Connection c = db.Connect();
   if (!zone.empty()) c.Exec("SET TimeZone = " + c.QuoteLiteral(zone));
-  pg::Result r = c.ExecParams(
+  pg::QueryResult r = c.ExecParams(
       "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = to_regclass($1)", {relname});
   return r.rows() == 1 ? r.text(0, 0) : "(no relation " + relname + ")";
 }
