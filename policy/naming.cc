@@ -134,18 +134,42 @@ std::string PartitionName(std::string_view name_template, std::string_view paren
   return hashed ? base + hash_suffix : base;
 }
 
-std::string ShortHash(const KeyValue& value) {
-  constexpr uint64_t kFnvOffsetBasis = 14695981039346656037ULL;
-  constexpr uint64_t kFnvPrime = 1099511628211ULL;
-  uint64_t hash = kFnvOffsetBasis;
-  auto mix = [&hash](unsigned char byte) {
-    hash ^= byte;
-    hash *= kFnvPrime;
-  };
-  mix(value.text ? 1 : 0);  // tag: NULL hashes differently from every string
-  if (value.text) {
-    for (char c : *value.text) mix(static_cast<unsigned char>(c));
+namespace {
+
+template <typename Word, Word kOffsetBasis, Word kPrime>
+Word Fnv1a(std::string_view bytes, Word hash = kOffsetBasis) {
+  for (char c : bytes) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= kPrime;
   }
+  return hash;
+}
+
+constexpr uint64_t kFnv64Basis = 14695981039346656037ULL;
+constexpr uint64_t kFnv64Prime = 1099511628211ULL;
+
+}  // namespace
+
+uint64_t Fnv1a64(std::string_view bytes) {
+  return Fnv1a<uint64_t, kFnv64Basis, kFnv64Prime>(bytes);
+}
+
+uint32_t Fnv1a32(std::string_view bytes) {
+  return Fnv1a<uint32_t, 2166136261U, 16777619U>(bytes);
+}
+
+std::string CutUtf8(std::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return std::string(s);
+  size_t n = max_bytes;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n));
+}
+
+std::string ShortHash(const KeyValue& value) {
+  // A tag byte first: NULL hashes differently from every string.
+  const char tag = value.text ? 1 : 0;
+  uint64_t hash = Fnv1a<uint64_t, kFnv64Basis, kFnv64Prime>(std::string_view(&tag, 1));
+  if (value.text) hash = Fnv1a<uint64_t, kFnv64Basis, kFnv64Prime>(*value.text, hash);
   char buf[9];
   std::snprintf(buf, sizeof(buf), "%08" PRIx32, static_cast<uint32_t>(hash));
   return buf;

@@ -24,6 +24,7 @@
 // Pure and thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,5 +50,13 @@ std::string ReduceToIdentifierBytes(std::string_view text);
 // 8 lower-case hex digits of a stable 64-bit FNV-1a hash of the value
 // (NULL hashes differently from every string).
 std::string ShortHash(const KeyValue& value);
+
+// FNV-1a over `bytes`, 64 and 32 bits (the one hash partwatch uses for
+// names; the 32-bit form names a drain's scratch objects).
+uint64_t Fnv1a64(std::string_view bytes);
+uint32_t Fnv1a32(std::string_view bytes);
+
+// `s` cut to at most `max_bytes` without splitting a UTF-8 character.
+std::string CutUtf8(std::string_view s, size_t max_bytes);
 
 }  // namespace partwatch::policy

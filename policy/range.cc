@@ -403,14 +403,6 @@ std::string Pad(int64_t v, int width) {
   return buf;
 }
 
-// Cuts `s` to at most `max_bytes` without splitting a UTF-8 character.
-std::string CutUtf8(std::string_view s, size_t max_bytes) {
-  if (s.size() <= max_bytes) return std::string(s);
-  size_t n = max_bytes;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return std::string(s.substr(0, n));
-}
-
 // to_char(point, fmt) for the supported subset.
 std::string ToChar(int64_t point, std::string_view fmt) {
   const CivilTime t = CivilFromPoint(point);

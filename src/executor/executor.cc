@@ -5,7 +5,6 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
-#include <random>
 #include <thread>
 
 #include <spdlog/fmt/ranges.h>
@@ -16,6 +15,7 @@
 #include "src/drain/command.h"
 #include "src/drain/drain.h"
 #include "src/fault.h"
+#include "src/util/backoff.h"
 
 namespace partwatch::executor {
 
@@ -321,13 +321,6 @@ void Executor::SetLimits(ExecutorConfig config, DrainConfig drain) {
   ApplySessionTimeouts();
 }
 
-void Executor::SleepUnlessStopped(std::chrono::milliseconds delay) {
-  const auto until = Clock::now() + delay;
-  while (Clock::now() < until && !stop_.load(std::memory_order_acquire)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
 std::string ChooseFreeName(pg::Connection& conn, const std::string& nspname,
                            const std::string& base, const std::set<std::string>& taken) {
   // A relation of that name may already exist (a user's table, or another
@@ -453,8 +446,8 @@ MoveResult Executor::CreateAndMove(const TableInfo& table, const std::string& na
                                    const policy::KeyValue& value) {
   const auto start = Clock::now();
   MoveResult result;
-  std::mt19937 jitter(std::random_device{}());
-  std::chrono::milliseconds delay = config_.retry_base_delay;
+  Backoff backoff(config_.retry_base_delay, std::max(config_.retry_base_delay, kMaxRetryDelay),
+                  /*jitter_divisor=*/4);
   for (int attempt = 1; attempt <= config_.max_attempts; ++attempt) {
     result.attempts = attempt;
     const PartitionSpec spec = SpecFor(conn_, table, value);
@@ -471,13 +464,11 @@ MoveResult Executor::CreateAndMove(const TableInfo& table, const std::string& na
       throw pg::PgError("gave up after " + std::to_string(attempt) + " attempt(s): " + why,
                         pg::kLockNotAvailable.data());
     }
-    const auto sleep = delay + std::chrono::milliseconds(std::uniform_int_distribution<int>(
-                                   0, static_cast<int>(delay.count() / 4))(jitter));
+    const std::chrono::milliseconds sleep = backoff.Next();
     spdlog::warn("table {} value {}: attempt {}/{} rolled back ({}); retrying in {} ms",
                  table.DisplayName(), value.ForLog(), attempt, config_.max_attempts, why,
                  sleep.count());
-    SleepUnlessStopped(sleep);
-    delay = std::min(delay * 2, kMaxRetryDelay);
+    SleepUnlessStopped(sleep, &stop_);
   }
   throw pg::PgError("no attempt made", "");  // max_attempts >= 1 by config validation
 }

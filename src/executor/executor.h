@@ -194,7 +194,6 @@ class Executor {
   std::chrono::milliseconds LockWait() const;
   // Sets the session's statement_timeout and lock_timeout from config_.
   void ApplySessionTimeouts();
-  void SleepUnlessStopped(std::chrono::milliseconds delay);
   // Waits until transaction `xid` (32-bit, recent) is visible to a new
   // snapshot: the stream delivers a commit before the committing backend
   // leaves the proc array (and, under synchronous replication, before the
