@@ -212,11 +212,11 @@ class FatalError : public std::runtime_error {
 // behind it waits one piece, not the whole count of a large DEFAULT.
 void SeedCounts(pg::Connection& sql, const Config& config, const std::string& snapshot,
                 const std::vector<TableInfo>& infos, policy::Policy* policy) {
-  pg::PieceOptions pieces = executor::CountPieces(config.executor, &StopRequested());
+  pg::PieceOptions pieces = CountPieces(config.executor, &StopRequested());
   pieces.snapshot = snapshot;
   for (size_t i = 0; i < infos.size(); ++i) {
     const size_t limit = policy->rules()[i].max_tracked_values;
-    const auto counts = executor::CountDefaultByValue(sql, infos[i], limit, pieces);
+    const auto counts = CountDefaultByValue(sql, infos[i], limit, pieces);
     for (const auto& vc : counts) policy->Seed(i, vc.value, vc.rows);
     if (counts.size() == limit) policy->SeedUntracked(i, counts.back().rows);
   }
@@ -533,9 +533,9 @@ SessionResult RunSession(ProcessState& process, bool first) {
               // As many values as the policy tracks; no value left out has
               // more rows than the last one returned.
               const size_t limit = policy.rules()[t].max_tracked_values;
-              const auto counts = executor::CountDefaultByValue(
+              const auto counts = CountDefaultByValue(
                   catalog_conn, snap->infos[t], limit,
-                  executor::CountPieces(current->executor, &StopRequested()));
+                  CountPieces(current->executor, &StopRequested()));
               for (const auto& vc : counts) {
                 if (vc.rows > policy.count(t, vc.value)) policy.Seed(t, vc.value, vc.rows);
               }

@@ -8,7 +8,7 @@
 
 #include "policy/naming.h"
 #include "src/catalog.h"
-#include "src/executor/executor.h"
+#include "src/partition_sql.h"
 #include "src/setup.h"
 
 namespace partwatch {
@@ -37,18 +37,18 @@ nlohmann::json BuildReport(pg::Connection& conn, const Config& config) {
     t["values"] = nlohmann::json::array();
     int64_t total = 0;
     const policy::TableRule rule = RuleFor(tc, info);  // the threshold per value
-    for (const auto& vc : executor::CountDefaultByValue(conn, info)) {
+    for (const auto& vc : CountDefaultByValue(conn, info)) {
       total += vc.rows;
       nlohmann::json v;
       v["value"] = ValueJson(vc.value);
       v["rows"] = vc.rows;
-      const executor::PartitionSpec spec = executor::SpecFor(conn, info, vc.value);
+      const PartitionSpec spec = SpecFor(conn, info, vc.value);
       if (spec.bucket) v["to"] = spec.bucket->hi_literal;
       if (vc.rows > rule.ThresholdFor(vc.value)) {
         v["would"] = policy::ActionKindName(tc.action);
         if (tc.action == policy::ActionKind::kCreate) {
           v["partition"] =
-              info.nspname + "." + executor::BaseName(info, tc.partition_name, vc.value, spec);
+              info.nspname + "." + BaseName(info, tc.partition_name, vc.value, spec);
         }
       } else {
         v["would"] = "wait";

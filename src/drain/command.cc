@@ -10,7 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/drain/progress.h"
-#include "src/executor/executor.h"
+#include "src/partition_sql.h"
 
 namespace partwatch::drain {
 
@@ -36,10 +36,10 @@ std::vector<Target> TargetsFor(pg::Connection& conn, const TableInfo& table,
   std::set<std::string> taken;
   std::set<std::string> seen_bounds;
   for (const policy::KeyValue& value : values) {
-    const executor::PartitionSpec spec = executor::SpecFor(conn, table, value);
+    const PartitionSpec spec = SpecFor(conn, table, value);
     if (!seen_bounds.insert(spec.bound_sql).second) continue;  // two values, one bucket
-    const std::string name = executor::ChooseFreeName(
-        conn, table.nspname, executor::BaseName(table, name_template, value, spec), taken);
+    const std::string name = ChooseFreeName(
+        conn, table.nspname, BaseName(table, name_template, value, spec), taken);
     taken.insert(name);
     targets.push_back(Target{name, spec.bound_sql});
   }
@@ -83,7 +83,7 @@ int RunDrain(const Config& config, const std::string& table_name,
                        info.DisplayName(), value.ForLog());
           continue;
         }
-        if (executor::ExactCount(conn, info, value) == 0) {
+        if (ExactCount(conn, info, value) == 0) {
           spdlog::info("drain {}: DEFAULT holds no row of {}; skipping it", info.DisplayName(),
                        value.ForLog());
           continue;
@@ -97,7 +97,7 @@ int RunDrain(const Config& config, const std::string& table_name,
           info.DisplayName());
       return 2;
     } else {
-      for (const executor::ValueCount& vc : executor::CountDefaultByValue(conn, info)) {
+      for (const ValueCount& vc : CountDefaultByValue(conn, info)) {
         if (all || vc.rows > rule.ThresholdFor(vc.value)) chosen.push_back(vc.value);
       }
     }
@@ -106,8 +106,8 @@ int RunDrain(const Config& config, const std::string& table_name,
       // mistyped date more often than a plan.
       std::vector<policy::KeyValue> kept;
       for (const policy::KeyValue& v : chosen) {
-        const executor::PartitionSpec spec = executor::SpecFor(conn, info, v);
-        if (executor::BeyondHorizon(conn, info, policy::KeyValue::Of(spec.bucket->lo_literal))) {
+        const PartitionSpec spec = SpecFor(conn, info, v);
+        if (BeyondHorizon(conn, info, policy::KeyValue::Of(spec.bucket->lo_literal))) {
           spdlog::warn(
               "drain {}: leaving bucket [{}, {}) in DEFAULT: it starts more than max_future ({}) "
               "from now",
@@ -127,7 +127,7 @@ int RunDrain(const Config& config, const std::string& table_name,
           chosen.begin(), chosen.end(), [&](const policy::KeyValue& x, const policy::KeyValue& y) {
             return b.ParsePoint(*x.text).value_or(0) < b.ParsePoint(*y.text).value_or(0);
           });
-      for (const policy::KeyValue& g : executor::PartmanGap(info, *farthest)) {
+      for (const policy::KeyValue& g : PartmanGap(info, *farthest)) {
         if (std::find(chosen.begin(), chosen.end(), g) == chosen.end()) chosen.push_back(g);
       }
     }

@@ -265,7 +265,7 @@ std::vector<std::string> DropScratch(pg::Connection& conn, uint32_t parent_oid,
 class AdvisoryLock {
  public:
   AdvisoryLock(pg::Connection& conn, uint32_t parent_oid, const std::string& display)
-      : conn_(conn), key_(std::to_string(executor::AdvisoryLockKey(parent_oid))) {
+      : conn_(conn), key_(std::to_string(AdvisoryLockKey(parent_oid))) {
     const auto deadline = Clock::now() + kAdvisoryWait;
     for (;;) {
       if (conn_.ExecParams("SELECT pg_try_advisory_lock($1::bigint)", {key_}).value(0, 0) == "t") {

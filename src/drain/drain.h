@@ -14,7 +14,7 @@
 //      security policies of its own, no foreign key points to or from the
 //      parent or DEFAULT, the role owns every publication DEFAULT is a
 //      member of, and the SESSION advisory lock
-//      pg_try_advisory_lock(executor::AdvisoryLockKey(parent oid)) is free:
+//      pg_try_advisory_lock(AdvisoryLockKey(parent oid)) is free:
 //      it is the key the executor takes per move, so a drain and a move
 //      never act on one table at once, nor two drains.  Drain holds it until
 //      it returns.

@@ -17,8 +17,7 @@ bool SleepUnlessStopped(std::chrono::milliseconds d, const std::atomic<bool>* st
   }
 }
 
-Backoff::Backoff(std::chrono::milliseconds first, std::chrono::milliseconds max,
-                 int jitter_divisor)
+Backoff::Backoff(std::chrono::milliseconds first, std::chrono::milliseconds max, int jitter_divisor)
     : delay_(first), max_(max), jitter_divisor_(jitter_divisor), jitter_(std::random_device{}()) {}
 
 std::chrono::milliseconds Backoff::Next() {

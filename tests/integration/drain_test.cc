@@ -1090,7 +1090,7 @@ TEST_F(DrainTest, DrainRefusesTablesItCannotSwapSafely) {
   // executor moving a value).
   pg::Connection other = db_->Connect();
   other.Exec("SELECT pg_advisory_lock(" +
-             std::to_string(executor::AdvisoryLockKey(Describe(*db_, "public.events").oid)) + ")");
+             std::to_string(AdvisoryLockKey(Describe(*db_, "public.events").oid)) + ")");
   expect_refused("holds its advisory lock");
   EXPECT_THROW(drain::CleanupLeftovers(conn, Describe(*db_, "public.events")), drain::DrainError);
   other.Exec("SELECT pg_advisory_unlock_all()");
