@@ -11,6 +11,7 @@
 #include "src/drain/command.h"
 #include "src/logging.h"
 #include "src/runner.h"
+#include "src/setup.h"
 #include "src/status.h"
 
 int main(int argc, char** argv) {

@@ -1,13 +1,6 @@
-// `partwatch run`: wires the three threads together.
-//
-//   reader thread ──WalQueue──▶ policy thread ──DecisionQueue──▶ executor thread
-//        ▲                          │  ▲                              │
-//        └── accounted LSN (atomic) ┘  └────────OutcomeQueue──────────┘
-//
-// The reader only moves bytes and answers the server; the policy thread
-// decodes, counts and decides (and refreshes the catalog when the stream
-// names an unknown relation); the executor acts on its own connection.
-// docs/architecture.md has the picture and the reasons.
+// `partwatch run`: the process around the sessions (src/session/session.h):
+// signals, and a new session after each one a connection loss or a server
+// restart ended.  docs/architecture.md has the picture and the reasons.
 #pragma once
 
 #include <atomic>
@@ -18,6 +11,9 @@ namespace partwatch {
 
 // Set by SIGINT/SIGTERM (InstallRunSignalHandlers) or by a fatal error.
 std::atomic<bool>& StopRequested();
+// Set by SIGHUP; a streaming session takes it (exchange(false)) and reads
+// the configuration file again.
+std::atomic<bool>& ReloadRequested();
 // SIGINT and SIGTERM request a stop; SIGHUP requests a reload of the
 // configuration file; SIGPIPE is ignored.  The handlers only set atomic
 // flags: the work happens on RunWatcher's threads.
@@ -42,9 +38,5 @@ void InstallRunSignalHandlers();
 // INFO line says what changed.  The hourly flood cap
 // (max_new_partitions_per_hour) counts for the process across sessions.
 int RunWatcher(const Config& config, bool loop, bool fixed_log_level = false);
-
-// `partwatch setup` / `teardown`: create or drop the slot and publication.
-int RunSetup(const Config& config);
-int RunTeardown(const Config& config);
 
 }  // namespace partwatch

@@ -3,7 +3,11 @@
 #include <set>
 #include <tuple>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
+
+#include "src/replication/stream.h"
+#include "src/session/state.h"
 
 namespace partwatch {
 
@@ -77,7 +81,8 @@ std::string EnsurePublication(pg::Connection& conn, const std::string& publicati
 }
 
 bool DropPublication(pg::Connection& conn, const std::string& publication) {
-  pg::QueryResult r = conn.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1", {publication});
+  pg::QueryResult r =
+      conn.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1", {publication});
   if (r.rows() == 0) return false;
   conn.Exec("DROP PUBLICATION " + conn.QuoteIdent(publication));
   return true;
@@ -116,6 +121,63 @@ bool DropSlot(pg::Connection& conn, const std::string& slot) {
   if (!QuerySlot(conn, slot)) return false;
   conn.ExecParams("SELECT pg_drop_replication_slot($1)", {slot});
   return true;
+}
+
+int RunSetup(const Config& config) {
+  try {
+    pg::Connection sql = OpenSession(config, "setup");
+    CheckServerForStreaming(sql);
+    std::vector<TableInfo> infos = session::DescribeAll(sql, config);
+    for (const TableInfo& t : infos) {
+      if (auto err = CheckTablePrivileges(sql, t)) throw CatalogError(*err);
+    }
+    const std::optional<SlotState> slot = QuerySlot(sql, config.source.slot);
+    if (auto other = SlotOfAnotherDatabase(sql, config.source.slot, slot)) {
+      throw std::runtime_error(*other);
+    }
+    const std::string change = EnsurePublication(sql, config.source.publication, infos);
+    spdlog::info("{}", change.empty()
+                           ? "publication " + config.source.publication + " is up to date"
+                           : change);
+    if (slot) {
+      spdlog::info("replication slot {} exists", config.source.slot);
+    } else {
+      replication::ReplicationConnection repl =
+          replication::ReplicationConnection::Open(config.source.dsn);
+      const auto created = repl.CreateSlot(config.source.slot, false);
+      spdlog::info("created replication slot {} at {}", config.source.slot,
+                   created.consistent_point.ToString());
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+}
+
+int RunTeardown(const Config& config) {
+  try {
+    pg::Connection sql = OpenSession(config, "teardown");
+    const std::optional<SlotState> slot = QuerySlot(sql, config.source.slot);
+    if (auto other = SlotOfAnotherDatabase(sql, config.source.slot, slot)) {
+      throw std::runtime_error(*other + "; not dropping it");
+    }
+    if (slot && slot->active_pid) {
+      throw std::runtime_error("replication slot " + config.source.slot +
+                               " is in use by server process " + std::to_string(*slot->active_pid) +
+                               "; stop partwatch run first");
+    }
+    const bool slot_dropped = DropSlot(sql, config.source.slot);
+    spdlog::info("replication slot {}: {}", config.source.slot,
+                 slot_dropped ? "dropped" : "did not exist");
+    const bool pub_dropped = DropPublication(sql, config.source.publication);
+    spdlog::info("publication {}: {}", config.source.publication,
+                 pub_dropped ? "dropped" : "did not exist");
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
 }
 
 }  // namespace partwatch

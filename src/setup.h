@@ -10,6 +10,7 @@
 
 #include "decoder/lsn.h"
 #include "src/catalog.h"
+#include "src/config.h"
 #include "src/pg/connection.h"
 
 namespace partwatch {
@@ -50,5 +51,10 @@ std::optional<std::string> SlotOfAnotherDatabase(pg::Connection& conn, const std
 // Drops the slot if it exists and is not active.  Returns true when dropped.
 // Throws PgError when it is in use (SQLSTATE 55006).
 bool DropSlot(pg::Connection& conn, const std::string& slot);
+
+// `partwatch setup` / `teardown`: create or drop the slot and publication.
+// Return the exit code (0, or 1 after logging why).
+int RunSetup(const Config& config);
+int RunTeardown(const Config& config);
 
 }  // namespace partwatch

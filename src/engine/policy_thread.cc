@@ -1,0 +1,197 @@
+#include "src/engine/policy_thread.h"
+
+#include <set>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "src/partition_sql.h"
+
+namespace partwatch::engine {
+
+namespace {
+
+constexpr auto kQueueWait = std::chrono::milliseconds(100);
+// How often values left over their threshold by a failed move are retried.
+constexpr auto kRedecideInterval = std::chrono::seconds(30);
+// At most this often, a refresh for rows that fell inside a known partition.
+constexpr auto kStaleRefreshInterval = std::chrono::seconds(5);
+// Most events taken from the source at once: one wake-up for everything a
+// socket read delivered.
+constexpr size_t kBatch = 256;
+
+}  // namespace
+
+size_t QueueSource::Read(std::span<replication::WalEvent> out, std::chrono::milliseconds wait) {
+  return queue_.wait_dequeue_bulk_timed(out.begin(), out.size(), wait);
+}
+
+bool QueueSource::Finished() const {
+  return reader_done_.load(std::memory_order_acquire) && queue_.size_approx() == 0;
+}
+
+PolicyThread::PolicyThread(Engine& engine, pg::Connection catalog_conn, Source& source, Sink& sink,
+                           PolicyThreadContext context)
+    : engine_(engine),
+      catalog_conn_(std::move(catalog_conn)),
+      source_(source),
+      sink_(sink),
+      ctx_(std::move(context)),
+      current_(ctx_.config),
+      thread_([this](std::stop_token stop) { Run(stop); }) {}
+
+PolicyThread::~PolicyThread() {
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    thread_.join();
+  }
+}
+
+void PolicyThread::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void PolicyThread::Run(std::stop_token stop) {
+  try {
+    Loop(stop);
+  } catch (const EngineError& e) {
+    ctx_.errors->Fail(session::SessionEnd::kFatal, e.what());
+  } catch (const std::exception& e) {
+    ctx_.errors->Fail(session::SessionEnd::kTransient, std::string("policy thread: ") + e.what());
+  }
+  ctx_.accounted->store(engine_.accounted().value(), std::memory_order_release);
+}
+
+void PolicyThread::Decided(std::vector<policy::Decision> decisions, const char* without_commit) {
+  if (decisions.empty()) return;
+  LogDecisions(decisions, engine_.policy().rules(), without_commit);
+  sink_.OnDecisions(std::move(decisions));
+}
+
+void PolicyThread::RefreshCatalog() {
+  try {
+    std::vector<TableInfo> fresh = session::DescribeAll(catalog_conn_, *current_);
+    std::vector<policy::TableRule> rules = session::MakeRules(*current_, fresh);
+    // Same tables, same indices: decisions in flight stay valid
+    // (policy.h, SetRules).
+    engine_.policy().SetRules(rules);
+    ctx_.catalog->Set(session::CatalogSnapshot{std::move(fresh), std::move(rules), current_});
+  } catch (const CatalogError& e) {
+    // A configured table changed under us (dropped, DEFAULT detached): keep
+    // counting with what we knew and say so.
+    spdlog::warn("catalog refresh failed, keeping the previous catalog: {}", e.what());
+  }
+}
+
+// New rules (same tables, same indices, so SetRules may run with decisions
+// in flight), the executor's limits through the snapshot, the log level,
+// and decisions for values the new thresholds already pass.
+void PolicyThread::ApplyReload(session::PendingReload reload) {
+  std::vector<TableInfo> fresh;
+  std::vector<policy::TableRule> rules;
+  try {
+    fresh = session::DescribeAll(catalog_conn_, *reload.config);
+    rules = session::MakeRules(*reload.config, fresh);
+  } catch (const CatalogError& e) {
+    spdlog::error("{}: {} ({})", reload.config->path, e.what(), session::kNothingApplies);
+    return;
+  }
+  policy::Policy& policy = engine_.policy();
+  policy.SetRules(rules);
+  for (size_t t : reload.diff.redecide_tables) policy.ForgetAlerts(t);
+  current_ = reload.config;
+  ctx_.catalog->Set(session::CatalogSnapshot{std::move(fresh), std::move(rules), current_});
+  ctx_.config_in_force->Set(current_);
+  std::string changes;
+  for (const auto& c : reload.diff.changes) changes += (changes.empty() ? "" : "; ") + c;
+  if (reload.diff.log_level_changed) {
+    if (ctx_.fixed_log_level) {
+      changes += " (not applied: --log-level overrides [log] level)";
+    } else {
+      spdlog::set_level(spdlog::level::from_str(current_->log_level));
+    }
+  }
+  spdlog::info("configuration reloaded from {}: {}", current_->path,
+               changes.empty() ? std::string("nothing changed") : changes);
+  Decided(policy.DecideAll(), "after the configuration reload");
+}
+
+// A recount can only raise counts: never below the truth.
+void PolicyThread::Recount(size_t t) {
+  const auto snap = ctx_.catalog->Get();
+  if (t >= snap->infos.size()) return;
+  spdlog::info(
+      "table {}: a streamed row falls inside a partition that no longer takes it "
+      "(dropped or detached?); re-read the partitions, recounting DEFAULT",
+      snap->infos[t].DisplayName());
+  policy::Policy& policy = engine_.policy();
+  // As many values as the policy tracks; no value left out has more rows
+  // than the last one returned.
+  const size_t limit = policy.rules()[t].max_tracked_values;
+  const auto counts = CountDefaultByValue(catalog_conn_, snap->infos[t], limit,
+                                          CountPieces(current_->executor, ctx_.stop));
+  for (const auto& vc : counts) {
+    if (vc.rows > policy.count(t, vc.value)) policy.Seed(t, vc.value, vc.rows);
+  }
+  if (counts.size() == limit) policy.SeedUntracked(t, counts.back().rows);
+}
+
+void PolicyThread::Loop(std::stop_token stop) {
+  policy::Policy& policy = engine_.policy();
+  std::vector<replication::WalEvent> batch(kBatch);
+  policy::Outcome outcome;
+  auto next_redecide = std::chrono::steady_clock::now() + kRedecideInterval;
+  std::set<size_t> stale_tables;  // RANGE tables whose partitions changed under us
+  auto next_stale_refresh = std::chrono::steady_clock::now();
+  while (!stop.stop_requested()) {
+    if (std::optional<session::PendingReload> reload = ctx_.reloads->Take()) {
+      ApplyReload(std::move(*reload));
+    }
+    bool created = false;
+    while (ctx_.outcomes->try_dequeue(outcome)) {
+      created |= outcome.kind == policy::Outcome::Kind::kDone;
+      Decided(policy.OnOutcome(outcome), "at start-up");
+    }
+    if (created) RefreshCatalog();
+    if (!stale_tables.empty() && std::chrono::steady_clock::now() >= next_stale_refresh) {
+      // A RANGE row fell inside a partition we know of: one was dropped or
+      // detached (pg_partman retention).  Re-read the partitions and recount
+      // those tables, so rows not counted meanwhile are not missed.
+      next_stale_refresh = std::chrono::steady_clock::now() + kStaleRefreshInterval;
+      RefreshCatalog();
+      for (size_t t : stale_tables) Recount(t);
+      stale_tables.clear();
+      Decided(policy.DecideAll(), "after a recount");
+    }
+    if (std::chrono::steady_clock::now() >= next_redecide) {
+      // Values whose move failed (lock timeouts, flood cap) and that no
+      // commit has touched since are decided again here.
+      next_redecide = std::chrono::steady_clock::now() + kRedecideInterval;
+      Decided(policy.DecideAll(), "at the periodic re-check");
+    }
+    const size_t got = source_.Read(batch, kQueueWait);
+    if (got == 0) {
+      if (source_.Finished()) break;
+      continue;
+    }
+    for (size_t i = 0; i < got; ++i) {
+      replication::WalEvent& ev = batch[i];
+      policy::PolicyOutput out = engine_.OnEvent(ev);
+      ev.buffer.reset();  // free libpq's buffer now, not at the next batch
+      for (size_t t : out.stale_tables) stale_tables.insert(t);
+      if (!out.unknown_relations.empty()) {
+        for (const auto& rel : out.unknown_relations) {
+          spdlog::info(
+              "the stream names relation {} that matches no configured DEFAULT partition; "
+              "re-reading the catalog",
+              rel);
+        }
+        RefreshCatalog();
+      }
+      Decided(std::move(out.decisions), "at start-up");
+    }
+    ctx_.accounted->store(engine_.accounted().value(), std::memory_order_release);
+  }
+}
+
+}  // namespace partwatch::engine
