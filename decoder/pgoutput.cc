@@ -1,3 +1,7 @@
+// One decoder per pgoutput message type (one struct each, pgoutput.h), all
+// sharing the same bounds-checked reader: kept together so that every
+// message is parsed the same way.
+
 #include "decoder/pgoutput.h"
 
 #include <algorithm>

@@ -1,3 +1,7 @@
+// One class, Policy, whose message handlers share its counting state (open
+// and streamed transactions, per-value counts, the Space-Saving floor):
+// splitting it would spread one invariant over several files.
+
 #include "policy/policy.h"
 
 #include <algorithm>

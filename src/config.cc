@@ -49,6 +49,13 @@ int64_t GetInt(const toml::table& t, const char* key, int64_t def, int64_t min, 
   return v;
 }
 
+// An integer key in milliseconds (`key` ends in "_ms").
+std::chrono::milliseconds GetMillis(const toml::table& t, const char* key,
+                                    std::chrono::milliseconds def, int64_t min, int64_t max,
+                                    const std::string& origin, const std::string& prefix) {
+  return std::chrono::milliseconds(GetInt(t, key, def.count(), min, max, origin, prefix));
+}
+
 bool GetBool(const toml::table& t, const char* key, bool def, const std::string& origin,
              const std::string& prefix) {
   const toml::node* n = t.get(key);
@@ -100,15 +107,14 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
     config.source.slot = GetString(*src, "slot", config.source.slot, origin, "source.");
     config.source.publication =
         GetString(*src, "publication", config.source.publication, origin, "source.");
-    config.source.status_interval = std::chrono::milliseconds(
-        GetInt(*src, "status_interval_ms", config.source.status_interval.count(), 100, 3'600'000,
-               origin, "source."));
-    config.source.max_silence =
-        std::chrono::milliseconds(GetInt(*src, "max_silence_ms", config.source.max_silence.count(),
-                                         0, 86'400'000, origin, "source."));
-    config.source.slot_check_interval = std::chrono::milliseconds(
-        GetInt(*src, "slot_check_interval_ms", config.source.slot_check_interval.count(), 100,
-               3'600'000, origin, "source."));
+    config.source.status_interval =
+        GetMillis(*src, "status_interval_ms", config.source.status_interval, 100, 3'600'000, origin,
+                  "source.");
+    config.source.max_silence = GetMillis(*src, "max_silence_ms", config.source.max_silence, 0,
+                                          86'400'000, origin, "source.");
+    config.source.slot_check_interval =
+        GetMillis(*src, "slot_check_interval_ms", config.source.slot_check_interval, 100, 3'600'000,
+                  origin, "source.");
     config.source.max_retained_wal_bytes =
         GetInt(*src, "max_retained_wal_mb", config.source.max_retained_wal_bytes >> 20, 1,
                int64_t{1} << 30, origin, "source.")
@@ -135,28 +141,26 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
                       {"lock_timeout_ms", "max_attempts", "retry_base_delay_ms", "lock_parent",
                        "yield_after_ms", "statement_timeout_ms"},
                       origin, "executor.");
-    config.executor.lock_timeout = std::chrono::milliseconds(
-        GetInt(*ex, "lock_timeout_ms", config.executor.lock_timeout.count(), 1, 600'000, origin,
-               "executor."));
+    config.executor.lock_timeout = GetMillis(*ex, "lock_timeout_ms", config.executor.lock_timeout,
+                                             1, 600'000, origin, "executor.");
     config.executor.max_attempts = static_cast<int>(
         GetInt(*ex, "max_attempts", config.executor.max_attempts, 1, 1000, origin, "executor."));
-    config.executor.retry_base_delay = std::chrono::milliseconds(
-        GetInt(*ex, "retry_base_delay_ms", config.executor.retry_base_delay.count(), 1, 600'000,
-               origin, "executor."));
+    config.executor.retry_base_delay =
+        GetMillis(*ex, "retry_base_delay_ms", config.executor.retry_base_delay, 1, 600'000, origin,
+                  "executor.");
     config.executor.lock_parent =
         GetBool(*ex, "lock_parent", config.executor.lock_parent, origin, "executor.");
-    config.executor.yield_after =
-        std::chrono::milliseconds(GetInt(*ex, "yield_after_ms", config.executor.yield_after.count(),
-                                         10, 600'000, origin, "executor."));
-    config.executor.statement_timeout = std::chrono::milliseconds(
-        GetInt(*ex, "statement_timeout_ms", config.executor.statement_timeout.count(), 100,
-               86'400'000, origin, "executor."));
+    config.executor.yield_after = GetMillis(*ex, "yield_after_ms", config.executor.yield_after, 10,
+                                            600'000, origin, "executor.");
+    config.executor.statement_timeout =
+        GetMillis(*ex, "statement_timeout_ms", config.executor.statement_timeout, 100, 86'400'000,
+                  origin, "executor.");
   }
 
   if (const toml::table* dr = GetTable(root, "drain", origin)) {
     RejectUnknownKeys(*dr, {"max_lock_ms", "batch_rows", "online_above_mb"}, origin, "drain.");
-    config.drain.max_lock = std::chrono::milliseconds(
-        GetInt(*dr, "max_lock_ms", config.drain.max_lock.count(), 1, 600'000, origin, "drain."));
+    config.drain.max_lock =
+        GetMillis(*dr, "max_lock_ms", config.drain.max_lock, 1, 600'000, origin, "drain.");
     config.drain.batch_rows =
         GetInt(*dr, "batch_rows", config.drain.batch_rows, 100, 100'000'000, origin, "drain.");
     config.drain.online_above_bytes =

@@ -36,7 +36,6 @@ bool IsRetryable(const std::string& sqlstate) {
 Executor::Executor(pg::Connection conn, ExecutorConfig config, DrainConfig drain,
                    const std::atomic<bool>& stop, PartitionRateLimiter& limiter)
     : conn_(std::move(conn)), config_(config), drain_(drain), stop_(stop), limiter_(limiter) {
-  conn_.Exec("SET application_name = 'partwatch executor'");
   ApplySessionTimeouts();
 }
 

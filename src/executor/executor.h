@@ -92,8 +92,10 @@ struct KeyLess {
 
 class Executor {
  public:
-  // `stop` aborts retry loops between attempts (never a statement midway).
-  // `limiter` (max_new_partitions_per_hour) is the process's, shared by the
+  // `conn` comes from OpenSession(config, "executor") (which names it
+  // "partwatch executor" in pg_stat_activity).  `stop` aborts retry loops
+  // between attempts (never a statement midway).  `limiter`
+  // (max_new_partitions_per_hour) is the process's, shared by the
   // Executors of successive sessions; it must outlive this one.
   Executor(pg::Connection conn, ExecutorConfig config, DrainConfig drain,
            const std::atomic<bool>& stop, PartitionRateLimiter& limiter);
