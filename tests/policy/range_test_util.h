@@ -1,5 +1,6 @@
-// Helpers shared by the RANGE unit tests (range_bounds_test.cc,
-// bucketer_test.cc, interval_inference_test.cc, range_naming_test.cc):
+// Helpers shared by the RANGE unit tests (calendar_test.cc,
+// range_bounds_test.cc, bucketer_test.cc, bucketer_clip_test.cc,
+// interval_inference_test.cc, range_naming_test.cc):
 // short names for key types, domains, units and intervals, a std::chrono
 // oracle for civil points, and bound-text and Bucketer builders.
 #pragma once
