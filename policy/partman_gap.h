@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "policy/key_value.h"
-#include "policy/range.h"
+#include "policy/bucketer.h"
 
 namespace partwatch::policy {
 
