@@ -3,11 +3,11 @@
 #include <algorithm>
 
 #include "policy/calendar.h"
-#include "policy/range_internal.h"
+#include "policy/internal.h"
 
 namespace partwatch::policy {
 
-using range_internal::Corrupt;
+using internal::Corrupt;
 
 int64_t DefaultOrigin(const RangeInterval& interval) {
   // 1970-01-05 was a Monday: 7-day buckets are ISO weeks.

@@ -2,11 +2,11 @@
 
 #include <cstdio>
 
-#include "policy/range_internal.h"
+#include "policy/internal.h"
 
 namespace partwatch::policy {
 
-using range_internal::AsciiUpper;
+using internal::AsciiUpper;
 
 bool IsLeapYear(int64_t year) {
   return FloorMod<int64_t>(year, 4) == 0 &&

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "policy/internal.h"
+
 namespace partwatch::policy {
 
 namespace {
@@ -13,11 +15,8 @@ constexpr std::string_view kValuePlaceholder = "{value}";
 // "_" + 8 hex digits.
 constexpr size_t kHashSuffixBytes = 9;
 
-bool IsIdentifierByte(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+using internal::IsDigit;
+using internal::IsIdentifierByte;
 
 bool IsLowerHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); }
 
@@ -154,9 +153,7 @@ uint64_t Fnv1a64(std::string_view bytes) {
   return Fnv1a<uint64_t, kFnv64Basis, kFnv64Prime>(bytes);
 }
 
-uint32_t Fnv1a32(std::string_view bytes) {
-  return Fnv1a<uint32_t, 2166136261U, 16777619U>(bytes);
-}
+uint32_t Fnv1a32(std::string_view bytes) { return Fnv1a<uint32_t, 2166136261U, 16777619U>(bytes); }
 
 std::string CutUtf8(std::string_view s, size_t max_bytes) {
   if (s.size() <= max_bytes) return std::string(s);

@@ -8,11 +8,13 @@
 #include <type_traits>
 #include <utility>
 
+#include "policy/internal.h"
+
 namespace partwatch::policy {
 
 namespace {
 
-Error Corrupt(std::string message) { return Error{Error::Kind::kCorrupt, std::move(message)}; }
+using internal::Corrupt;
 
 std::string XidText(pgoutput::Xid xid) { return std::to_string(xid); }
 

@@ -1,15 +1,15 @@
 #include "policy/range_bounds.h"
 
 #include "policy/calendar.h"
-#include "policy/range_internal.h"
+#include "policy/internal.h"
 
 namespace partwatch::policy {
 
 namespace {
 
-using range_internal::AsciiUpper;
-using range_internal::Corrupt;
-using range_internal::IsDigit;
+using internal::AsciiUpper;
+using internal::Corrupt;
+using internal::IsDigit;
 
 // PostgreSQL refuses UTC offsets of 16 hours or more (MAX_TZDISP_HOUR).
 constexpr int64_t kMaxOffsetHours = 15;

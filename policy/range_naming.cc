@@ -4,14 +4,14 @@
 
 #include "policy/calendar.h"
 #include "policy/naming.h"
-#include "policy/range_internal.h"
+#include "policy/internal.h"
 
 namespace partwatch::policy {
 
 namespace {
 
-using range_internal::IsDigit;
-using range_internal::IsIdentifierByte;
+using internal::IsDigit;
+using internal::IsIdentifierByte;
 
 // ASCII lower-case, then every byte outside [a-z0-9_] becomes '_'.
 std::string Reduce(std::string_view text) { return ReduceToIdentifierBytes(text); }

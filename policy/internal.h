@@ -1,8 +1,6 @@
-// Policy-internal helpers shared by the RANGE files (calendar.cc,
-// range_bounds.cc, bucketer.cc, range_naming.cc).  Not an API: include it
-// from .cc files only, and pull names in with using-declarations.  They
-// live in their own namespace because other policy/ files (naming.cc,
-// policy.cc) have same-named helpers in anonymous namespaces.
+// Helpers shared by policy/'s .cc files (naming, policy, the RANGE files).
+// Not an API: include it from .cc files only, and pull names in with
+// using-declarations.
 #pragma once
 
 #include <string>
@@ -10,7 +8,7 @@
 
 #include "decoder/result.h"
 
-namespace partwatch::policy::range_internal {
+namespace partwatch::policy::internal {
 
 // [0-9].
 constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -30,4 +28,4 @@ inline Error Corrupt(std::string message) {
   return Error{Error::Kind::kCorrupt, std::move(message)};
 }
 
-}  // namespace partwatch::policy::range_internal
+}  // namespace partwatch::policy::internal
