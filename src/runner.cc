@@ -1,13 +1,13 @@
 #include "src/runner.h"
 
 #include <csignal>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "src/executor/rate_limit.h"
 #include "src/session/session.h"
 #include "src/session/state.h"
+#include "src/util/backoff.h"
 
 namespace partwatch {
 
@@ -48,17 +48,17 @@ void InstallRunSignalHandlers() {
 
 int RunWatcher(const Config& config, bool loop, bool fixed_log_level) {
   std::atomic<bool>& stop = StopRequested();
-  constexpr std::chrono::milliseconds kFirstDelay{500};
-  constexpr std::chrono::milliseconds kMaxDelay{10'000};
-  std::chrono::milliseconds delay = kFirstDelay;
+  // 0.5 s doubling to 10 s, without jitter: one partwatch per slot.
+  Backoff backoff(std::chrono::milliseconds(500), std::chrono::milliseconds(10'000), 0);
   // The flood guard counts for the process: a session that flaps must not
   // start max_new_partitions_per_hour over.
   executor::PartitionRateLimiter limiter;
   session::ConfigInForce in_force(config);
   session::ProcessState process{in_force, limiter, fixed_log_level};
+  bool first = true;
   for (int attempt = 1;; ++attempt) {
-    const session::SessionResult r =
-        session::RunSession(process, attempt == 1 && delay == kFirstDelay);
+    const session::SessionResult r = session::RunSession(process, first);
+    first = false;
     if (r.end == session::SessionEnd::kStopped || stop.load()) {
       spdlog::info("stopped on {}", g_signal == SIGTERM  ? "SIGTERM"
                                     : g_signal == SIGINT ? "SIGINT"
@@ -74,15 +74,12 @@ int RunWatcher(const Config& config, bool loop, bool fixed_log_level) {
       return 1;
     }
     if (r.streamed) {
-      delay = kFirstDelay;
+      backoff.Reset();
       attempt = 1;
     }
+    const std::chrono::milliseconds delay = backoff.Next();
     spdlog::warn("{}; retrying in {} ms (attempt {})", r.message, delay.count(), attempt);
-    const auto until = std::chrono::steady_clock::now() + delay;
-    while (std::chrono::steady_clock::now() < until && !stop.load()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    delay = std::min(delay * 2, kMaxDelay);
+    SleepUnlessStopped(delay, &stop);
   }
 }
 

@@ -18,10 +18,15 @@ bool SleepUnlessStopped(std::chrono::milliseconds d, const std::atomic<bool>* st
 }
 
 Backoff::Backoff(std::chrono::milliseconds first, std::chrono::milliseconds max, int jitter_divisor)
-    : delay_(first), max_(max), jitter_divisor_(jitter_divisor), jitter_(std::random_device{}()) {}
+    : first_(first),
+      delay_(first),
+      max_(max),
+      jitter_divisor_(jitter_divisor),
+      jitter_(std::random_device{}()) {}
 
 std::chrono::milliseconds Backoff::Next() {
-  const int spread = static_cast<int>(delay_.count() / jitter_divisor_);
+  const int spread =
+      jitter_divisor_ > 0 ? static_cast<int>(delay_.count() / jitter_divisor_) : 0;
   const std::chrono::milliseconds sleep =
       delay_ + std::chrono::milliseconds(std::uniform_int_distribution<int>(0, spread)(jitter_));
   delay_ = std::min(delay_ * 2, max_);

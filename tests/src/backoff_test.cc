@@ -20,6 +20,17 @@ TEST(BackoffTest, DoublesUpToTheMaximumWithBoundedJitter) {
   }
 }
 
+TEST(BackoffTest, WithoutJitterExactlyDoublesAndResetStartsOver) {
+  Backoff b(milliseconds(500), milliseconds(10'000), 0);
+  EXPECT_EQ(b.Next(), milliseconds(500));
+  EXPECT_EQ(b.Next(), milliseconds(1000));
+  EXPECT_EQ(b.Next(), milliseconds(2000));
+  b.Reset();
+  EXPECT_EQ(b.Next(), milliseconds(500));
+  for (int i = 0; i < 10; ++i) b.Next();
+  EXPECT_EQ(b.Next(), milliseconds(10'000));
+}
+
 TEST(BackoffTest, ZeroDelayStaysZero) {
   Backoff b(milliseconds(0), milliseconds(0), 2);
   EXPECT_EQ(b.Next(), milliseconds(0));
