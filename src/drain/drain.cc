@@ -2,17 +2,19 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <optional>
-#include <random>
 #include <thread>
 
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "policy/naming.h"
 #include "src/executor/executor.h"
 #include "src/fault.h"
 #include "src/pg/pieces.h"
+#include "src/util/backoff.h"
 
 namespace partwatch::drain {
 
@@ -23,7 +25,6 @@ using std::chrono::duration_cast;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
-constexpr size_t kMaxIdentifierBytes = 63;  // NAMEDATALEN - 1
 constexpr const char* kRowTrigger = "partwatch_drain";
 constexpr const char* kTruncateTrigger = "partwatch_drain_truncate";
 constexpr const char* kBoundCheck = "partwatch_drain_bound";
@@ -51,15 +52,6 @@ bool InTransaction(const pg::Connection& conn) {
 
 bool IsLockFailure(const std::string& sqlstate) {
   return sqlstate == pg::kLockNotAvailable || sqlstate == pg::kDeadlockDetected;
-}
-
-uint32_t Fnv1a(const std::string& s) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 16777619u;
-  }
-  return h;
 }
 
 // What identifies a table's shape for the drain: its DEFAULT, partitions,
@@ -141,9 +133,11 @@ ScratchNames ScratchFor(const std::string& default_name) {
 // failures with a short backoff, at most `attempts` times.  Returns the last
 // result.
 pg::QueryResult ExecWithLockRetries(pg::Connection& conn, const std::string& what,
-                               milliseconds lock_timeout, const std::string& sql,
-                               int attempts = kCleanupAttempts) {
-  milliseconds delay{20};
+                                    milliseconds lock_timeout, const std::string& sql,
+                                    int attempts = kCleanupAttempts) {
+  // 20 ms doubling up to 500 ms, without jitter: the largest divisor makes
+  // Backoff's jitter (delay / divisor, in whole ms) zero.
+  Backoff backoff(milliseconds(20), milliseconds(500), std::numeric_limits<int>::max());
   for (int attempt = 1;; ++attempt) {
     try {
       conn.Exec("BEGIN");
@@ -156,8 +150,7 @@ pg::QueryResult ExecWithLockRetries(pg::Connection& conn, const std::string& wha
       if (!IsLockFailure(e.sqlstate()) || attempt >= attempts) throw;
       spdlog::warn("{}: attempt {}/{} could not get its lock in {} ms ({}); retrying", what,
                    attempt, attempts, lock_timeout.count(), e.what());
-      std::this_thread::sleep_for(delay);
-      delay = std::min(delay * 2, milliseconds(500));
+      std::this_thread::sleep_for(backoff.Next());
     }
   }
 }
@@ -398,7 +391,6 @@ class Drainer {
   void AbortCleanup() noexcept;
   void Report(const std::string& phase, int64_t pending);
   void CheckStop(const char* where);
-  void SleepUnlessStopped(milliseconds d);
   std::string ColumnList() const;
 
   pg::Connection& conn_;
@@ -455,14 +447,6 @@ void Drainer::CheckStop(const char* where) {
     throw DrainError(std::string("stopped (") + where + "): nothing was changed; every row is " +
                      "still in DEFAULT " + def_.schema + "." + def_.name +
                      " and the scratch objects are dropped");
-  }
-}
-
-void Drainer::SleepUnlessStopped(milliseconds d) {
-  const auto until = Clock::now() + d;
-  while (Clock::now() < until) {
-    if (options_.stop && options_.stop->load(std::memory_order_acquire)) return;
-    std::this_thread::sleep_for(milliseconds(10));
   }
 }
 
@@ -678,7 +662,7 @@ void Drainer::CheckPreconditions() {
 void Drainer::ResolveTargets() {
   std::map<std::string, int> seen;
   for (const Target& t : targets_) {
-    if (t.name.empty() || t.name.size() > kMaxIdentifierBytes) {
+    if (t.name.empty() || t.name.size() > policy::kMaxIdentifierBytes) {
       throw DrainError("target name '" + t.name + "' must have 1 to 63 bytes");
     }
     if (seen[t.name]++ > 0) throw DrainError("target name '" + t.name + "' given twice");
@@ -722,9 +706,10 @@ void Drainer::Probe() {
     for (size_t j = 0; j < planned_.size(); ++j) {
       // The caller's bound, on its own and through the extended protocol:
       // one statement, whatever the text holds.
-      pg::QueryResult r = conn_.TryExecParams("CREATE TEMP TABLE pwd_probe_t" + std::to_string(j) +
-                                             " PARTITION OF pg_temp.pwd_probe " + planned_[j].bound,
-                                         {});
+      pg::QueryResult r =
+          conn_.TryExecParams("CREATE TEMP TABLE pwd_probe_t" + std::to_string(j) +
+                                  " PARTITION OF pg_temp.pwd_probe " + planned_[j].bound,
+                              {});
       if (!r.ok()) {
         throw DrainError("target " + planned_[j].name + ": bound \"" + planned_[j].bound +
                          "\" refused: " + r.error_message());
@@ -1089,7 +1074,8 @@ void Drainer::Prepare() {
     }
     if (replident_ == 'f') add("ALTER TABLE " + q_new_ + " REPLICA IDENTITY FULL");
     if (replident_ == 'n') add("ALTER TABLE " + q_new_ + " REPLICA IDENTITY NOTHING");
-    pg::QueryResult comment = conn_.ExecParams("SELECT obj_description($1::oid, 'pg_class')", {def});
+    pg::QueryResult comment =
+        conn_.ExecParams("SELECT obj_description($1::oid, 'pg_class')", {def});
     if (!comment.is_null(0, 0)) {
       add("COMMENT ON TABLE " + q_new_ + " IS " + conn_.QuoteLiteral(comment.text(0, 0)));
     }
@@ -1171,8 +1157,7 @@ void Drainer::InstallTriggers() {
       // replication apply workers, some restore tools).
       "ALTER TABLE " + q_def_ + " ENABLE ALWAYS TRIGGER " + conn_.QuoteIdent(kRowTrigger) + ";" +
       "ALTER TABLE " + q_def_ + " ENABLE ALWAYS TRIGGER " + conn_.QuoteIdent(kTruncateTrigger);
-  milliseconds delay{50};
-  std::mt19937 jitter(std::random_device{}());
+  Backoff backoff(milliseconds(50), kMaxBackoff, 2);
   for (int attempt = 1;; ++attempt) {
     CheckStop("installing the triggers");
     try {
@@ -1190,9 +1175,7 @@ void Drainer::InstallTriggers() {
           "(attempt {}/{}: {}); retrying",
           display_, def_.schema, def_.name, wait.count(), attempt, options_.max_swap_attempts,
           e.what());
-      SleepUnlessStopped(delay + milliseconds(std::uniform_int_distribution<int>(
-                                     0, static_cast<int>(delay.count() / 2))(jitter)));
-      delay = std::min(delay * 2, kMaxBackoff);
+      SleepUnlessStopped(backoff.Next(), options_.stop);  // a stop: CheckStop above
     }
   }
 }
@@ -1209,8 +1192,9 @@ void Drainer::Copy() {
   // time: a DDL queued behind the copy waits for one piece, not for the copy
   // (and everyone queued behind the DDL with it).
   pg::SnapshotHolder snapshot(conn_.OpenLike());
-  pg::QueryResult size = conn_.Exec("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = " +
-                               std::to_string(def_.oid));
+  pg::QueryResult size =
+      conn_.Exec("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = " +
+                 std::to_string(def_.oid));
   rows_total_ = size.rows() ? size.int64(0, 0) : 0;
   pg::PieceOptions pieces;
   pieces.snapshot = snapshot.name();
@@ -1406,8 +1390,7 @@ Drainer::Attempt Drainer::TrySwap(milliseconds lock_wait) {
 
 void Drainer::SwapLoop() {
   const milliseconds lock_wait = std::min(options_.lock_timeout, options_.max_lock);
-  milliseconds backoff{50};
-  std::mt19937 jitter(std::random_device{}());
+  Backoff backoff(milliseconds(50), kMaxBackoff, 2);
   for (int attempt = 1;; ++attempt) {
     CheckStop("before the swap");
     Report("swap", pending_);
@@ -1438,14 +1421,12 @@ void Drainer::SwapLoop() {
           "(max_lock, now {} ms; lock waits are capped at {} ms)",
           attempt, a.why, def_.schema, def_.name, options_.max_lock.count(), lock_wait.count()));
     }
-    const milliseconds sleep = backoff + milliseconds(std::uniform_int_distribution<int>(
-                                             0, static_cast<int>(backoff.count() / 2))(jitter));
+    const milliseconds sleep = backoff.Next();
     spdlog::warn(
         "drain {}: swap attempt {}/{} rolled back after holding its lock {:.1f} ms ({}); "
         "catching up and retrying in {} ms",
         display_, attempt, options_.max_swap_attempts, Millis(a.hold), a.why, sleep.count());
-    SleepUnlessStopped(sleep);
-    backoff = std::min(backoff * 2, kMaxBackoff);
+    SleepUnlessStopped(sleep, options_.stop);  // a stop: CatchUp's CheckStop
     CatchUp();
   }
 }
@@ -1537,17 +1518,18 @@ Summary Drainer::Run() {
 }  // namespace
 
 std::string ScratchName(const std::string& default_name, const std::string& suffix) {
-  if (default_name.size() + suffix.size() <= kMaxIdentifierBytes) return default_name + suffix;
+  if (default_name.size() + suffix.size() <= policy::kMaxIdentifierBytes) {
+    return default_name + suffix;
+  }
   char hash[10];
-  std::snprintf(hash, sizeof(hash), "_%08x", Fnv1a(default_name));
-  size_t keep = kMaxIdentifierBytes - suffix.size() - 9;
+  std::snprintf(hash, sizeof(hash), "_%08x", policy::Fnv1a32(default_name));
   // Never cut a UTF-8 character in two.
-  while (keep > 0 && (static_cast<unsigned char>(default_name[keep]) & 0xC0) == 0x80) --keep;
-  return default_name.substr(0, keep) + hash + suffix;
+  return policy::CutUtf8(default_name, policy::kMaxIdentifierBytes - suffix.size() - 9) + hash +
+         suffix;
 }
 
 Summary Drain(pg::Connection& conn, const TableInfo& table, const std::vector<Target>& targets,
-             const Options& options) {
+              const Options& options) {
   Drainer drainer(conn, table, targets, options);
   return drainer.Run();
 }

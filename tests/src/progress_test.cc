@@ -135,5 +135,32 @@ TEST(ScratchName, NeverSplitsAUtf8Character) {
   for (size_t i = 0; i < prefix.size(); i += 2) EXPECT_EQ(prefix.substr(i, 2), "\xc3\xa9");
 }
 
+// The expected names were produced by the implementation before it used
+// policy::Fnv1a32 and policy::CutUtf8: a drain interrupted by the old binary must be
+// cleaned up by the new one, so these must never change.
+TEST(ScratchName, ASixtyThreeByteDefaultNameIsCutAndHashedStably) {
+  const std::string def = "orders_default_partition_for_everything_that_matched_no_other_x";
+  ASSERT_EQ(def.size(), 63u);
+  EXPECT_EQ(ScratchName(def, "_pwd_stage"),
+            "orders_default_partition_for_everything_that_4abfea94_pwd_stage");
+  EXPECT_EQ(ScratchName(def, "_pwd_capture"),
+            "orders_default_partition_for_everything_th_4abfea94_pwd_capture");
+  for (const std::string suffix :
+       {"_pwd_stage", "_pwd_log", "_pwd_new", "_pwd_old", "_pwd_capture", "_pwd_replay"}) {
+    const std::string name = ScratchName(def, suffix);
+    EXPECT_EQ(name.size(), 63u) << name;
+    EXPECT_NE(name.find("_4abfea94" + suffix), std::string::npos) << name;
+  }
+}
+
+TEST(ScratchName, AMultiByteCutStaysStable) {
+  std::string def;
+  while (def.size() < 62) def += "\xc3\xa9";
+  def += "z";
+  std::string expected;
+  for (int i = 0; i < 21; ++i) expected += "\xc3\xa9";
+  EXPECT_EQ(ScratchName(def, "_pwd_replay"), expected + "_89392019_pwd_replay");
+}
+
 }  // namespace
 }  // namespace partwatch::drain
