@@ -1,16 +1,22 @@
 #include "src/drain/drain.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <chrono>
+#include <cstdint>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <optional>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "policy/naming.h"
+#include "src/drain/sql.h"
 #include "src/executor/executor.h"
 #include "src/fault.h"
 #include "src/pg/pieces.h"
@@ -20,26 +26,15 @@ namespace partwatch::drain {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::duration_cast;
+using Clock = std::chrono::steady_clock;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
-constexpr const char* kRowTrigger = "partwatch_drain";
-constexpr const char* kTruncateTrigger = "partwatch_drain_truncate";
-constexpr const char* kBoundCheck = "partwatch_drain_bound";
-// SQLSTATEs: PostgreSQL's statement_timeout cancel, and the replay
-// function's own (class "PW" is not used by PostgreSQL).
-using pg::kQueryCanceled;
-constexpr std::string_view kTruncatedState = "PWD01";
-constexpr std::string_view kMismatchState = "PWD02";
+// Attempts of each cleanup statement that fails to get its lock.
 constexpr int kCleanupAttempts = 10;
-constexpr milliseconds kAdvisoryWait{3000};
+// Longest sleep between two attempts at the triggers or the swap.
 constexpr milliseconds kMaxBackoff{2000};
-// The swap's idle_in_transaction_session_timeout is max_lock, but never less
-// than this: a client descheduled for a few milliseconds between two
-// statements of a healthy swap must not lose its session.
-constexpr milliseconds kMinIdleTimeout{100};
 
 // A timeout setting; never '0ms', which would disable it.
 std::string Ms(milliseconds d) { return pg::TimeoutLiteral(d); }
@@ -54,47 +49,11 @@ bool IsLockFailure(const std::string& sqlstate) {
   return sqlstate == pg::kLockNotAvailable || sqlstate == pg::kDeadlockDetected;
 }
 
-// What identifies a table's shape for the drain: its DEFAULT, partitions,
-// indexes, columns, constraints, DEFAULT's own triggers, storage options,
-// grants and publication memberships.  Read before preparing and again
-// under the swap's lock: any difference means someone changed the table
-// meanwhile, and the swap would not reproduce it.  $1 parent, $2 DEFAULT.
-constexpr const char* kFingerprintSql = R"sql(
-SELECT concat_ws(' | ',
-  (SELECT partdefid::text FROM pg_catalog.pg_partitioned_table WHERE partrelid = $1::oid),
-  (SELECT string_agg(inhrelid::text, ',' ORDER BY inhrelid) FROM pg_catalog.pg_inherits
-    WHERE inhparent = $1::oid),
-  (SELECT string_agg(indexrelid::text, ',' ORDER BY indexrelid) FROM pg_catalog.pg_index
-    WHERE indrelid IN ($1::oid, $2::oid)),
-  (SELECT string_agg(attrelid::text || ':' || attname || ':' || atttypid::text || ':' ||
-                     attnotnull::text, ',' ORDER BY attrelid, attnum)
-     FROM pg_catalog.pg_attribute WHERE attrelid IN ($1::oid, $2::oid) AND attnum > 0
-      AND NOT attisdropped),
-  (SELECT string_agg(oid::text, ',' ORDER BY oid) FROM pg_catalog.pg_constraint
-    WHERE conrelid IN ($1::oid, $2::oid) OR confrelid IN ($1::oid, $2::oid)),
-  (SELECT string_agg(oid::text, ',' ORDER BY oid) FROM pg_catalog.pg_trigger
-    WHERE tgrelid = $2::oid AND tgname NOT IN ('partwatch_drain', 'partwatch_drain_truncate')),
-  (SELECT string_agg(oid::text, ',' ORDER BY oid) FROM pg_catalog.pg_publication_rel
-    WHERE prrelid = $2::oid),
-  (SELECT concat_ws(',', relname, relowner, relacl::text, reloptions::text, relreplident,
-                    relrowsecurity) FROM pg_catalog.pg_class WHERE oid = $2::oid))
-)sql";
-
-// The parent's partitions, DEFAULT included, as the fingerprint lists them.
-constexpr const char* kInheritsSql =
-    "SELECT coalesce(string_agg(inhrelid::text, ',' ORDER BY inhrelid), '') "
-    "FROM pg_catalog.pg_inherits WHERE inhparent = $1::oid";
-
-// The fingerprint query with the two oids written in (numbers: safe), for a
-// multi-statement string.
-std::string FingerprintSql(uint32_t parent, uint32_t def) {
-  std::string sql = kFingerprintSql;
-  for (const auto& [param, value] : {std::pair<std::string, uint32_t>{"$1", parent}, {"$2", def}}) {
-    for (size_t pos = sql.find(param); pos != std::string::npos; pos = sql.find(param, pos)) {
-      sql.replace(pos, param.size(), std::to_string(value));
-    }
-  }
-  return sql;
+// The sql.h builders' quoting, through libpq's escaping on `conn`.  The
+// result refers to `conn`: REQUIRES it outlives the result.
+Quoting QuotingFor(const pg::Connection& conn) {
+  return Quoting{[&conn](std::string_view s) { return conn.QuoteIdent(s); },
+                 [&conn](std::string_view s) { return conn.QuoteLiteral(s); }};
 }
 
 // Where DEFAULT is, read from the catalog now (TableInfo may be stale after
@@ -105,153 +64,126 @@ struct DefaultRef {
   std::string name;
 };
 
-DefaultRef CurrentDefault(pg::Connection& conn, uint32_t parent_oid, const std::string& display) {
-  pg::QueryResult r = conn.ExecParams(
-      "SELECT p.partdefid, n.nspname, d.relname FROM pg_catalog.pg_partitioned_table p "
-      "JOIN pg_catalog.pg_class d ON d.oid = p.partdefid "
-      "JOIN pg_catalog.pg_namespace n ON n.oid = d.relnamespace WHERE p.partrelid = $1::oid",
-      {std::to_string(parent_oid)});
-  if (r.rows() != 1) {
-    throw DrainError("table " + display +
-                     " is no longer a partitioned table with a DEFAULT partition");
-  }
-  return DefaultRef{static_cast<uint32_t>(r.int64(0, 0)), r.text(0, 1), r.text(0, 2)};
-}
-
-struct ScratchNames {
-  std::string stage, log, new_default, old_default, capture, replay;
-};
-
-ScratchNames ScratchFor(const std::string& default_name) {
-  return ScratchNames{
-      ScratchName(default_name, "_pwd_stage"),   ScratchName(default_name, "_pwd_log"),
-      ScratchName(default_name, "_pwd_new"),     ScratchName(default_name, "_pwd_old"),
-      ScratchName(default_name, "_pwd_capture"), ScratchName(default_name, "_pwd_replay")};
-}
+// The parent's current DEFAULT.  Throws DrainError (naming `display`) when
+// it has none or is no longer partitioned.
+DefaultRef CurrentDefault(pg::Connection& conn, uint32_t parent_oid, const std::string& display);
 
 // Runs `sql` in a transaction with a bounded lock wait, retrying lock
 // failures with a short backoff, at most `attempts` times.  Returns the last
-// result.
+// result; throws the last pg::PgError.
 pg::QueryResult ExecWithLockRetries(pg::Connection& conn, const std::string& what,
                                     milliseconds lock_timeout, const std::string& sql,
-                                    int attempts = kCleanupAttempts) {
-  // 20 ms doubling up to 500 ms, without jitter: the largest divisor makes
-  // Backoff's jitter (delay / divisor, in whole ms) zero.
-  Backoff backoff(milliseconds(20), milliseconds(500), std::numeric_limits<int>::max());
-  for (int attempt = 1;; ++attempt) {
-    try {
-      conn.Exec("BEGIN");
-      conn.Exec("SET LOCAL lock_timeout = " + Ms(lock_timeout));
-      pg::QueryResult r = conn.Exec(sql);
-      conn.Exec("COMMIT");
-      return r;
-    } catch (const pg::PgError& e) {
-      if (conn.connected()) conn.TryExec("ROLLBACK");
-      if (!IsLockFailure(e.sqlstate()) || attempt >= attempts) throw;
-      spdlog::warn("{}: attempt {}/{} could not get its lock in {} ms ({}); retrying", what,
-                   attempt, attempts, lock_timeout.count(), e.what());
-      std::this_thread::sleep_for(backoff.Next());
-    }
-  }
-}
+                                    int attempts = kCleanupAttempts);
 
-// Drops the scratch objects of a drain of the table whose DEFAULT is `def`.
-// REQUIRES: the caller holds the table's advisory lock; `def` is the
-// current DEFAULT (after a committed swap, the new one: same name).
+// Drops the scratch objects of a drain of the table whose DEFAULT is `def`,
+// the triggers first, and returns what it dropped (see CleanupLeftovers in
+// drain.h).  REQUIRES: the caller holds the table's advisory lock; `def` is
+// the current DEFAULT (after a committed swap, the new one: same name).
 std::vector<std::string> DropScratch(pg::Connection& conn, uint32_t parent_oid,
-                                     const DefaultRef& def, milliseconds lock_timeout) {
-  const ScratchNames names = ScratchFor(def.name);
-  const std::string q_def = conn.QuoteQualified(def.schema, def.name);
-  const std::string what = "drain cleanup of " + def.schema + "." + def.name;
-  std::vector<std::string> dropped;
+                                     const DefaultRef& def, milliseconds lock_timeout);
 
-  // 1. The triggers first, on their own: they are what touches the
-  // application.  DROP TRIGGER needs ACCESS EXCLUSIVE, which a long reader
-  // of DEFAULT denies, and every queued attempt stalls DEFAULT's users for
-  // up to lock_timeout; after a few, DISABLE them instead (SHARE ROW
-  // EXCLUSIVE: waits for writers only), which restores the write path and
-  // leaves inert objects for the next cleanup.
-  pg::QueryResult trg = conn.ExecParams(
-      "SELECT tgname, tgenabled <> 'D' FROM pg_catalog.pg_trigger WHERE tgrelid = $1::oid "
-      "AND tgname IN ($2, $3) ORDER BY 1",
-      {std::to_string(def.oid), kRowTrigger, kTruncateTrigger});
-  bool triggers_left = false;
-  if (trg.rows() > 0) {
-    std::string drop, disable;
-    for (int i = 0; i < trg.rows(); ++i) {
-      drop += "DROP TRIGGER " + conn.QuoteIdent(trg.value(i, 0)) + " ON " + q_def + ";";
-      if (trg.value(i, 1) == "t") {
-        disable +=
-            "ALTER TABLE " + q_def + " DISABLE TRIGGER " + conn.QuoteIdent(trg.value(i, 0)) + ";";
-      }
-    }
-    try {
-      ExecWithLockRetries(conn, what, lock_timeout, drop, 3);
-      for (int i = 0; i < trg.rows(); ++i) {
-        dropped.push_back("trigger " + trg.text(i, 0) + " on " + def.schema + "." + def.name);
-      }
-    } catch (const pg::PgError& e) {
-      if (!IsLockFailure(e.sqlstate())) throw;
-      if (!disable.empty()) ExecWithLockRetries(conn, what, lock_timeout, disable);
-      triggers_left = true;
-      spdlog::warn(
-          "{}: a long transaction holds a lock on {}.{}, so its change capture "
-          "triggers were disabled, not dropped; they and the capture function stay "
-          "until the next drain or cleanup",
-          what, def.schema, def.name);
-    }
-  }
+// One drain (drain.h's Drain).  REQUIRES: conn, table, targets and options
+// outlive the Drainer; Run() is called at most once.
+class Drainer {
+ public:
+  Drainer(pg::Connection& conn, const TableInfo& table, const std::vector<Target>& targets,
+          const Options& options)
+      : conn_(conn), table_(table), targets_(targets), options_(options) {}
 
-  // 2. Tables and functions.  A relation attached to the real parent is
-  // never dropped, whatever its name.
-  pg::QueryResult rels = conn.ExecParams(
-      "SELECT c.relname, c.relkind, i.inhparent, "
-      "       (SELECT string_agg(quote_ident(pn.nspname) || '.' || quote_ident(pc.relname), ', ') "
-      "          FROM pg_catalog.pg_inherits pi JOIN pg_catalog.pg_class pc ON pc.oid = "
-      "pi.inhrelid "
-      "          JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace "
-      "         WHERE pi.inhparent = c.oid) "
-      "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-      "LEFT JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid "
-      "WHERE n.nspname = $1 AND c.relname IN ($2, $3, $4, $5) AND c.relkind IN ('r', 'p')",
-      {def.schema, names.stage, names.log, names.new_default, names.old_default});
-  std::string drop_tables;
-  for (int i = 0; i < rels.rows(); ++i) {
-    const std::string name = rels.text(i, 0);
-    const std::optional<std::string> parent = rels.opt(i, 2);
-    if (parent && *parent == std::to_string(parent_oid)) {
-      spdlog::warn("drain cleanup: {}.{} is a partition of the table; left alone", def.schema,
-                   name);
-      continue;
-    }
-    if (parent && name == names.new_default) continue;  // a partition of stage: goes with it
-    if (parent) {
-      spdlog::warn("drain cleanup: {}.{} is a partition of another table (oid {}); left alone",
-                   def.schema, name, *parent);
-      continue;
-    }
-    drop_tables += (drop_tables.empty() ? "" : ", ") + conn.QuoteQualified(def.schema, name);
-    dropped.push_back("table " + def.schema + "." + name);
-    if (rels.opt(i, 3)) dropped.push_back("its partitions " + *rels.opt(i, 3));
-  }
-  pg::QueryResult fns = conn.ExecParams(
-      "SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p "
-      "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
-      "WHERE n.nspname = $1 AND p.proname IN ($2, $3)",
-      {def.schema, names.capture, names.replay});
-  std::string sql;
-  if (!drop_tables.empty()) sql += "DROP TABLE " + drop_tables + ";";
-  for (int i = 0; i < fns.rows(); ++i) {
-    // The disabled triggers still depend on the capture function.
-    if (triggers_left && fns.text(i, 0).find("_pwd_capture") != std::string::npos) continue;
-    // regprocedure's output is a quoted, qualified signature.
-    sql += "DROP FUNCTION " + fns.text(i, 0) + ";";
-    dropped.push_back("function " + fns.text(i, 0));
-  }
-  if (!sql.empty()) ExecWithLockRetries(conn, what, lock_timeout, sql);
-  for (const std::string& d : dropped) spdlog::info("drain cleanup: dropped {}", d);
-  return dropped;
-}
+  Summary Run();
+
+ private:
+  struct Planned {
+    std::string name;        // unqualified
+    std::string qname;       // quoted, qualified
+    std::string bound;       // canonical (pg_get_expr), e.g. FOR VALUES IN ('x')
+    std::string constraint;  // pg_get_partition_constraintdef
+    uint32_t oid = 0;        // once created
+    int64_t copied = 0;
+  };
+
+  void ReadCatalog();
+  void CheckPreconditions();
+  void ResolveTargets();
+  void Probe();
+  void ReadDefaultExtras();
+  // Partitions attached to the parent since the drain began (pg_partman's
+  // maintenance does that): when they are the only change, the new
+  // DEFAULT's CHECK is rebuilt to exclude their bounds too, the fingerprint
+  // renewed, and true returned; false for any other change.
+  bool AdaptToNewPartitions();
+  // The parent's partitions but DEFAULT, oid order: (oid, bound).
+  std::vector<std::pair<uint32_t, std::string>> CurrentPartitions();
+  std::string ChangedError() const;
+
+  void Prepare();
+  void InstallTriggers();
+  void AbortCleanup() noexcept;
+  ReplaySpec ReplayInputs() const;
+
+  void Copy();
+  void CatchUp();
+  int64_t Replay(std::optional<int64_t> max_rows);
+
+  struct Attempt {
+    bool done = false;
+    bool changed = false;  // the table's definition differs from fingerprint_
+    std::string why;
+    microseconds hold{0};
+    int64_t replayed = 0;
+    // Where the time went: waiting for the parent's lock, then (held) the
+    // steps, for the log.
+    microseconds waited{0};
+    std::vector<std::pair<const char*, microseconds>> steps;
+  };
+  Attempt TrySwap(milliseconds lock_wait);
+  void SwapLoop();
+  SwapSpec SwapInputs() const;
+
+  void Report(const std::string& phase, int64_t pending);
+  void CheckStop(const char* where);
+  std::string ColumnList() const;
+
+  pg::Connection& conn_;
+  const TableInfo& table_;
+  const std::vector<Target>& targets_;
+  const Options& options_;
+  const Quoting quote_ = QuotingFor(conn_);
+  const Clock::time_point start_ = Clock::now();
+  Summary summary_;
+
+  std::string display_;
+  DefaultRef def_;
+  ScratchNames scratch_;
+  std::string q_parent_, q_def_, q_stage_, q_log_, q_new_, q_capture_, q_replay_;
+  std::string keydef_;
+  bool parent_is_partition_ = false;
+  char def_persistence_ = 'p';
+  std::string def_tablespace_, parent_tablespace_, def_owner_, current_user_;
+  std::vector<std::string> columns_;                        // insertable, the parent's order
+  std::vector<std::pair<uint32_t, std::string>> existing_;  // partitions but DEFAULT: oid, bound
+  std::string inherits_;  // the fingerprint's list of the parent's partitions (DEFAULT included)
+  std::string fingerprint_;
+  std::vector<Planned> planned_;
+  std::string default_constraint_;  // empty: none (no sibling)
+  uint32_t new_oid_ = 0;
+  std::vector<std::string> match_columns_;  // unique key; empty: match on every column's text
+  std::vector<OldIndex> old_indexes_;
+  std::vector<PubMember> publications_;
+  char replident_ = 'd';
+  std::string replident_index_;
+  int64_t rows_total_ = 0;
+  int64_t pending_ = -1;
+};
+
+using pg::kQueryCanceled;
+
+// The swap's idle_in_transaction_session_timeout is max_lock, but never less
+// than this: a client descheduled for a few milliseconds between two
+// statements of a healthy swap must not lose its session.
+constexpr milliseconds kMinIdleTimeout{100};
+
+constexpr milliseconds kAdvisoryWait{3000};
 
 // The session advisory lock the executor takes per transaction, held for a
 // whole drain.  Released by the destructor (a dead connection released it).
@@ -323,112 +255,7 @@ class SessionSettings {
   std::string saved_;
 };
 
-class Drainer {
- public:
-  Drainer(pg::Connection& conn, const TableInfo& table, const std::vector<Target>& targets,
-          const Options& options)
-      : conn_(conn), table_(table), targets_(targets), options_(options) {}
-
-  Summary Run();
-
- private:
-  struct Planned {
-    std::string name;        // unqualified
-    std::string qname;       // quoted, qualified
-    std::string bound;       // canonical (pg_get_expr), e.g. FOR VALUES IN ('x')
-    std::string constraint;  // pg_get_partition_constraintdef
-    uint32_t oid = 0;        // once created
-    int64_t copied = 0;
-  };
-  struct OldIndex {
-    uint32_t oid = 0;
-    std::string name;
-    uint32_t parent_index = 0;  // 0: DEFAULT's own index, recreated on the new one
-    std::string create_rest;    // own indexes: pg_get_indexdef after " USING "
-    bool unique = false;
-  };
-  struct PubMember {
-    std::string pubname;
-    std::vector<std::string> columns;  // empty: all
-    std::string row_filter;            // empty: none
-  };
-
-  void ReadCatalog();
-  void CheckPreconditions();
-  void ResolveTargets();
-  void Probe();
-  void ReadDefaultExtras();
-  void Prepare();
-  std::string ReplayFunctionSql() const;
-  std::string KeyedReplayBody(const std::string& truncated) const;
-  std::string RowByRowReplayBody(const std::string& truncated) const;
-  std::string SwapSql() const;
-  void InstallTriggers();
-  void Copy();
-  void CatchUp();
-  int64_t Replay(std::optional<int64_t> max_rows);
-  void SwapLoop();
-  // Partitions attached to the parent since the drain began (pg_partman's
-  // maintenance does that): when they are the only change, the new
-  // DEFAULT's CHECK is rebuilt to exclude their bounds too, the fingerprint
-  // renewed, and true returned; false for any other change.
-  bool AdaptToNewPartitions();
-  // The parent's partitions but DEFAULT, oid order: (oid, bound).
-  std::vector<std::pair<uint32_t, std::string>> CurrentPartitions();
-  std::string ChangedError() const;
-  struct Attempt {
-    bool done = false;
-    bool changed = false;  // the table's definition differs from fingerprint_
-    std::string why;
-    microseconds hold{0};
-    int64_t replayed = 0;
-    // Where the time went: waiting for the parent's lock, then (held) the
-    // steps, for the log.
-    microseconds waited{0};
-    std::vector<std::pair<const char*, microseconds>> steps;
-  };
-  Attempt TrySwap(milliseconds lock_wait);
-  void AbortCleanup() noexcept;
-  void Report(const std::string& phase, int64_t pending);
-  void CheckStop(const char* where);
-  std::string ColumnList() const;
-
-  pg::Connection& conn_;
-  const TableInfo& table_;
-  const std::vector<Target>& targets_;
-  const Options& options_;
-  const Clock::time_point start_ = Clock::now();
-  Summary summary_;
-
-  std::string display_;
-  DefaultRef def_;
-  ScratchNames scratch_;
-  std::string q_parent_, q_def_, q_stage_, q_log_, q_new_, q_capture_, q_replay_;
-  std::string keydef_;
-  bool parent_is_partition_ = false;
-  char def_persistence_ = 'p';
-  std::string def_tablespace_, parent_tablespace_, def_owner_, current_user_;
-  std::vector<std::string> columns_;                        // insertable, the parent's order
-  std::vector<std::pair<uint32_t, std::string>> existing_;  // partitions but DEFAULT: oid, bound
-  std::string inherits_;  // the fingerprint's list of the parent's partitions (DEFAULT included)
-  std::string fingerprint_;
-  std::vector<Planned> planned_;
-  std::string default_constraint_;  // empty: none (no sibling)
-  uint32_t new_oid_ = 0;
-  std::vector<std::string> match_columns_;  // unique key; empty: match on every column's text
-  std::vector<OldIndex> old_indexes_;
-  std::vector<PubMember> publications_;
-  char replident_ = 'd';
-  std::string replident_index_;
-  int64_t rows_total_ = 0;
-  int64_t pending_ = -1;
-};
-
-std::string Drainer::ColumnList() const {
-  std::string cols;
-  for (const std::string& c : columns_) cols += (cols.empty() ? "" : ", ") + conn_.QuoteIdent(c);
-  return cols;
-}
+std::string Drainer::ColumnList() const { return drain::ColumnList(columns_, quote_); }
 
 void Drainer::Report(const std::string& phase, int64_t pending) {
   if (!options_.on_progress) return;
@@ -448,6 +275,83 @@ void Drainer::CheckStop(const char* where) {
                      "still in DEFAULT " + def_.schema + "." + def_.name +
                      " and the scratch objects are dropped");
   }
+}
+
+Summary Drainer::Run() {
+  if (targets_.empty()) throw DrainError("nothing to drain: no target partitions given");
+  if (InTransaction(conn_)) throw DrainError("Drain needs a connection outside a transaction");
+  SessionSettings settings(conn_);
+  AdvisoryLock lock(conn_, table_.oid, table_.DisplayName());
+  ReadCatalog();
+  CheckPreconditions();
+  Report("prepare", -1);
+  DropScratch(conn_, table_.oid, def_, options_.lock_timeout);  // an interrupted drain's
+  ResolveTargets();
+  if (planned_.empty()) {
+    spdlog::info("drain {}: every target already is a partition; nothing to do", display_);
+    summary_.took = duration_cast<microseconds>(Clock::now() - start_);
+    return summary_;
+  }
+  try {
+    Probe();
+    ReadDefaultExtras();
+    Prepare();
+    InstallTriggers();
+    spdlog::info(
+        "drain {}: capturing changes to {}.{} (one log row per changed row) until the "
+        "swap; {} target(s), rows matched by {}",
+        display_, def_.schema, def_.name, planned_.size(),
+        match_columns_.empty()
+            ? std::string("every column (no unique key)")
+            : "key (" + fmt::format("{}", fmt::join(match_columns_, ", ")) + ")");
+    Copy();
+    Report("replay", -1);
+    CatchUp();
+    SwapLoop();
+  } catch (...) {
+    AbortCleanup();
+    throw;
+  }
+  for (const Planned& t : planned_) summary_.moved.emplace_back(t.name, t.copied);
+  Report("cleanup", 0);
+  FaultPoint("drain.cleanup");
+  try {
+    // The old DEFAULT (now <default>_pwd_old) goes with its triggers; the
+    // current DEFAULT, the new one, has none.
+    DropScratch(conn_, table_.oid, CurrentDefault(conn_, table_.oid, display_),
+                options_.lock_timeout);
+  } catch (const pg::PgError& e) {
+    // The drain is done; what is left is garbage the next run removes.
+    spdlog::warn(
+        "drain {}: done, but dropping the scratch objects failed ({}); the next drain "
+        "or CleanupLeftovers removes them",
+        display_, e.what());
+  }
+  summary_.took = duration_cast<microseconds>(Clock::now() - start_);
+  const int64_t replayed = summary_.replayed_before_swap + summary_.replayed_in_swap;
+  spdlog::info(
+      "drain {}: copied {} row(s) into {} partition(s) in {:.1f} s ({} kept in DEFAULT); swap "
+      "held ACCESS EXCLUSIVE for {:.1f} ms (attempt {}); {} row(s) changed during the copy were "
+      "replayed ({} under the lock); {:.1f} s in all",
+      display_, summary_.rows_copied, planned_.size(),
+      static_cast<double>(summary_.copy_took.count()) / 1e6, summary_.rows_left_in_default,
+      Millis(summary_.longest_lock), summary_.swap_attempts, replayed, summary_.replayed_in_swap,
+      static_cast<double>(summary_.took.count()) / 1e6);
+  Report("done", 0);
+  return summary_;
+}
+
+DefaultRef CurrentDefault(pg::Connection& conn, uint32_t parent_oid, const std::string& display) {
+  pg::QueryResult r = conn.ExecParams(
+      "SELECT p.partdefid, n.nspname, d.relname FROM pg_catalog.pg_partitioned_table p "
+      "JOIN pg_catalog.pg_class d ON d.oid = p.partdefid "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = d.relnamespace WHERE p.partrelid = $1::oid",
+      {std::to_string(parent_oid)});
+  if (r.rows() != 1) {
+    throw DrainError("table " + display +
+                     " is no longer a partitioned table with a DEFAULT partition");
+  }
+  return DefaultRef{static_cast<uint32_t>(r.int64(0, 0)), r.text(0, 1), r.text(0, 2)};
 }
 
 void Drainer::ReadCatalog() {
@@ -808,209 +712,135 @@ void Drainer::ReadDefaultExtras() {
   }
 }
 
-// The replay function: applies up to `max_rows` log rows (NULL: all it
-// sees) to stage and deletes them from the log, in one statement's view of
-// the log.  Order: changes to one row come from transactions that waited for
-// each other (row lock, unique index), so their log ids are in commit order;
-// changes to different rows commute.
-std::string Drainer::ReplayFunctionSql() const {
-  const std::string truncated = conn_.QuoteLiteral(
-      def_.schema + "." + def_.name +
-      " was truncated during the drain; nothing was changed: run the drain again");
-  // force_custom_plan: plans for the values at hand, pruned to the partition
-  // of stage concerned, instead of a generic plan over all of them.
-  return fmt::format(
-      R"sql(CREATE FUNCTION {replay}(max_rows integer) RETURNS bigint LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan {body})sql",
-      fmt::arg("replay", q_replay_),
-      fmt::arg("body", match_columns_.empty() ? RowByRowReplayBody(truncated)
-                                              : KeyedReplayBody(truncated)));
+pg::QueryResult ExecWithLockRetries(pg::Connection& conn, const std::string& what,
+                                    milliseconds lock_timeout, const std::string& sql,
+                                    int attempts) {
+  // 20 ms doubling up to 500 ms, without jitter: the largest divisor makes
+  // Backoff's jitter (delay / divisor, in whole ms) zero.
+  Backoff backoff(milliseconds(20), milliseconds(500), std::numeric_limits<int>::max());
+  for (int attempt = 1;; ++attempt) {
+    try {
+      conn.Exec("BEGIN");
+      conn.Exec("SET LOCAL lock_timeout = " + Ms(lock_timeout));
+      pg::QueryResult r = conn.Exec(sql);
+      conn.Exec("COMMIT");
+      return r;
+    } catch (const pg::PgError& e) {
+      if (conn.connected()) conn.TryExec("ROLLBACK");
+      if (!IsLockFailure(e.sqlstate()) || attempt >= attempts) throw;
+      spdlog::warn("{}: attempt {}/{} could not get its lock in {} ms ({}); retrying", what,
+                   attempt, attempts, lock_timeout.count(), e.what());
+      std::this_thread::sleep_for(backoff.Next());
+    }
+  }
 }
 
-// With a unique key: set-based.  Each change is a deletion of its old row's
-// key and/or an insertion of its new row; per key, only the first and the
-// last event of the batch matter: a first deletion means the key is in
-// stage (delete it, exactly once), a last insertion gives the row to have.
-std::string Drainer::KeyedReplayBody(const std::string& truncated) const {
-  auto q = [&](const std::string& s) { return conn_.QuoteIdent(s); };
-  std::string keys_r, keys_as, join, values;
-  for (const std::string& c : match_columns_) {
-    keys_r += (keys_r.empty() ? "" : ", ") + std::string("(r).") + q(c);
-    keys_as += (keys_as.empty() ? "" : ", ") + std::string("(r).") + q(c) + " AS " + q(c);
-    join += " AND s." + q(c) + " = f." + q(c);
-  }
-  for (const std::string& c : columns_) {
-    values += (values.empty() ? "" : ", ") + std::string("(l.r).") + q(c);
-  }
-  const std::string events = fmt::format(
-      R"sql(WITH ev AS (
-    SELECT b.id * 2 AS seq, false AS ins, b.old_row AS r FROM unnest(batch) b
-     WHERE b.op IN ('d', 'u')
-    UNION ALL
-    SELECT b.id * 2 + 1, true, b.new_row FROM unnest(batch) b WHERE b.op IN ('i', 'u')),
-  firsts AS (SELECT DISTINCT ON ({keys}) {keys_as}, ins FROM ev ORDER BY {keys}, seq),
-  lasts AS (SELECT DISTINCT ON ({keys}) r, ins FROM ev ORDER BY {keys}, seq DESC))sql",
-      fmt::arg("keys", keys_r), fmt::arg("keys_as", keys_as));
-  // enable_*join = off: index probes per key, never a hash over the copy.
-  return fmt::format(
-      R"sql(SET enable_hashjoin = off SET enable_mergejoin = off AS $pwd_fn$
-DECLARE
-  batch {log}[];
-  expected bigint;
-  deleted bigint;
-BEGIN
-  WITH d AS (DELETE FROM {log} l
-              WHERE l.id IN (SELECT id FROM {log} ORDER BY id LIMIT max_rows) RETURNING l)
-  SELECT array_agg(d.l ORDER BY (d.l).id) INTO batch FROM d;
-  IF batch IS NULL THEN RETURN 0; END IF;
-  IF EXISTS (SELECT 1 FROM unnest(batch) b WHERE b.op = 't') THEN
-    RAISE EXCEPTION USING ERRCODE = '{truncated_state}', MESSAGE = {truncated};
-  END IF;
-  {events}
-  SELECT count(*) INTO expected FROM firsts WHERE NOT ins;
-  {events}
-  DELETE FROM {stage} s USING firsts f WHERE NOT f.ins{join};
-  GET DIAGNOSTICS deleted = ROW_COUNT;
-  IF deleted <> expected THEN
-    RAISE EXCEPTION USING ERRCODE = '{mismatch_state}', MESSAGE = format(
-      'log rows %s to %s: %s old row(s) to delete, %s found in the copy',
-      batch[1].id, batch[cardinality(batch)].id, expected, deleted);
-  END IF;
-  {events}
-  INSERT INTO {stage} ({columns}) SELECT {values} FROM lasts l WHERE l.ins;
-  RETURN cardinality(batch);
-END $pwd_fn$)sql",
-      fmt::arg("log", q_log_), fmt::arg("stage", q_stage_), fmt::arg("events", events),
-      fmt::arg("join", join), fmt::arg("columns", ColumnList()), fmt::arg("values", values),
-      fmt::arg("truncated", truncated), fmt::arg("truncated_state", kTruncatedState),
-      fmt::arg("mismatch_state", kMismatchState));
-}
+std::vector<std::string> DropScratch(pg::Connection& conn, uint32_t parent_oid,
+                                     const DefaultRef& def, milliseconds lock_timeout) {
+  const ScratchNames names = ScratchFor(def.name);
+  const std::string q_def = conn.QuoteQualified(def.schema, def.name);
+  const std::string what = "drain cleanup of " + def.schema + "." + def.name;
+  std::vector<std::string> dropped;
 
-// Without one: row by row, in id order; a deletion removes any ONE row equal
-// in every column's text form (duplicates are indistinguishable).  With the
-// partition key known, only its partition of stage is scanned.
-std::string Drainer::RowByRowReplayBody(const std::string& truncated) const {
-  auto q = [&](const std::string& s) { return conn_.QuoteIdent(s); };
-  std::string values, same_text, same_key, key_known;
-  for (const std::string& c : columns_) {
-    values += (values.empty() ? "" : ", ") + std::string("nw.") + q(c);
-    same_text += " AND s." + q(c) + "::text IS NOT DISTINCT FROM o." + q(c) + "::text";
+  // 1. The triggers first, on their own: they are what touches the
+  // application.  DROP TRIGGER needs ACCESS EXCLUSIVE, which a long reader
+  // of DEFAULT denies, and every queued attempt stalls DEFAULT's users for
+  // up to lock_timeout; after a few, DISABLE them instead (SHARE ROW
+  // EXCLUSIVE: waits for writers only), which restores the write path and
+  // leaves inert objects for the next cleanup.
+  pg::QueryResult trg = conn.ExecParams(
+      "SELECT tgname, tgenabled <> 'D' FROM pg_catalog.pg_trigger WHERE tgrelid = $1::oid "
+      "AND tgname IN ($2, $3) ORDER BY 1",
+      {std::to_string(def.oid), kRowTrigger, kTruncateTrigger});
+  bool triggers_left = false;
+  if (trg.rows() > 0) {
+    std::string drop, disable;
+    for (int i = 0; i < trg.rows(); ++i) {
+      drop += "DROP TRIGGER " + conn.QuoteIdent(trg.value(i, 0)) + " ON " + q_def + ";";
+      if (trg.value(i, 1) == "t") {
+        disable +=
+            "ALTER TABLE " + q_def + " DISABLE TRIGGER " + conn.QuoteIdent(trg.value(i, 0)) + ";";
+      }
+    }
+    try {
+      ExecWithLockRetries(conn, what, lock_timeout, drop, 3);
+      for (int i = 0; i < trg.rows(); ++i) {
+        dropped.push_back("trigger " + trg.text(i, 0) + " on " + def.schema + "." + def.name);
+      }
+    } catch (const pg::PgError& e) {
+      if (!IsLockFailure(e.sqlstate())) throw;
+      if (!disable.empty()) ExecWithLockRetries(conn, what, lock_timeout, disable);
+      triggers_left = true;
+      spdlog::warn(
+          "{}: a long transaction holds a lock on {}.{}, so its change capture "
+          "triggers were disabled, not dropped; they and the capture function stay "
+          "until the next drain or cleanup",
+          what, def.schema, def.name);
+    }
   }
-  for (const KeyColumn& k : table_.key) {
-    same_key += " AND s." + q(k.name) + " = o." + q(k.name);
-    key_known +=
-        (key_known.empty() ? "" : " AND ") + std::string("o.") + q(k.name) + " IS NOT NULL";
-  }
-  return fmt::format(
-      R"sql(AS $pwd_fn$
-DECLARE
-  r record;
-  o {def};
-  nw {def};
-  n bigint := 0;
-  c bigint;
-  t_oid oid;
-  t_ctid tid;
-BEGIN
-  FOR r IN WITH d AS (DELETE FROM {log}
-                       WHERE id IN (SELECT id FROM {log} ORDER BY id LIMIT max_rows)
-                       RETURNING id, op, old_row, new_row)
-           SELECT * FROM d ORDER BY id LOOP
-    IF r.op = 't' THEN
-      RAISE EXCEPTION USING ERRCODE = '{truncated_state}', MESSAGE = {truncated};
-    END IF;
-    o := r.old_row;
-    nw := r.new_row;
-    IF r.op IN ('d', 'u') THEN
-      IF {key_known} THEN
-        SELECT s.tableoid, s.ctid INTO t_oid, t_ctid FROM {stage} s
-         WHERE true{same_key}{same_text} LIMIT 1;
-      ELSE
-        SELECT s.tableoid, s.ctid INTO t_oid, t_ctid FROM {stage} s
-         WHERE true{same_text} LIMIT 1;
-      END IF;
-      c := 0;
-      IF FOUND THEN
-        DELETE FROM {stage} s WHERE s.tableoid = t_oid AND s.ctid = t_ctid;
-        GET DIAGNOSTICS c = ROW_COUNT;
-      END IF;
-      IF c <> 1 THEN
-        RAISE EXCEPTION USING ERRCODE = '{mismatch_state}', MESSAGE = format(
-          'change %s (%s): no row of the copy matches the old row %s', r.id, r.op, o);
-      END IF;
-    END IF;
-    IF r.op IN ('i', 'u') THEN
-      INSERT INTO {stage} ({columns}) VALUES ({values});
-    END IF;
-    n := n + 1;
-  END LOOP;
-  RETURN n;
-END $pwd_fn$)sql",
-      fmt::arg("def", q_def_), fmt::arg("log", q_log_), fmt::arg("stage", q_stage_),
-      fmt::arg("key_known", key_known), fmt::arg("same_key", same_key),
-      fmt::arg("same_text", same_text), fmt::arg("columns", ColumnList()),
-      fmt::arg("values", values), fmt::arg("truncated", truncated),
-      fmt::arg("truncated_state", kTruncatedState), fmt::arg("mismatch_state", kMismatchState));
-}
 
-std::string Drainer::SwapSql() const {
-  auto q = [&](const std::string& s) { return conn_.QuoteIdent(s); };
-  std::string body;
-  auto add = [&](const std::string& s) { body += "  " + s + ";\n"; };
-  const std::string check = q(kBoundCheck);
-  for (const Planned& t : planned_) add("ALTER TABLE " + q_stage_ + " DETACH PARTITION " + t.qname);
-  add("ALTER TABLE " + q_stage_ + " DETACH PARTITION " + q_new_);
-  add("ALTER TABLE " + q_parent_ + " DETACH PARTITION " + q_def_);
-  // No DEFAULT is attached now, so these ATTACHes scan nothing but their own
-  // table, and that scan is skipped: the CHECK is the partition constraint.
-  for (const Planned& t : planned_) {
-    add("ALTER TABLE " + q_parent_ + " ATTACH PARTITION " + t.qname + " " + t.bound);
-  }
-  add("ALTER TABLE " + q_parent_ + " ATTACH PARTITION " + q_new_ + " DEFAULT");
-  // Catalog-only; the constraints would only get in the way of a later
-  // DETACH (rows of a detached range must be able to land in DEFAULT).
-  for (const Planned& t : planned_) add("ALTER TABLE " + t.qname + " DROP CONSTRAINT " + check);
-  if (!default_constraint_.empty()) add("ALTER TABLE " + q_new_ + " DROP CONSTRAINT " + check);
-  for (const PubMember& m : publications_) {
-    add("ALTER PUBLICATION " + q(m.pubname) + " DROP TABLE " + q_def_);
-  }
-  // Names: the old DEFAULT and its indexes step aside (dropped after COMMIT,
-  // outside the lock), the new ones take their names.
-  add("ALTER TABLE " + q_def_ + " RENAME TO " + q(scratch_.old_default));
-  for (const OldIndex& o : old_indexes_) {
-    add("ALTER INDEX " + conn_.QuoteQualified(def_.schema, o.name) + " RENAME TO " +
-        q("pwd_old_" + std::to_string(o.oid)));
-  }
-  add("ALTER TABLE " + q_new_ + " RENAME TO " + q(def_.name));
-  const std::string q_final = q_def_;  // the same name, now the new table's
-  for (const OldIndex& o : old_indexes_) {
-    if (o.parent_index == 0) {
-      add("ALTER INDEX " + conn_.QuoteQualified(def_.schema, "pwd_ix_" + std::to_string(o.oid)) +
-          " RENAME TO " + q(o.name));
+  // 2. Tables and functions.  A relation attached to the real parent is
+  // never dropped, whatever its name.
+  pg::QueryResult rels = conn.ExecParams(
+      "SELECT c.relname, c.relkind, i.inhparent, "
+      "       (SELECT string_agg(quote_ident(pn.nspname) || '.' || quote_ident(pc.relname), ', ') "
+      "          FROM pg_catalog.pg_inherits pi JOIN pg_catalog.pg_class pc ON pc.oid = "
+      "pi.inhrelid "
+      "          JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace "
+      "         WHERE pi.inhparent = c.oid) "
+      "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "LEFT JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid "
+      "WHERE n.nspname = $1 AND c.relname IN ($2, $3, $4, $5) AND c.relkind IN ('r', 'p')",
+      {def.schema, names.stage, names.log, names.new_default, names.old_default});
+  std::string drop_tables;
+  for (int i = 0; i < rels.rows(); ++i) {
+    const std::string name = rels.text(i, 0);
+    const std::optional<std::string> parent = rels.opt(i, 2);
+    if (parent && *parent == std::to_string(parent_oid)) {
+      spdlog::warn("drain cleanup: {}.{} is a partition of the table; left alone", def.schema,
+                   name);
       continue;
     }
-    body +=
-        "  SELECT h.inhrelid::regclass INTO ix FROM pg_catalog.pg_inherits h "
-        "JOIN pg_catalog.pg_index i ON i.indexrelid = h.inhrelid WHERE h.inhparent = " +
-        std::to_string(o.parent_index) + " AND i.indrelid = " + std::to_string(new_oid_) + ";\n";
-    body += "  IF ix IS NOT NULL THEN EXECUTE format('ALTER INDEX %s RENAME TO %I', ix, " +
-            conn_.QuoteLiteral(o.name) + "); END IF;\n";
+    if (parent && name == names.new_default) continue;  // a partition of stage: goes with it
+    if (parent) {
+      spdlog::warn("drain cleanup: {}.{} is a partition of another table (oid {}); left alone",
+                   def.schema, name, *parent);
+      continue;
+    }
+    drop_tables += (drop_tables.empty() ? "" : ", ") + conn.QuoteQualified(def.schema, name);
+    dropped.push_back("table " + def.schema + "." + name);
+    if (rels.opt(i, 3)) dropped.push_back("its partitions " + *rels.opt(i, 3));
   }
-  if (replident_ == 'i' && !replident_index_.empty()) {
-    add("ALTER TABLE " + q_final + " REPLICA IDENTITY USING INDEX " + q(replident_index_));
+  pg::QueryResult fns = conn.ExecParams(
+      "SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+      "WHERE n.nspname = $1 AND p.proname IN ($2, $3)",
+      {def.schema, names.capture, names.replay});
+  std::string sql;
+  if (!drop_tables.empty()) sql += "DROP TABLE " + drop_tables + ";";
+  for (int i = 0; i < fns.rows(); ++i) {
+    // The disabled triggers still depend on the capture function.
+    if (triggers_left && fns.text(i, 0).find("_pwd_capture") != std::string::npos) continue;
+    // regprocedure's output is a quoted, qualified signature.
+    sql += "DROP FUNCTION " + fns.text(i, 0) + ";";
+    dropped.push_back("function " + fns.text(i, 0));
   }
-  for (const PubMember& m : publications_) {
-    std::string cols;
-    for (const std::string& c : m.columns) cols += (cols.empty() ? "" : ", ") + q(c);
-    add("ALTER PUBLICATION " + q(m.pubname) + " ADD TABLE " + q_final +
-        (cols.empty() ? "" : " (" + cols + ")") +
-        (m.row_filter.empty() ? "" : " WHERE (" + m.row_filter + ")"));
-  }
-  std::string tag = "$pwd_swap$";
-  for (int k = 0; body.find(tag) != std::string::npos; ++k) {
-    tag = "$pwd_swap" + std::to_string(k) + "$";  // a row filter could hold the tag
-  }
-  return "DO " + tag + "\nDECLARE ix regclass;\nBEGIN\n" + body + "END " + tag;
+  if (!sql.empty()) ExecWithLockRetries(conn, what, lock_timeout, sql);
+  for (const std::string& d : dropped) spdlog::info("drain cleanup: dropped {}", d);
+  return dropped;
+}
+
+ReplaySpec Drainer::ReplayInputs() const {
+  ReplaySpec spec;
+  spec.function = q_replay_;
+  spec.log = q_log_;
+  spec.stage = q_stage_;
+  spec.def = q_def_;
+  spec.def_display = def_.schema + "." + def_.name;
+  spec.columns = columns_;
+  spec.match_columns = match_columns_;
+  for (const KeyColumn& k : table_.key) spec.partition_key.push_back(k.name);
+  return spec;
 }
 
 void Drainer::Prepare() {
@@ -1118,18 +948,8 @@ void Drainer::Prepare() {
     add("CREATE UNLOGGED TABLE " + q_log_ +
         " (id bigserial PRIMARY KEY, op \"char\" NOT NULL, old_row " + q_def_ + ", new_row " +
         q_def_ + ")");
-    add(fmt::format(R"sql(CREATE FUNCTION {capture}() RETURNS trigger LANGUAGE plpgsql
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pwd_fn$
-BEGIN
-  IF TG_OP = 'INSERT' THEN INSERT INTO {log} (op, new_row) VALUES ('i', NEW);
-  ELSIF TG_OP = 'UPDATE' THEN INSERT INTO {log} (op, old_row, new_row) VALUES ('u', OLD, NEW);
-  ELSIF TG_OP = 'DELETE' THEN INSERT INTO {log} (op, old_row) VALUES ('d', OLD);
-  ELSE INSERT INTO {log} (op) VALUES ('t');
-  END IF;
-  RETURN NULL;
-END $pwd_fn$)sql",
-                    fmt::arg("capture", q_capture_), fmt::arg("log", q_log_)));
-    add(ReplayFunctionSql());
+    add(CaptureFunctionSql(q_capture_, q_log_));
+    add(ReplayFunctionSql(ReplayInputs(), quote_));
     add("REVOKE ALL ON FUNCTION " + q_capture_ + "() FROM PUBLIC");
     conn_.Exec(sql);
     new_oid_ =
@@ -1148,15 +968,7 @@ END $pwd_fn$)sql",
 
 void Drainer::InstallTriggers() {
   const milliseconds wait = std::min(options_.lock_timeout, options_.max_lock);
-  const std::string sql =
-      "CREATE TRIGGER " + conn_.QuoteIdent(kRowTrigger) + " AFTER INSERT OR UPDATE OR DELETE ON " +
-      q_def_ + " FOR EACH ROW EXECUTE FUNCTION " + q_capture_ + "();" + "CREATE TRIGGER " +
-      conn_.QuoteIdent(kTruncateTrigger) + " AFTER TRUNCATE ON " + q_def_ +
-      " FOR EACH STATEMENT EXECUTE FUNCTION " + q_capture_ + "();" +
-      // Fire for session_replication_role = replica too (logical
-      // replication apply workers, some restore tools).
-      "ALTER TABLE " + q_def_ + " ENABLE ALWAYS TRIGGER " + conn_.QuoteIdent(kRowTrigger) + ";" +
-      "ALTER TABLE " + q_def_ + " ENABLE ALWAYS TRIGGER " + conn_.QuoteIdent(kTruncateTrigger);
+  const std::string sql = InstallTriggersSql(q_def_, q_capture_, quote_);
   Backoff backoff(milliseconds(50), kMaxBackoff, 2);
   for (int attempt = 1;; ++attempt) {
     CheckStop("installing the triggers");
@@ -1177,6 +989,26 @@ void Drainer::InstallTriggers() {
           e.what());
       SleepUnlessStopped(backoff.Next(), options_.stop);  // a stop: CheckStop above
     }
+  }
+}
+
+void Drainer::AbortCleanup() noexcept {
+  try {
+    if (!conn_.connected()) {
+      spdlog::warn(
+          "drain {}: connection lost; the scratch objects (and the change capture on "
+          "{}.{}) stay until the next drain or CleanupLeftovers",
+          display_, def_.schema, def_.name);
+      return;
+    }
+    if (InTransaction(conn_)) conn_.TryExec("ROLLBACK");
+    DropScratch(conn_, table_.oid, CurrentDefault(conn_, table_.oid, display_),
+                std::min(options_.lock_timeout, options_.max_lock));
+  } catch (const std::exception& e) {
+    spdlog::error(
+        "drain {}: could not drop the scratch objects ({}); the next drain or "
+        "CleanupLeftovers will",
+        display_, e.what());
   }
 }
 
@@ -1226,10 +1058,7 @@ void Drainer::Copy() {
       conn_, q_def_,
       [&](const std::string& where) {
         FaultPoint("drain.copy.piece");
-        return std::string(log_emptied ? "" : "DELETE FROM " + q_log_ + "; ") +
-               "WITH ins AS (INSERT INTO " + q_stage_ + " (" + cols + ") SELECT " + cols +
-               " FROM ONLY " + q_def_ + " WHERE " + where +
-               " RETURNING tableoid) SELECT tableoid, count(*) FROM ins GROUP BY 1";
+        return CopyPieceSql(q_stage_, q_def_, cols, where, log_emptied ? "" : q_log_);
       },
       [&](const pg::QueryResult& r) {
         log_emptied = true;
@@ -1303,6 +1132,25 @@ void Drainer::CatchUp() {
   }
 }
 
+SwapSpec Drainer::SwapInputs() const {
+  SwapSpec spec;
+  spec.parent = q_parent_;
+  spec.def = q_def_;
+  spec.stage = q_stage_;
+  spec.new_default = q_new_;
+  spec.schema = def_.schema;
+  spec.def_name = def_.name;
+  spec.old_default = scratch_.old_default;
+  for (const Planned& t : planned_) spec.targets.push_back(SwapTarget{t.qname, t.bound});
+  spec.default_has_check = !default_constraint_.empty();
+  spec.old_indexes = old_indexes_;
+  spec.publications = publications_;
+  spec.new_oid = new_oid_;
+  spec.replident = replident_;
+  spec.replident_index = replident_index_;
+  return spec;
+}
+
 Drainer::Attempt Drainer::TrySwap(milliseconds lock_wait) {
   Attempt a;
   Clock::time_point locked{};
@@ -1323,7 +1171,7 @@ Drainer::Attempt Drainer::TrySwap(milliseconds lock_wait) {
   const milliseconds budget =
       options_.max_lock - std::min(options_.max_lock / 10, milliseconds(10));
   auto left = [&] { return budget - duration_cast<milliseconds>(Clock::now() - locked); };
-  const std::string swap_sql = SwapSql();
+  const std::string swap_sql = SwapSql(SwapInputs(), quote_);
   try {
     conn_.Exec("BEGIN");
     // idle_in_transaction_session_timeout: should this client vanish
@@ -1431,102 +1279,7 @@ void Drainer::SwapLoop() {
   }
 }
 
-void Drainer::AbortCleanup() noexcept {
-  try {
-    if (!conn_.connected()) {
-      spdlog::warn(
-          "drain {}: connection lost; the scratch objects (and the change capture on "
-          "{}.{}) stay until the next drain or CleanupLeftovers",
-          display_, def_.schema, def_.name);
-      return;
-    }
-    if (InTransaction(conn_)) conn_.TryExec("ROLLBACK");
-    DropScratch(conn_, table_.oid, CurrentDefault(conn_, table_.oid, display_),
-                std::min(options_.lock_timeout, options_.max_lock));
-  } catch (const std::exception& e) {
-    spdlog::error(
-        "drain {}: could not drop the scratch objects ({}); the next drain or "
-        "CleanupLeftovers will",
-        display_, e.what());
-  }
-}
-
-Summary Drainer::Run() {
-  if (targets_.empty()) throw DrainError("nothing to drain: no target partitions given");
-  if (InTransaction(conn_)) throw DrainError("Drain needs a connection outside a transaction");
-  SessionSettings settings(conn_);
-  AdvisoryLock lock(conn_, table_.oid, table_.DisplayName());
-  ReadCatalog();
-  CheckPreconditions();
-  Report("prepare", -1);
-  DropScratch(conn_, table_.oid, def_, options_.lock_timeout);  // an interrupted drain's
-  ResolveTargets();
-  if (planned_.empty()) {
-    spdlog::info("drain {}: every target already is a partition; nothing to do", display_);
-    summary_.took = duration_cast<microseconds>(Clock::now() - start_);
-    return summary_;
-  }
-  try {
-    Probe();
-    ReadDefaultExtras();
-    Prepare();
-    InstallTriggers();
-    spdlog::info(
-        "drain {}: capturing changes to {}.{} (one log row per changed row) until the "
-        "swap; {} target(s), rows matched by {}",
-        display_, def_.schema, def_.name, planned_.size(),
-        match_columns_.empty()
-            ? std::string("every column (no unique key)")
-            : "key (" + fmt::format("{}", fmt::join(match_columns_, ", ")) + ")");
-    Copy();
-    Report("replay", -1);
-    CatchUp();
-    SwapLoop();
-  } catch (...) {
-    AbortCleanup();
-    throw;
-  }
-  for (const Planned& t : planned_) summary_.moved.emplace_back(t.name, t.copied);
-  Report("cleanup", 0);
-  FaultPoint("drain.cleanup");
-  try {
-    // The old DEFAULT (now <default>_pwd_old) goes with its triggers; the
-    // current DEFAULT, the new one, has none.
-    DropScratch(conn_, table_.oid, CurrentDefault(conn_, table_.oid, display_),
-                options_.lock_timeout);
-  } catch (const pg::PgError& e) {
-    // The drain is done; what is left is garbage the next run removes.
-    spdlog::warn(
-        "drain {}: done, but dropping the scratch objects failed ({}); the next drain "
-        "or CleanupLeftovers removes them",
-        display_, e.what());
-  }
-  summary_.took = duration_cast<microseconds>(Clock::now() - start_);
-  const int64_t replayed = summary_.replayed_before_swap + summary_.replayed_in_swap;
-  spdlog::info(
-      "drain {}: copied {} row(s) into {} partition(s) in {:.1f} s ({} kept in DEFAULT); swap "
-      "held ACCESS EXCLUSIVE for {:.1f} ms (attempt {}); {} row(s) changed during the copy were "
-      "replayed ({} under the lock); {:.1f} s in all",
-      display_, summary_.rows_copied, planned_.size(),
-      static_cast<double>(summary_.copy_took.count()) / 1e6, summary_.rows_left_in_default,
-      Millis(summary_.longest_lock), summary_.swap_attempts, replayed, summary_.replayed_in_swap,
-      static_cast<double>(summary_.took.count()) / 1e6);
-  Report("done", 0);
-  return summary_;
-}
-
 }  // namespace
-
-std::string ScratchName(const std::string& default_name, const std::string& suffix) {
-  if (default_name.size() + suffix.size() <= policy::kMaxIdentifierBytes) {
-    return default_name + suffix;
-  }
-  char hash[10];
-  std::snprintf(hash, sizeof(hash), "_%08x", policy::Fnv1a32(default_name));
-  // Never cut a UTF-8 character in two.
-  return policy::CutUtf8(default_name, policy::kMaxIdentifierBytes - suffix.size() - 9) + hash +
-         suffix;
-}
 
 Summary Drain(pg::Connection& conn, const TableInfo& table, const std::vector<Target>& targets,
               const Options& options) {
