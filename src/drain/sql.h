@@ -9,7 +9,7 @@
 // (pg::Connection::QuoteIdent, QuoteQualified, QuoteLiteral) or takes them
 // from the server's own output (pg_get_expr, pg_get_partition_constraintdef).
 // Inputs documented as "unquoted" go through the Quoting callbacks, which at
-// run time are the connection's (QuotingFor in drain.cc).  Nothing
+// run time are the connection's (internal::QuotingFor in drainer.h).  Nothing
 // here quotes by hand.
 #pragma once
 
@@ -42,7 +42,7 @@ struct Quoting {
 // `default_name`: `default_name + suffix` when that fits PostgreSQL's 63
 // bytes, else the name cut at a character boundary plus "_" and 8 hex
 // digits of policy::Fnv1a32(default_name), so two long names never collide
-// and a rerun finds the same objects.  REQUIRES: suffix shorter than 54
+// and a rerun finds the same objects.  REQUIRES: suffix of at most 54
 // bytes.
 std::string ScratchName(const std::string& default_name, const std::string& suffix);
 
