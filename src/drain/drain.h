@@ -233,7 +233,7 @@ struct Summary {
 // during the swap's COMMIT, which may have committed: run Drain again, it
 // finds the targets attached and only cleans up.
 Summary Drain(pg::Connection& conn, const TableInfo& table, const std::vector<Target>& targets,
-             const Options& options);
+              const Options& options);
 
 // Drops what an interrupted drain of `table` left: the triggers on DEFAULT
 // first (restoring the write path), then the log, functions, stage with its
@@ -249,10 +249,7 @@ std::vector<std::string> CleanupLeftovers(
     pg::Connection& conn, const TableInfo& table,
     std::chrono::milliseconds lock_timeout = std::chrono::milliseconds(500));
 
-// The scratch names Drain uses for a DEFAULT partition named
-// `default_name`: `default_name + suffix` when that fits PostgreSQL's 63
-// bytes, else the name cut at a character boundary plus a hash of the full
-// name, so two long names never collide and a rerun finds the same objects.
-std::string ScratchName(const std::string& default_name, const std::string& suffix);
+// The scratch names Drain uses (ScratchName) and the rest of its SQL text:
+// src/drain/sql.h.
 
 }  // namespace partwatch::drain

@@ -1,4 +1,4 @@
-// The drain's progress line and scratch names: pure functions.
+// The drain's progress line: pure functions.
 #include "src/drain/progress.h"
 
 #include <gtest/gtest.h>
@@ -106,33 +106,6 @@ TEST(ProgressPrinter, RedrawsOneLineOnATerminal) {
   EXPECT_EQ(s.find('\n'), s.size() - 1) << s;
   EXPECT_EQ(std::count(s.begin(), s.end(), '\r'), 2) << s;
   EXPECT_NE(s.find("copy 100%"), std::string::npos) << s;
-}
-
-TEST(ScratchName, AppendsTheSuffixWhenItFits) {
-  EXPECT_EQ(ScratchName("orders_other", "_pwd_stage"), "orders_other_pwd_stage");
-  EXPECT_EQ(ScratchName(std::string(53, 'a'), "_pwd_stage"), std::string(53, 'a') + "_pwd_stage");
-}
-
-TEST(ScratchName, LongNamesAreCutAndHashedWithinSixtyThreeBytes) {
-  const std::string a = std::string(60, 'a') + "x";
-  const std::string b = std::string(60, 'a') + "y";
-  const std::string sa = ScratchName(a, "_pwd_stage");
-  const std::string sb = ScratchName(b, "_pwd_stage");
-  EXPECT_LE(sa.size(), 63u);
-  EXPECT_NE(sa, sb);                            // same prefix, different hash
-  EXPECT_EQ(sa, ScratchName(a, "_pwd_stage"));  // deterministic: a rerun finds it
-  EXPECT_EQ(sa.substr(sa.size() - 10), "_pwd_stage");
-}
-
-TEST(ScratchName, NeverSplitsAUtf8Character) {
-  // 'é' is two bytes; a cut through one would leave an invalid name.
-  std::string name;
-  while (name.size() < 62) name += "\xc3\xa9";
-  const std::string s = ScratchName(name, "_pwd_capture");
-  EXPECT_LE(s.size(), 63u);
-  const std::string prefix = s.substr(0, s.size() - std::string("_pwd_capture").size() - 9);
-  EXPECT_EQ(prefix.size() % 2, 0u) << s;
-  for (size_t i = 0; i < prefix.size(); i += 2) EXPECT_EQ(prefix.substr(i, 2), "\xc3\xa9");
 }
 
 }  // namespace
