@@ -296,9 +296,8 @@ std::string ChooseFreeName(pg::Connection& conn, const std::string& nspname,
     std::string candidate = base;
     if (k > 0) {
       const std::string suffix = "_" + std::to_string(k);
-      candidate =
-          base.substr(0, std::min(base.size(), policy::kMaxIdentifierBytes - suffix.size())) +
-          suffix;
+      // Never splits a UTF-8 character ({parent} may hold any).
+      candidate = policy::CutUtf8(base, policy::kMaxIdentifierBytes - suffix.size()) + suffix;
     }
     if (taken.count(candidate)) continue;
     pg::QueryResult r = conn.ExecParams(

@@ -7,7 +7,7 @@
 // warning); otherwise those over the table's threshold (as `run` would; for
 // an `action = "alert"` table, which `run` never moves, --value or --all is
 // required).  For pg_partman tables the children between its newest child
-// and the farthest bucket are created too (executor::PartmanGap).
+// and the farthest bucket are created too (PartmanGap, src/partition_sql.h).
 #pragma once
 
 #include <optional>

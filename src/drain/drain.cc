@@ -10,8 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include "src/drain/drainer.h"
-#include "src/executor/executor.h"
 #include "src/fault.h"
+#include "src/partition_sql.h"
 
 namespace partwatch::drain {
 

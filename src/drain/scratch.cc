@@ -4,7 +4,6 @@
 // AbortCleanup; the public CleanupLeftovers in drain.cc).
 #include <algorithm>
 #include <iterator>
-#include <limits>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -18,9 +17,8 @@ namespace partwatch::drain::internal {
 pg::QueryResult ExecWithLockRetries(pg::Connection& conn, const std::string& what,
                                     milliseconds lock_timeout, const std::string& sql,
                                     int attempts) {
-  // 20 ms doubling up to 500 ms, without jitter: the largest divisor makes
-  // Backoff's jitter (delay / divisor, in whole ms) zero.
-  Backoff backoff(milliseconds(20), milliseconds(500), std::numeric_limits<int>::max());
+  // 20 ms doubling up to 500 ms, without jitter.
+  Backoff backoff(milliseconds(20), milliseconds(500), /*jitter_divisor=*/0);
   for (int attempt = 1;; ++attempt) {
     try {
       conn.Exec("BEGIN");
