@@ -14,6 +14,11 @@ constexpr const char* kTextFormat = "text/plain; version=0.0.4; charset=utf-8";
 
 MetricsServer::MetricsServer(const std::string& host, int port, const metrics::Metrics& metrics)
     : metrics_(metrics), server_(std::make_unique<httplib::Server>()) {
+  // httplib writes the headers and the body separately: without
+  // TCP_NODELAY, Nagle's algorithm holds the body until the client's
+  // delayed ACK, about 40 ms per keep-alive request (measured: 27 ms a GET
+  // against 0.4 ms of CPU).
+  server_->set_tcp_nodelay(true);
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_.Scrape(), kTextFormat);
   });
