@@ -31,13 +31,17 @@ const char* ActionKindName(ActionKind kind) {
 }
 
 Policy::Policy(std::vector<TableRule> rules)
-    : rules_(std::move(rules)), state_(rules_.size()), floor_(rules_.size(), 0) {}
+    : rules_(std::move(rules)),
+      state_(rules_.size()),
+      floor_(rules_.size(), 0),
+      committed_rows_(rules_.size(), 0) {}
 
 Policy::TxnCounts Policy::EmptyTxnCounts() const {
   TxnCounts txn;
   txn.counts.resize(rules_.size());
   txn.truncated.resize(rules_.size(), false);
   txn.floor.resize(rules_.size(), 0);
+  txn.rows.resize(rules_.size(), 0);
   return txn;
 }
 
@@ -58,10 +62,12 @@ void Policy::SetRules(std::vector<TableRule> rules) {
 
   std::vector<ValueStates> state(rules.size());
   std::vector<int64_t> floor(rules.size(), 0);
+  std::vector<int64_t> committed_rows(rules.size(), 0);
   for (size_t old_table = 0; old_table < rules_.size(); ++old_table) {
     if (new_index[old_table] == kDropped) continue;
     state[new_index[old_table]] = std::move(state_[old_table]);
     floor[new_index[old_table]] = floor_[old_table];
+    committed_rows[new_index[old_table]] = committed_rows_[old_table];
   }
   std::vector<std::pair<size_t, KeyValue>> crossed;
   for (auto& [table, value] : crossed_) {
@@ -73,11 +79,13 @@ void Policy::SetRules(std::vector<TableRule> rules) {
     moved.counts.resize(rules.size());
     moved.truncated.resize(rules.size(), false);
     moved.floor.resize(rules.size(), 0);
+    moved.rows.resize(rules.size(), 0);
     for (size_t old_table = 0; old_table < txn.counts.size(); ++old_table) {
       if (new_index[old_table] == kDropped) continue;
       moved.counts[new_index[old_table]] = std::move(txn.counts[old_table]);
       moved.truncated[new_index[old_table]] = txn.truncated[old_table];
       moved.floor[new_index[old_table]] = txn.floor[old_table];
+      moved.rows[new_index[old_table]] = txn.rows[old_table];
     }
     txn = std::move(moved);
   };
@@ -88,6 +96,7 @@ void Policy::SetRules(std::vector<TableRule> rules) {
   rules_ = std::move(rules);
   state_ = std::move(state);
   floor_ = std::move(floor);
+  committed_rows_ = std::move(committed_rows);
   crossed_ = std::move(crossed);
   relations_.clear();
   for (const auto& [relation_id, relation] : relation_messages_) Bind(relation);
@@ -312,8 +321,10 @@ Result<bool> Policy::Handle(const pgoutput::InsertMessage& insert, PolicyOutput*
   if (!ours.ok() || !ours.value()) return ours;
   if (target.value() == nullptr) {
     AddCommitted(table, value, 1);  // a non-streamed transaction has committed
+    ++committed_rows_[table];
   } else {
     AddToTxn(target.value(), table, value, 1);
+    ++target.value()->rows[table];
   }
   return true;
 }
@@ -464,6 +475,7 @@ void Policy::MergeStreamed(std::unordered_map<pgoutput::Xid, TxnCounts>& subxact
   for (auto& [subxid, txn] : subxacts) {
     for (size_t table = 0; table < rules_.size(); ++table) {
       for (const auto& [value, n] : txn.counts[table]) AddCommitted(table, value, n);
+      committed_rows_[table] += txn.rows[table];
       const int64_t floor = txn.floor[table];
       if (floor == 0) continue;
       std::vector<KeyValue> others;
@@ -573,6 +585,34 @@ int64_t Policy::count(size_t table, const KeyValue& value) const {
   if (table >= state_.size()) return 0;
   const auto it = state_[table].find(value);
   return it == state_[table].end() ? 0 : it->second.count;
+}
+
+std::vector<std::pair<KeyValue, int64_t>> Policy::TopCounts(size_t table, size_t n, size_t* others,
+                                                            int64_t* total) const {
+  std::vector<std::pair<KeyValue, int64_t>> top;
+  *others = 0;
+  *total = 0;
+  if (table >= state_.size()) return top;
+  // Pointers, so only the values kept are copied.
+  std::vector<std::pair<const KeyValue*, int64_t>> all;
+  all.reserve(state_[table].size());
+  for (const auto& [value, state] : state_[table]) {
+    if (state.count <= 0) continue;
+    *total += state.count;
+    all.emplace_back(&value, state.count);
+  }
+  auto higher = [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first->text < b.first->text;
+  };
+  if (all.size() > n) {
+    std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), higher);
+    *others = all.size() - n;
+    all.resize(n);
+  }
+  std::sort(all.begin(), all.end(), higher);
+  top.reserve(all.size());
+  for (const auto& [value, count] : all) top.emplace_back(*value, count);
+  return top;
 }
 
 size_t Policy::tracked_values() const {

@@ -204,6 +204,21 @@ class Policy {
   // Number of (table, value) entries held; for memory accounting.
   size_t tracked_values() const;
 
+  // Rows of committed transactions streamed into the table's DEFAULT since
+  // this Policy was made (aborted streamed rows excluded); for metrics.
+  int64_t committed_rows(size_t table) const {
+    return table < committed_rows_.size() ? committed_rows_[table] : 0;
+  }
+  // The timestamp of the last commit merged (microseconds since
+  // 2000-01-01), 0 before the first.
+  int64_t last_commit_time() const { return last_commit_time_; }
+  // The `n` held values of `table` with the highest counts, highest first
+  // (values with a count of 0 are left out); `*others` is how many more
+  // were held, `*total` the sum of all held counts.  For metrics: costs a
+  // pass over the table's held values.
+  std::vector<std::pair<KeyValue, int64_t>> TopCounts(size_t table, size_t n, size_t* others,
+                                                      int64_t* total) const;
+
  private:
   struct ValueState {
     int64_t count = 0;
@@ -228,6 +243,7 @@ class Policy {
     std::vector<Counts> counts;   // inserted rows per value
     std::vector<bool> truncated;  // a TRUNCATE of the table's DEFAULT partition
     std::vector<int64_t> floor;   // rows of any value evicted from `counts`
+    std::vector<int64_t> rows;    // inserted rows (for committed_rows())
   };
 
   TxnCounts EmptyTxnCounts() const;
@@ -272,8 +288,9 @@ class Policy {
   void Decide(Lsn commit_lsn, int64_t commit_time, pgoutput::Xid xid, PolicyOutput* out);
 
   std::vector<TableRule> rules_;
-  std::vector<ValueStates> state_;  // per table
-  std::vector<int64_t> floor_;      // per table, see "Bounded memory"
+  std::vector<ValueStates> state_;       // per table
+  std::vector<int64_t> floor_;           // per table, see "Bounded memory"
+  std::vector<int64_t> committed_rows_;  // per table, see committed_rows()
   // Values whose count passed the threshold since the last commit.
   std::vector<std::pair<size_t, KeyValue>> crossed_;
   std::unordered_map<pgoutput::Oid, RelationBinding> relations_;

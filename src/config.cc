@@ -1,6 +1,8 @@
 #include "src/config.h"
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -81,6 +83,33 @@ bool ValidSlotName(const std::string& s) {
   return true;
 }
 
+// "host:port" with an IPv4 address (or localhost) and a port 1..65535.
+void ParseListen(const std::string& listen, const std::string& origin, HttpConfig* http) {
+  auto bad = [&](const std::string& why) {
+    Fail(origin, "http.listen",
+         "'" + listen + "' " + why + " (expected \"host:port\", e.g. \"127.0.0.1:9187\" or " +
+             "\"0.0.0.0:9187\")");
+  };
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) bad("has no port");
+  const std::string host = listen.substr(0, colon);
+  const std::string port = listen.substr(colon + 1);
+  if (host.empty()) bad("has no host");
+  in_addr addr{};
+  if (host != "localhost" && inet_pton(AF_INET, host.c_str(), &addr) != 1) {
+    bad("does not start with an IPv4 address or localhost");
+  }
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    bad("has no valid port number");
+  }
+  const int p = std::stoi(port);
+  if (p < 1 || p > 65535) bad("has a port outside 1..65535");
+  http->listen = listen;
+  http->host = host == "localhost" ? "127.0.0.1" : host;
+  http->port = p;
+}
+
 }  // namespace
 
 Config ParseConfig(const std::string& text, const std::string& origin) {
@@ -96,7 +125,8 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
 
   Config config;
   config.path = origin;
-  RejectUnknownKeys(root, {"source", "executor", "drain", "log", "table"}, origin, "");
+  RejectUnknownKeys(root, {"source", "executor", "drain", "http", "metrics", "log", "table"},
+                    origin, "");
 
   if (const toml::table* src = GetTable(root, "source", origin)) {
     RejectUnknownKeys(*src,
@@ -167,6 +197,23 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
         GetInt(*dr, "online_above_mb", config.drain.online_above_bytes >> 20, 0, int64_t{1} << 30,
                origin, "drain.")
         << 20;
+  }
+
+  if (const toml::table* http = GetTable(root, "http", origin)) {
+    RejectUnknownKeys(*http, {"listen", "ready_max_lag_mb"}, origin, "http.");
+    const std::string listen = GetString(*http, "listen", "", origin, "http.");
+    if (http->contains("listen")) ParseListen(listen, origin, &config.http);
+    config.http.ready_max_lag_bytes =
+        GetInt(*http, "ready_max_lag_mb", config.http.ready_max_lag_bytes >> 20, 1,
+               int64_t{1} << 30, origin, "http.")
+        << 20;
+  }
+
+  if (const toml::table* m = GetTable(root, "metrics", origin)) {
+    RejectUnknownKeys(*m, {"max_values_per_table"}, origin, "metrics.");
+    config.metrics.max_values_per_table = static_cast<size_t>(GetInt(
+        *m, "max_values_per_table", static_cast<int64_t>(config.metrics.max_values_per_table), 1,
+        10'000, origin, "metrics."));
   }
 
   if (const toml::table* log = GetTable(root, "log", origin)) {
@@ -278,6 +325,13 @@ ReloadDiff DiffForReload(const Config& current, const Config& next) {
   restart("source.max_retained_wal_mb", Shown(s0.max_retained_wal_bytes >> 20),
           Shown(s1.max_retained_wal_bytes >> 20));
   restart("source.time_zone", Quoted(s0.time_zone), Quoted(s1.time_zone));
+  // The endpoint and its metrics are set up once per process.
+  restart("http.listen", Quoted(current.http.listen), Quoted(next.http.listen));
+  restart("http.ready_max_lag_mb", Shown(current.http.ready_max_lag_bytes >> 20),
+          Shown(next.http.ready_max_lag_bytes >> 20));
+  restart("metrics.max_values_per_table",
+          Shown(static_cast<int64_t>(current.metrics.max_values_per_table)),
+          Shown(static_cast<int64_t>(next.metrics.max_values_per_table)));
 
   std::vector<std::string> names0, names1;
   for (const TableConfig& t : current.tables) names0.push_back(t.name);

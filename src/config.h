@@ -78,6 +78,21 @@ struct DrainConfig {
   int64_t online_above_bytes = int64_t{64} << 20;
 };
 
+// The HTTP endpoint of `run` (src/http/server.h): /metrics, /healthz,
+// /readyz.  Unauthenticated.
+struct HttpConfig {
+  std::string listen;  // "host:port" as written; "" = no endpoint
+  std::string host;    // parsed from `listen`: an IPv4 address or "localhost"
+  int port = 0;
+  // /readyz says not ready while the slot's confirmed lag is this or more.
+  int64_t ready_max_lag_bytes = int64_t{64} << 20;
+};
+
+struct MetricsConfig {
+  // Most values (RANGE: buckets) per table in partwatch_default_rows.
+  size_t max_values_per_table = 100;
+};
+
 struct TableConfig {
   std::string name;  // SQL syntax: schema.table, quoted parts for mixed case
   int64_t threshold = 100;
@@ -107,6 +122,8 @@ struct Config {
   SourceConfig source;
   ExecutorConfig executor;
   DrainConfig drain;
+  HttpConfig http;
+  MetricsConfig metrics;
   std::string log_level = "info";
   std::vector<TableConfig> tables;
 };

@@ -1,10 +1,14 @@
 #include "src/runner.h"
 
 #include <csignal>
+#include <memory>
 
 #include <spdlog/spdlog.h>
 
+#include "src/engine/observer.h"
 #include "src/executor/rate_limit.h"
+#include "src/http/server.h"
+#include "src/metrics/metrics.h"
 #include "src/session/session.h"
 #include "src/session/state.h"
 #include "src/util/backoff.h"
@@ -54,7 +58,26 @@ int RunWatcher(const Config& config, bool loop, bool fixed_log_level) {
   // start max_new_partitions_per_hour over.
   executor::PartitionRateLimiter limiter;
   session::ConfigInForce in_force(config);
-  session::ProcessState process{in_force, limiter, fixed_log_level};
+  // [http] listen: metrics and health on a thread of their own, for the
+  // whole process (both set up before the first session, so a port in use
+  // fails at once).  Without it nobody watches.
+  engine::Observer nobody;
+  std::unique_ptr<metrics::Metrics> metrics;
+  std::unique_ptr<http::MetricsServer> server;
+  if (!config.http.listen.empty()) {
+    metrics = std::make_unique<metrics::Metrics>(metrics::MetricsOptions{
+        PARTWATCH_VERSION, config.metrics.max_values_per_table, config.http.ready_max_lag_bytes});
+    try {
+      server = std::make_unique<http::MetricsServer>(config.http.host, config.http.port, *metrics);
+    } catch (const http::ListenError& e) {
+      spdlog::error("{}", e.what());
+      return 1;
+    }
+    spdlog::info("serving /metrics, /healthz and /readyz on http://{} (unauthenticated)",
+                 config.http.listen);
+  }
+  engine::Observer& observer = metrics ? *metrics : nobody;
+  session::ProcessState process{in_force, limiter, fixed_log_level, &observer};
   bool first = true;
   for (int attempt = 1;; ++attempt) {
     const session::SessionResult r = session::RunSession(process, first);
@@ -79,7 +102,10 @@ int RunWatcher(const Config& config, bool loop, bool fixed_log_level) {
     }
     const std::chrono::milliseconds delay = backoff.Next();
     spdlog::warn("{}; retrying in {} ms (attempt {})", r.message, delay.count(), attempt);
+    // The backoff is at most 10 s: well inside /healthz's window.
+    observer.OnAlive();
     SleepUnlessStopped(delay, &stop);
+    observer.OnAlive();
   }
 }
 

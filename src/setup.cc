@@ -91,7 +91,8 @@ bool DropPublication(pg::Connection& conn, const std::string& publication) {
 std::optional<SlotState> QuerySlot(pg::Connection& conn, const std::string& slot) {
   pg::QueryResult r = conn.ExecParams(
       "SELECT plugin, database, temporary, active_pid, restart_lsn, confirmed_flush_lsn, "
-      "       wal_status, COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint "
+      "       wal_status, COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint, "
+      "       COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint "
       "FROM pg_replication_slots WHERE slot_name = $1",
       {slot});
   if (r.rows() == 0) return std::nullopt;
@@ -104,6 +105,7 @@ std::optional<SlotState> QuerySlot(pg::Connection& conn, const std::string& slot
   if (!r.is_null(0, 5)) s.confirmed_flush_lsn = Lsn::Parse(r.value(0, 5)).value_or(Lsn());
   s.wal_status = r.opt(0, 6).value_or("");
   s.retained_wal_bytes = r.int64(0, 7);
+  s.confirmed_lag_bytes = r.int64(0, 8);
   return s;
 }
 

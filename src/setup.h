@@ -35,8 +35,9 @@ struct SlotState {
   std::optional<int> active_pid;  // the backend streaming from it, if any
   Lsn restart_lsn;
   Lsn confirmed_flush_lsn;
-  std::string wal_status;          // reserved, extended, unreserved, lost
-  int64_t retained_wal_bytes = 0;  // current WAL position - restart_lsn
+  std::string wal_status;           // reserved, extended, unreserved, lost
+  int64_t retained_wal_bytes = 0;   // current WAL position - restart_lsn
+  int64_t confirmed_lag_bytes = 0;  // current WAL position - confirmed_flush_lsn
 };
 
 // The slot's state, or nullopt when it does not exist.

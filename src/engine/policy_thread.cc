@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "decoder/walsender.h"
 #include "src/partition_sql.h"
 
 namespace partwatch::engine {
@@ -16,6 +17,8 @@ constexpr auto kQueueWait = std::chrono::milliseconds(100);
 constexpr auto kRedecideInterval = std::chrono::seconds(30);
 // At most this often, a refresh for rows that fell inside a known partition.
 constexpr auto kStaleRefreshInterval = std::chrono::seconds(5);
+// At most this often, DEFAULT's per-value counts go to the observer.
+constexpr auto kCountsInterval = std::chrono::seconds(1);
 // Most events taken from the source at once: one wake-up for everything a
 // socket read delivered.
 constexpr size_t kBatch = 256;
@@ -65,7 +68,36 @@ void PolicyThread::Run(std::stop_token stop) {
 void PolicyThread::Decided(std::vector<policy::Decision> decisions, const char* without_commit) {
   if (decisions.empty()) return;
   LogDecisions(decisions, engine_.policy().rules(), without_commit);
+  ctx_.observer->OnDecisions(decisions, engine_.policy().rules());
   sink_.OnDecisions(std::move(decisions));
+}
+
+void PolicyThread::Observe() {
+  const policy::Policy& policy = engine_.policy();
+  const std::vector<policy::TableRule>& rules = policy.rules();
+  observed_rows_.resize(rules.size(), 0);
+  for (size_t t = 0; t < rules.size(); ++t) {
+    const int64_t rows = policy.committed_rows(t);
+    if (rows > observed_rows_[t]) {
+      ctx_.observer->OnStreamedRows(rules[t].parent, rows - observed_rows_[t]);
+      observed_rows_[t] = rows;
+    }
+  }
+  if (policy.last_commit_time() != observed_commit_time_) {
+    observed_commit_time_ = policy.last_commit_time();
+    ctx_.observer->OnCommitTime(
+        static_cast<double>(observed_commit_time_ + walsender::kPostgresEpochOffsetMicros) / 1e6);
+  }
+  const size_t n = ctx_.observer->MaxValuesPerTable();
+  const auto now = std::chrono::steady_clock::now();
+  if (n == 0 || now < next_counts_) return;
+  next_counts_ = now + kCountsInterval;
+  std::vector<DefaultCounts> counts(rules.size());
+  for (size_t t = 0; t < rules.size(); ++t) {
+    counts[t].table = rules[t].parent;
+    counts[t].top = policy.TopCounts(t, n, &counts[t].other_values, &counts[t].rows);
+  }
+  ctx_.observer->OnDefaultCounts(std::move(counts));
 }
 
 void PolicyThread::RefreshCatalog() {
@@ -169,6 +201,7 @@ void PolicyThread::Loop(std::stop_token stop) {
       next_redecide = std::chrono::steady_clock::now() + kRedecideInterval;
       Decided(policy.DecideAll(), "at the periodic re-check");
     }
+    Observe();
     const size_t got = source_.Read(batch, kQueueWait);
     if (got == 0) {
       if (source_.Finished()) break;

@@ -24,6 +24,7 @@
 
 #include "src/config.h"
 #include "src/engine/engine.h"
+#include "src/engine/observer.h"
 #include "src/pg/connection.h"
 #include "src/replication/stream.h"
 #include "src/session/state.h"
@@ -54,6 +55,7 @@ struct PolicyThreadContext {
   std::atomic<uint64_t>* accounted = nullptr;  // what the reader confirms
   session::SessionErrors* errors = nullptr;
   const std::atomic<bool>* stop = nullptr;  // the process's stop request, for long recounts
+  Observer* observer = nullptr;             // told rows, commits, decisions, counts
 };
 
 class PolicyThread {
@@ -76,6 +78,9 @@ class PolicyThread {
   void ApplyReload(session::PendingReload reload);
   void Recount(size_t table);
   void Decided(std::vector<policy::Decision> decisions, const char* without_commit);
+  // Tells the observer the rows streamed and the last commit since the last
+  // call, and, at most once a second, what DEFAULT holds per value.
+  void Observe();
 
   Engine& engine_;
   pg::Connection catalog_conn_;
@@ -83,7 +88,10 @@ class PolicyThread {
   Sink& sink_;
   PolicyThreadContext ctx_;
   std::shared_ptr<const Config> current_;  // the session's, then each reload's
-  std::jthread thread_;                    // last: started once the rest is set
+  std::vector<int64_t> observed_rows_;     // committed_rows() last told, per table
+  int64_t observed_commit_time_ = 0;
+  std::chrono::steady_clock::time_point next_counts_{};
+  std::jthread thread_;  // last: started once the rest is set
 };
 
 }  // namespace partwatch::engine

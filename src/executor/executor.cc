@@ -313,6 +313,7 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
   outcome.table = decision.table;
   outcome.value = decision.value;
   outcome.kind = policy::Outcome::Kind::kFailed;
+  last_move_.reset();
   if (decision.kind == policy::ActionKind::kCreate &&
       OverHourlyCap(table, decision, max_new_partitions_per_hour)) {
     return outcome;  // kFailed: decided again at a later commit, once the hour allows
@@ -441,6 +442,7 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
         static_cast<double>(moved.lock_held.count()) / 1000.0);
     outcome.kind = policy::Outcome::Kind::kDone;
     outcome.exact_count = 0;
+    last_move_ = moved;
   } catch (const pg::PgError& e) {
     if (!conn_.connected()) {
       // The transaction died with the connection; nothing half-done is

@@ -40,6 +40,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -116,6 +117,10 @@ class Executor {
 
   pg::Connection& conn() { return conn_; }
 
+  // What the last Execute() moved, when it created a partition and moved
+  // rows (kDone); nullopt otherwise.
+  const std::optional<MoveResult>& last_move() const { return last_move_; }
+
   // A reload's [executor] and [drain] settings, for the next Execute()
   // (the session's statement_timeout and lock_timeout included).
   void SetLimits(ExecutorConfig config, DrainConfig drain);
@@ -169,6 +174,7 @@ class Executor {
   const std::atomic<bool>& stop_;
   // Creation times per parent oid, for max_new_partitions_per_hour.
   PartitionRateLimiter& limiter_;
+  std::optional<MoveResult> last_move_;  // see last_move()
   // Last cap alert per (parent oid, value), so a flood logs once an hour.
   std::map<std::pair<uint32_t, policy::KeyValue>, std::chrono::steady_clock::time_point, KeyLess>
       cap_alerts_;

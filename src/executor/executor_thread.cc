@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "decoder/walsender.h"
 #include "src/catalog.h"
 #include "src/executor/executor.h"
 
@@ -14,7 +15,8 @@ constexpr auto kQueueWait = std::chrono::milliseconds(100);
 ExecutorThread::ExecutorThread(std::shared_ptr<const Config> config,
                                session::SharedCatalog& catalog, session::DecisionQueue& decisions,
                                session::OutcomeQueue& outcomes, PartitionRateLimiter& limiter,
-                               const std::atomic<bool>& stop, session::SessionErrors& errors)
+                               const std::atomic<bool>& stop, session::SessionErrors& errors,
+                               engine::Observer& observer)
     : config_(std::move(config)),
       catalog_(catalog),
       decisions_(decisions),
@@ -22,12 +24,33 @@ ExecutorThread::ExecutorThread(std::shared_ptr<const Config> config,
       limiter_(limiter),
       stop_(stop),
       errors_(errors),
+      observer_(observer),
       thread_([this] { Run(); }) {}
 
 ExecutorThread::~ExecutorThread() { Join(); }
 
 void ExecutorThread::Join() {
   if (thread_.joinable()) thread_.join();
+}
+
+void ExecutorThread::Report(const Executor& exec, const TableInfo& table,
+                            const policy::Decision& decision, const policy::Outcome& outcome) {
+  engine::ActionReport r;
+  r.table = table.DisplayName();
+  r.kind = outcome.kind;
+  if (const std::optional<MoveResult>& moved = exec.last_move()) {
+    r.moved = true;
+    r.moved_rows = moved->moved_rows;
+    r.lock_held_seconds = static_cast<double>(moved->lock_held.count()) / 1e6;
+    if (decision.commit_time != 0) {
+      const int64_t now_pg =
+          walsender::UnixMicrosToPostgres(std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+      r.since_commit_seconds = static_cast<double>(now_pg - decision.commit_time) / 1e6;
+    }
+  }
+  observer_.OnAction(r);
 }
 
 void ExecutorThread::Run() {
@@ -52,15 +75,19 @@ void ExecutorThread::Run() {
       // stream's relations match rules by name).
       try {
         const TableInfo fresh = DescribeConfigured(exec.conn(), tc);
-        outcomes_.enqueue(
-            exec.Execute(fresh, RuleFor(tc, fresh), d, tc.max_new_partitions_per_hour));
+        const policy::Outcome outcome =
+            exec.Execute(fresh, RuleFor(tc, fresh), d, tc.max_new_partitions_per_hour);
+        Report(exec, fresh, d, outcome);
+        outcomes_.enqueue(outcome);
         continue;
       } catch (const CatalogError& e) {
         spdlog::warn("table {}: cannot re-read it before acting ({}); using the last catalog",
                      tc.name, e.what());
       }
-      outcomes_.enqueue(exec.Execute(snap->infos[d.table], snap->rules[d.table], d,
-                                     tc.max_new_partitions_per_hour));
+      const policy::Outcome outcome = exec.Execute(snap->infos[d.table], snap->rules[d.table], d,
+                                                   tc.max_new_partitions_per_hour);
+      Report(exec, snap->infos[d.table], d, outcome);
+      outcomes_.enqueue(outcome);
     }
   } catch (const std::exception& e) {
     errors_.Fail(session::SessionEnd::kTransient, std::string("executor: ") + e.what());

@@ -16,10 +16,13 @@
 
 #include "src/config.h"
 #include "src/engine/engine.h"
+#include "src/engine/observer.h"
 #include "src/executor/rate_limit.h"
 #include "src/session/state.h"
 
 namespace partwatch::executor {
+
+class Executor;
 
 // The engine's decisions, queued for the executor thread.
 class DecisionSink : public engine::Sink {
@@ -40,7 +43,7 @@ class ExecutorThread {
   ExecutorThread(std::shared_ptr<const Config> config, session::SharedCatalog& catalog,
                  session::DecisionQueue& decisions, session::OutcomeQueue& outcomes,
                  PartitionRateLimiter& limiter, const std::atomic<bool>& stop,
-                 session::SessionErrors& errors);
+                 session::SessionErrors& errors, engine::Observer& observer);
   ~ExecutorThread();  // joins (the caller sets `stop` first)
   ExecutorThread(const ExecutorThread&) = delete;
   ExecutorThread& operator=(const ExecutorThread&) = delete;
@@ -51,6 +54,9 @@ class ExecutorThread {
 
  private:
   void Run();
+  // Tells the observer what Execute() did with `decision`.
+  void Report(const Executor& exec, const TableInfo& table, const policy::Decision& decision,
+              const policy::Outcome& outcome);
 
   std::shared_ptr<const Config> config_;
   session::SharedCatalog& catalog_;
@@ -59,6 +65,7 @@ class ExecutorThread {
   PartitionRateLimiter& limiter_;
   const std::atomic<bool>& stop_;
   session::SessionErrors& errors_;
+  engine::Observer& observer_;
   std::jthread thread_;  // last: started once the rest is set
 };
 

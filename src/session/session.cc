@@ -235,6 +235,17 @@ SessionResult RunSession(ProcessState& process, bool first) {
     result.streamed = true;
     spdlog::info("streaming from slot {} (pgoutput proto_version {}, publication {})",
                  config.source.slot, opts.proto_version, config.source.publication);
+    engine::Observer& observer = *process.observer;
+    {
+      std::vector<std::string> names;
+      for (const TableInfo& info : infos) names.push_back(info.DisplayName());
+      observer.OnTables(names);
+    }
+    observer.OnStreaming(true);
+    struct NotStreamingOnExit {
+      engine::Observer& observer;
+      ~NotStreamingOnExit() { observer.OnStreaming(false); }
+    } not_streaming_on_exit{observer};
 
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> accounted{start.value()};
@@ -262,6 +273,7 @@ SessionResult RunSession(ProcessState& process, bool first) {
     {
       std::vector<policy::Decision> initial = engine.policy().DecideAll();
       engine::LogDecisions(initial, engine.policy().rules());
+      observer.OnDecisions(initial, engine.policy().rules());
       to_executor.OnDecisions(std::move(initial));
     }
 
@@ -270,9 +282,9 @@ SessionResult RunSession(ProcessState& process, bool first) {
         engine, std::move(sql), source, to_executor,
         engine::PolicyThreadContext{session_config, &catalog, &reloads, &process.config,
                                     process.fixed_log_level, &outcomes, &accounted, &errors,
-                                    &StopRequested()});
+                                    &StopRequested(), &observer});
     executor::ExecutorThread executor_thread(session_config, catalog, decisions, outcomes, limiter,
-                                             stop, errors);
+                                             stop, errors, observer);
     // Declared after the threads, so destroyed first: should anything below
     // throw, the threads are told to stop before their destructors join.
     struct StopOnExit {
@@ -282,7 +294,7 @@ SessionResult RunSession(ProcessState& process, bool first) {
 
     // The main thread watches: for a stop request, a SIGHUP, and over the
     // slot, on a connection of its own.
-    SlotMonitor monitor(config);
+    SlotMonitor monitor(config, observer);
     while (!stop.load()) {
       if (global_stop.load()) {
         stop.store(true);
@@ -297,6 +309,7 @@ SessionResult RunSession(ProcessState& process, bool first) {
       if (std::optional<std::string> why = monitor.MaybeCheck()) {
         errors.Fail(SessionEnd::kTransient, *why);
       }
+      observer.OnAlive();
       std::this_thread::sleep_for(kMainLoopWait);
     }
 

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "src/config.h"
+#include "src/engine/observer.h"
 #include "src/executor/rate_limit.h"
 #include "src/session/state.h"
 
@@ -31,6 +32,9 @@ struct ProcessState {
   ConfigInForce& config;
   executor::PartitionRateLimiter& limiter;
   bool fixed_log_level = false;  // --log-level given: [log] level is ignored
+  // Watches the sessions (metrics); never null (an engine::Observer itself
+  // watches nothing).
+  engine::Observer* observer = nullptr;
 };
 
 // Runs one session with the configuration in force when it starts; a SIGHUP

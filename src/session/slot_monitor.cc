@@ -28,6 +28,7 @@ std::optional<std::string> SlotMonitor::Check() {
     return "replication slot " + slot +
            " disappeared (dropped, or a failover); re-creating it and recounting";
   }
+  observer_.OnSlot(s->confirmed_lag_bytes, s->retained_wal_bytes);
   if (s->wal_status == "lost") {
     return "replication slot " + slot + " was invalidated (wal_status lost)";
   }

@@ -12,13 +12,16 @@
 #include <string>
 
 #include "src/config.h"
+#include "src/engine/observer.h"
 #include "src/pg/connection.h"
 
 namespace partwatch::session {
 
 class SlotMonitor {
  public:
-  explicit SlotMonitor(const Config& config) : config_(config) {}
+  // `observer` is told the slot's lag and retained WAL at each check.
+  SlotMonitor(const Config& config, engine::Observer& observer)
+      : config_(config), observer_(observer) {}
 
   // Checks the slot when source.slot_check_interval has passed since the
   // last check (the first call checks at once).  Returns why the session
@@ -29,6 +32,7 @@ class SlotMonitor {
   std::optional<std::string> Check();
 
   const Config& config_;
+  engine::Observer& observer_;
   std::optional<pg::Connection> conn_;
   std::chrono::steady_clock::time_point next_check_{};
 };

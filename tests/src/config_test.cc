@@ -109,6 +109,44 @@ TEST(ConfigTest, TooSmallMaxTrackedValuesIsNamed) {
   EXPECT_NE(e.find("table[1].max_tracked_values: must be between 16"), std::string::npos) << e;
 }
 
+TEST(ConfigTest, HttpIsOffUnlessListenIsSet) {
+  const Config c = ParseConfig(kMinimal, "test.toml");
+  EXPECT_TRUE(c.http.listen.empty());
+  EXPECT_EQ(c.http.ready_max_lag_bytes, int64_t{64} << 20);
+  EXPECT_EQ(c.metrics.max_values_per_table, 100u);
+}
+
+TEST(ConfigTest, HttpListenAndMetricsKeysAreRead) {
+  const Config c = ParseConfig(std::string(kMinimal) +
+                                   "[http]\nlisten = \"0.0.0.0:9187\"\nready_max_lag_mb = 8\n"
+                                   "[metrics]\nmax_values_per_table = 20\n",
+                               "test.toml");
+  EXPECT_EQ(c.http.listen, "0.0.0.0:9187");
+  EXPECT_EQ(c.http.host, "0.0.0.0");
+  EXPECT_EQ(c.http.port, 9187);
+  EXPECT_EQ(c.http.ready_max_lag_bytes, int64_t{8} << 20);
+  EXPECT_EQ(c.metrics.max_values_per_table, 20u);
+}
+
+TEST(ConfigTest, MalformedHttpListenIsNamed) {
+  for (const char* listen : {"9187", "127.0.0.1", "127.0.0.1:", ":9187", "127.0.0.1:http",
+                             "127.0.0.1:70000", "127.0.0.1:0", "example.com:9187", ""}) {
+    const std::string e = ErrorOf(std::string(kMinimal) + "[http]\nlisten = \"" + listen + "\"\n");
+    EXPECT_NE(e.find("test.toml: http.listen: "), std::string::npos) << listen << ": " << e;
+  }
+  const std::string e = ErrorOf(std::string(kMinimal) + "[http]\nlisten = 9187\n");
+  EXPECT_NE(e.find("http.listen: expected a string"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, ChangingHttpNeedsARestart) {
+  const Config a = ParseConfig(kMinimal, "test.toml");
+  const Config b =
+      ParseConfig(std::string(kMinimal) + "[http]\nlisten = \"127.0.0.1:9187\"\n", "test.toml");
+  const ReloadDiff d = DiffForReload(a, b);
+  ASSERT_EQ(d.restart_needed.size(), 1u);
+  EXPECT_NE(d.restart_needed[0].find("http.listen changed"), std::string::npos);
+}
+
 TEST(ConfigTest, UnknownTopLevelKeyIsNamed) {
   EXPECT_NE(ErrorOf(std::string(kMinimal) + "\n[sourc]\nx = 1\n").find("sourc: unknown key"),
             std::string::npos);
