@@ -8,7 +8,7 @@ PACKAGES=(
   libpq-dev libconcurrentqueue-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libgtest-dev
   postgresql-15 postgresql-client-15 postgresql-15-partman
-  libcpp-httplib-dev prometheus-cpp-dev prometheus
+  libcpp-httplib-dev prometheus-cpp-dev prometheus prometheus-alertmanager
 )
 
 missing=()

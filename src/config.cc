@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -110,7 +111,116 @@ void ParseListen(const std::string& listen, const std::string& origin, HttpConfi
   http->port = p;
 }
 
+// An [alerts] duration key: a string ParseDuration accepts, within
+// [min, max].
+std::chrono::milliseconds GetDuration(const toml::table& t, const char* key,
+                                      std::chrono::milliseconds def, std::chrono::milliseconds min,
+                                      std::chrono::milliseconds max, const std::string& origin,
+                                      const std::string& prefix) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  const char* expected = "expected a duration string such as \"30s\", \"5m\", \"1h\" or \"30 seconds\"";
+  if (!n->is_string()) Fail(origin, prefix + key, expected);
+  const std::string text(*n->as_string());
+  const std::optional<std::chrono::milliseconds> d = ParseDuration(text);
+  if (!d) Fail(origin, prefix + key, std::string(expected) + ", got \"" + text + "\"");
+  if (*d < min || *d > max) {
+    Fail(origin, prefix + key,
+         "must be between " + std::to_string(min.count()) + " ms and " +
+             std::to_string(max.count()) + " ms, got \"" + text + "\"");
+  }
+  return *d;
+}
+
+// http:// or https:// followed by a host (and optionally :port and a path).
+std::optional<std::string> BadUrl(const std::string& url) {
+  std::string rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+#ifndef CPPHTTPLIB_OPENSSL_SUPPORT
+    return "https is not supported by this build (cpp-httplib without OpenSSL)";
+#endif
+    rest = url.substr(8);
+  } else {
+    return "expected an http:// or https:// URL";
+  }
+  const std::string authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string::npos) return "user:password@ in the URL is not supported (use headers)";
+  std::string host = authority;
+  if (!host.empty() && host[0] == '[') {
+    const size_t close = host.find(']');
+    if (close == std::string::npos) return "unterminated [IPv6] host";
+    const std::string after = host.substr(close + 1);
+    host = host.substr(1, close - 1);
+    if (!after.empty() && after[0] != ':') return "unexpected text after the host";
+    if (after.size() > 1 && after.find_first_not_of("0123456789", 1) != std::string::npos) return "bad port";
+  } else if (const size_t colon = host.find(':'); colon != std::string::npos) {
+    const std::string port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(port) < 1 || std::stoi(port) > 65535) {
+      return "bad port";
+    }
+  }
+  if (host.empty()) return "no host";
+  for (char c : host) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ':')) {
+      return "bad character in the host";
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> GetUrls(const toml::table& t, const char* key, const std::string& origin,
+                                 const std::string& prefix) {
+  std::vector<std::string> out;
+  const toml::node* n = t.get(key);
+  if (!n) return out;
+  if (n->is_string()) {
+    Fail(origin, prefix + key, "expected a list of URLs ([\"http://host/path\"])");
+  }
+  if (!n->is_array()) Fail(origin, prefix + key, "expected a list of URLs");
+  size_t i = 0;
+  for (const toml::node& e : *n->as_array()) {
+    const std::string k = prefix + key + "[" + std::to_string(i++) + "]";
+    if (!e.is_string()) Fail(origin, k, "expected a URL string");
+    const std::string url(*e.as_string());
+    if (auto why = BadUrl(url)) Fail(origin, k, "'" + url + "': " + *why);
+    out.push_back(url);
+  }
+  return out;
+}
+
 }  // namespace
+
+std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && text[i] == ' ') ++i;
+  const size_t digits = i;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == digits || i - digits > 12) return std::nullopt;
+  const int64_t n = std::stoll(text.substr(digits, i - digits));
+  while (i < text.size() && text[i] == ' ') ++i;
+  std::string unit = text.substr(i);
+  while (!unit.empty() && unit.back() == ' ') unit.pop_back();
+  static const std::vector<std::pair<std::vector<std::string>, int64_t>> kUnits{
+      {{"ms", "millisecond", "milliseconds"}, 1},
+      {{"s", "sec", "second", "seconds"}, 1000},
+      {{"m", "min", "minute", "minutes"}, 60'000},
+      {{"h", "hour", "hours"}, 3'600'000},
+      {{"d", "day", "days"}, 86'400'000},
+  };
+  for (const auto& [names, ms] : kUnits) {
+    for (const std::string& name : names) {
+      if (unit == name) {
+        if (n <= 0) return std::nullopt;
+        return std::chrono::milliseconds(n * ms);
+      }
+    }
+  }
+  return std::nullopt;
+}
 
 Config ParseConfig(const std::string& text, const std::string& origin) {
   toml::table root;
@@ -125,7 +235,7 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
 
   Config config;
   config.path = origin;
-  RejectUnknownKeys(root, {"source", "executor", "drain", "http", "metrics", "log", "table"},
+  RejectUnknownKeys(root, {"source", "executor", "drain", "http", "metrics", "alerts", "log", "table"},
                     origin, "");
 
   if (const toml::table* src = GetTable(root, "source", origin)) {
@@ -216,6 +326,50 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
         10'000, origin, "metrics."));
   }
 
+  if (const toml::table* a = GetTable(root, "alerts", origin)) {
+    const std::string p = "alerts.";
+    RejectUnknownKeys(*a,
+                      {"recheck_interval", "max_retained_wal_mb", "disconnected_for",
+                       "resend_interval", "timeout", "webhook", "alertmanager", "notify_channel",
+                       "headers"},
+                      origin, p);
+    using std::chrono::milliseconds;
+    AlertsConfig& ac = config.alerts;
+    ac.recheck_interval = GetDuration(*a, "recheck_interval", ac.recheck_interval,
+                                      milliseconds(100), milliseconds(86'400'000), origin, p);
+    ac.disconnected_for = GetDuration(*a, "disconnected_for", ac.disconnected_for,
+                                      milliseconds(100), milliseconds(86'400'000), origin, p);
+    ac.resend_interval = GetDuration(*a, "resend_interval", ac.resend_interval, milliseconds(100),
+                                     milliseconds(86'400'000), origin, p);
+    ac.timeout =
+        GetDuration(*a, "timeout", ac.timeout, milliseconds(100), milliseconds(600'000), origin, p);
+    ac.max_retained_wal_bytes = GetInt(*a, "max_retained_wal_mb", ac.max_retained_wal_bytes >> 20,
+                                       1, int64_t{1} << 30, origin, p)
+                                << 20;
+    ac.webhook = GetUrls(*a, "webhook", origin, p);
+    ac.alertmanager = GetUrls(*a, "alertmanager", origin, p);
+    ac.notify_channel = GetString(*a, "notify_channel", "", origin, p);
+    if (a->contains("notify_channel") &&
+        (ac.notify_channel.empty() || ac.notify_channel.size() > 63)) {
+      Fail(origin, p + "notify_channel", "must be a channel name of 1 to 63 bytes");
+    }
+    if (const toml::node* h = a->get("headers")) {
+      if (!h->is_table()) Fail(origin, p + "headers", "expected a table: { Authorization = \"...\" }");
+      for (const auto& [name, value] : *h->as_table()) {
+        const std::string k = p + "headers." + std::string(name.str());
+        if (!value.is_string()) Fail(origin, k, "expected a string");
+        const std::string n(name.str());
+        if (n.empty() || n.find_first_of(" :\r\n\t") != std::string::npos) {
+          Fail(origin, k, "not a valid header name");
+        }
+        const std::string v(*value.as_string());
+        // The value is never shown: it may be a secret.
+        if (v.find_first_of("\r\n") != std::string::npos) Fail(origin, k, "value has a line break");
+        ac.headers.emplace_back(n, v);
+      }
+    }
+  }
+
   if (const toml::table* log = GetTable(root, "log", origin)) {
     RejectUnknownKeys(*log, {"level"}, origin, "log.");
     config.log_level = GetString(*log, "level", config.log_level, origin, "log.");
@@ -236,7 +390,7 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
     const std::string prefix = "table[" + std::to_string(index) + "].";
     RejectUnknownKeys(t,
                       {"name", "threshold", "action", "partition_name", "max_tracked_values",
-                       "max_new_partitions_per_hour", "interval", "max_future"},
+                       "max_new_partitions_per_hour", "interval", "max_future", "warn_above"},
                       origin, prefix);
     TableConfig tc;
     tc.name = GetString(t, "name", "", origin, prefix);
@@ -285,6 +439,13 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
     tc.max_new_partitions_per_hour =
         static_cast<int>(GetInt(t, "max_new_partitions_per_hour", tc.max_new_partitions_per_hour, 0,
                                 1'000'000, origin, prefix));
+    tc.warn_above = GetInt(t, "warn_above", 0, 0, std::numeric_limits<int64_t>::max() - 1, origin,
+                           prefix);
+    if (tc.warn_above > 0 && tc.warn_above >= tc.threshold) {
+      Fail(origin, prefix + "warn_above",
+           "must be below the threshold (" + std::to_string(tc.threshold) + "), got " +
+               std::to_string(tc.warn_above));
+    }
     config.tables.push_back(std::move(tc));
   }
   return config;
@@ -332,6 +493,18 @@ ReloadDiff DiffForReload(const Config& current, const Config& next) {
   restart("metrics.max_values_per_table",
           Shown(static_cast<int64_t>(current.metrics.max_values_per_table)),
           Shown(static_cast<int64_t>(next.metrics.max_values_per_table)));
+  // The alert manager and its channels are set up once per process.
+  {
+    const AlertsConfig& a0 = current.alerts;
+    const AlertsConfig& a1 = next.alerts;
+    if (a0.webhook != a1.webhook || a0.alertmanager != a1.alertmanager ||
+        a0.notify_channel != a1.notify_channel || a0.headers != a1.headers ||
+        a0.recheck_interval != a1.recheck_interval || a0.disconnected_for != a1.disconnected_for ||
+        a0.resend_interval != a1.resend_interval || a0.timeout != a1.timeout ||
+        a0.max_retained_wal_bytes != a1.max_retained_wal_bytes) {
+      d.restart_needed.push_back("[alerts] changed");
+    }
+  }
 
   std::vector<std::string> names0, names1;
   for (const TableConfig& t : current.tables) names0.push_back(t.name);
@@ -366,6 +539,7 @@ ReloadDiff DiffForReload(const Config& current, const Config& next) {
     Compare(t + " partition_name", a.partition_name, b.partition_name, str, &d.changes);
     Compare(t + " max_tracked_values", static_cast<int64_t>(a.max_tracked_values),
             static_cast<int64_t>(b.max_tracked_values), i64, &d.changes);
+    Compare(t + " warn_above", a.warn_above, b.warn_above, i64, &d.changes);
     Compare(t + " max_new_partitions_per_hour", int64_t{a.max_new_partitions_per_hour},
             int64_t{b.max_new_partitions_per_hour}, i64, &d.changes);
   }

@@ -93,6 +93,37 @@ struct MetricsConfig {
   size_t max_values_per_table = 100;
 };
 
+// [alerts] (src/alerts/, docs/alerting.md): named alerts with a firing ->
+// resolved life cycle, and the channels they are delivered to.  Every
+// channel is optional; every alert change is logged either way.
+struct AlertsConfig {
+  // Firing value alerts (threshold crossed, outlier held, capped, failed)
+  // are re-counted exactly at least this often; resolved once DEFAULT no
+  // longer holds more than the threshold.
+  std::chrono::milliseconds recheck_interval{30'000};
+  // PartwatchSlotRetainingWal fires past this much retained WAL.
+  int64_t max_retained_wal_bytes = int64_t{1024} << 20;
+  // PartwatchDisconnected fires after this long without a streaming session.
+  std::chrono::milliseconds disconnected_for{60'000};
+  // Alertmanager: firing alerts are pushed again this often.
+  std::chrono::milliseconds resend_interval{60'000};
+  // HTTP channels: connect + read timeout of one delivery attempt.
+  std::chrono::milliseconds timeout{5'000};
+  std::vector<std::string> webhook;       // URLs; Alertmanager webhook payload (version 4)
+  std::vector<std::string> alertmanager;  // base URLs; POST <url>/api/v2/alerts
+  std::string notify_channel;             // "" = no NOTIFY
+  // Extra HTTP headers (e.g. Authorization); their values are never logged.
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  bool any_channel() const {
+    return !webhook.empty() || !alertmanager.empty() || !notify_channel.empty();
+  }
+};
+
+// "30s", "5m", "1h", "250ms", "2d", or with words: "30 seconds", "5 minutes".
+// nullopt when `text` is none of these (or zero or negative).
+std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text);
+
 struct TableConfig {
   std::string name;  // SQL syntax: schema.table, quoted parts for mixed case
   int64_t threshold = 100;
@@ -115,6 +146,9 @@ struct TableConfig {
   // Flood guard: past this many partitions created for the table within the
   // last hour, partwatch alerts instead of creating.
   int max_new_partitions_per_hour = 60;
+  // PartwatchThresholdApproaching fires when a value's count passes this
+  // (below the threshold); 0 = never.
+  int64_t warn_above = 0;
 };
 
 struct Config {
@@ -124,6 +158,7 @@ struct Config {
   DrainConfig drain;
   HttpConfig http;
   MetricsConfig metrics;
+  AlertsConfig alerts;
   std::string log_level = "info";
   std::vector<TableConfig> tables;
 };

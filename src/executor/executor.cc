@@ -314,8 +314,10 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
   outcome.value = decision.value;
   outcome.kind = policy::Outcome::Kind::kFailed;
   last_move_.reset();
+  last_alert_ = LastAlert{};
   if (decision.kind == policy::ActionKind::kCreate &&
       OverHourlyCap(table, decision, max_new_partitions_per_hour)) {
+    last_alert_.kind = engine::ActionAlert::kRateCapped;
     return outcome;  // kFailed: decided again at a later commit, once the hour allows
   }
   try {
@@ -352,6 +354,7 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
       spdlog::warn("ALERT table {} value {}: {} rows in DEFAULT partition {}.{} (threshold {})",
                    table.DisplayName(), decision.value.ForLog(), exact,
                    table.default_partition.nspname, table.default_partition.relname, threshold);
+      last_alert_.kind = engine::ActionAlert::kThresholdCrossed;
       outcome.kind = policy::Outcome::Kind::kAlerted;
       return outcome;
     }
@@ -364,12 +367,14 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
           table.range->partman ? " Until then pg_partman's run_maintenance() will try to create "
                                  "every child up to it: consider part_config.ignore_default_data"
                                : "");
+      last_alert_.kind = engine::ActionAlert::kOutlierHeld;
       outcome.kind = policy::Outcome::Kind::kAlerted;
       return outcome;
     }
     const std::vector<policy::KeyValue> gap = PartmanGap(table, decision.value);
     if (!gap.empty() && OverHourlyCap(table, decision, max_new_partitions_per_hour,
                                       static_cast<int>(gap.size()) + 1)) {
+      last_alert_.kind = engine::ActionAlert::kRateCapped;
       return outcome;  // kFailed, like the cap check above: all of them or none
     }
     // The path is chosen by what the move would cost under the lock that
@@ -451,6 +456,7 @@ policy::Outcome Executor::Execute(const TableInfo& table, const policy::TableRul
     }
     spdlog::error("table {} value {}: action failed: {}", table.DisplayName(),
                   decision.value.ForLog(), e.what());
+    last_alert_ = LastAlert{engine::ActionAlert::kFailed, e.what()};
     outcome.kind = policy::Outcome::Kind::kFailed;
   }
   return outcome;

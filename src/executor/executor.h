@@ -36,6 +36,8 @@
 // Thread-safety: owned by the executor thread.
 #pragma once
 
+#include "src/engine/observer.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -120,6 +122,13 @@ class Executor {
   // What the last Execute() moved, when it created a partition and moved
   // rows (kDone); nullopt otherwise.
   const std::optional<MoveResult>& last_move() const { return last_move_; }
+  // What the last Execute() alerted on, for the alert manager: the kind
+  // and the error text of a failure (engine::ActionAlert).
+  struct LastAlert {
+    engine::ActionAlert kind = engine::ActionAlert::kNone;
+    std::string error;
+  };
+  const LastAlert& last_alert() const { return last_alert_; }
 
   // A reload's [executor] and [drain] settings, for the next Execute()
   // (the session's statement_timeout and lock_timeout included).
@@ -175,6 +184,7 @@ class Executor {
   // Creation times per parent oid, for max_new_partitions_per_hour.
   PartitionRateLimiter& limiter_;
   std::optional<MoveResult> last_move_;  // see last_move()
+  LastAlert last_alert_;                 // see last_alert()
   // Last cap alert per (parent oid, value), so a flood logs once an hour.
   std::map<std::pair<uint32_t, policy::KeyValue>, std::chrono::steady_clock::time_point, KeyLess>
       cap_alerts_;

@@ -34,12 +34,26 @@ void ExecutorThread::Join() {
 }
 
 void ExecutorThread::Report(const Executor& exec, const TableInfo& table,
-                            const policy::Decision& decision, const policy::Outcome& outcome) {
+                            const policy::Decision& decision, const policy::Outcome& outcome,
+                            int64_t threshold) {
   engine::ActionReport r;
   r.table = table.DisplayName();
   r.kind = outcome.kind;
+  r.default_partition = table.default_partition.nspname + "." + table.default_partition.relname;
+  r.value = decision.value;
+  r.alert = exec.last_alert().kind;
+  r.error = exec.last_alert().error;
+  r.rows = r.alert == engine::ActionAlert::kRateCapped ? decision.streamed_count
+                                                       : outcome.exact_count;
+  if (decision.commit_time != 0) {
+    r.commit_lsn = decision.commit_lsn.ToString();
+    r.commit_unix_seconds =
+        static_cast<double>((decision.commit_time + walsender::kPostgresEpochOffsetMicros)) / 1e6;
+  }
   if (const std::optional<MoveResult>& moved = exec.last_move()) {
     r.moved = true;
+    r.partition = moved->partition;
+    r.online = moved->online;
     r.moved_rows = moved->moved_rows;
     r.lock_held_seconds = static_cast<double>(moved->lock_held.count()) / 1e6;
     if (decision.commit_time != 0) {
@@ -50,6 +64,7 @@ void ExecutorThread::Report(const Executor& exec, const TableInfo& table,
       r.since_commit_seconds = static_cast<double>(now_pg - decision.commit_time) / 1e6;
     }
   }
+  r.threshold = threshold;
   observer_.OnAction(r);
 }
 
@@ -75,9 +90,10 @@ void ExecutorThread::Run() {
       // stream's relations match rules by name).
       try {
         const TableInfo fresh = DescribeConfigured(exec.conn(), tc);
+        const policy::TableRule rule = RuleFor(tc, fresh);
         const policy::Outcome outcome =
-            exec.Execute(fresh, RuleFor(tc, fresh), d, tc.max_new_partitions_per_hour);
-        Report(exec, fresh, d, outcome);
+            exec.Execute(fresh, rule, d, tc.max_new_partitions_per_hour);
+        Report(exec, fresh, d, outcome, rule.ThresholdFor(d.value));
         outcomes_.enqueue(outcome);
         continue;
       } catch (const CatalogError& e) {
@@ -86,7 +102,7 @@ void ExecutorThread::Run() {
       }
       const policy::Outcome outcome = exec.Execute(snap->infos[d.table], snap->rules[d.table], d,
                                                    tc.max_new_partitions_per_hour);
-      Report(exec, snap->infos[d.table], d, outcome);
+      Report(exec, snap->infos[d.table], d, outcome, snap->rules[d.table].ThresholdFor(d.value));
       outcomes_.enqueue(outcome);
     }
   } catch (const std::exception& e) {

@@ -56,7 +56,7 @@ class ExecutorThread {
   void Run();
   // Tells the observer what Execute() did with `decision`.
   void Report(const Executor& exec, const TableInfo& table, const policy::Decision& decision,
-              const policy::Outcome& outcome);
+              const policy::Outcome& outcome, int64_t threshold);
 
   std::shared_ptr<const Config> config_;
   session::SharedCatalog& catalog_;

@@ -29,6 +29,7 @@ std::optional<std::string> SlotMonitor::Check() {
            " disappeared (dropped, or a failover); re-creating it and recounting";
   }
   observer_.OnSlot(s->confirmed_lag_bytes, s->retained_wal_bytes);
+  observer_.OnWalStatus(s->wal_status);
   if (s->wal_status == "lost") {
     return "replication slot " + slot + " was invalidated (wal_status lost)";
   }
