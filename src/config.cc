@@ -119,7 +119,8 @@ std::chrono::milliseconds GetDuration(const toml::table& t, const char* key,
                                       const std::string& prefix) {
   const toml::node* n = t.get(key);
   if (!n) return def;
-  const char* expected = "expected a duration string such as \"30s\", \"5m\", \"1h\" or \"30 seconds\"";
+  const char* expected =
+      "expected a duration string such as \"30s\", \"5m\", \"1h\" or \"30 seconds\"";
   if (!n->is_string()) Fail(origin, prefix + key, expected);
   const std::string text(*n->as_string());
   const std::optional<std::chrono::milliseconds> d = ParseDuration(text);
@@ -146,7 +147,8 @@ std::optional<std::string> BadUrl(const std::string& url) {
     return "expected an http:// or https:// URL";
   }
   const std::string authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (authority.find('@') != std::string::npos) return "user:password@ in the URL is not supported (use headers)";
+  if (authority.find('@') != std::string::npos)
+    return "user:password@ in the URL is not supported (use headers)";
   std::string host = authority;
   if (!host.empty() && host[0] == '[') {
     const size_t close = host.find(']');
@@ -154,18 +156,21 @@ std::optional<std::string> BadUrl(const std::string& url) {
     const std::string after = host.substr(close + 1);
     host = host.substr(1, close - 1);
     if (!after.empty() && after[0] != ':') return "unexpected text after the host";
-    if (after.size() > 1 && after.find_first_not_of("0123456789", 1) != std::string::npos) return "bad port";
+    if (after.size() > 1 && after.find_first_not_of("0123456789", 1) != std::string::npos)
+      return "bad port";
   } else if (const size_t colon = host.find(':'); colon != std::string::npos) {
     const std::string port = host.substr(colon + 1);
     host = host.substr(0, colon);
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(port) < 1 || std::stoi(port) > 65535) {
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 ||
+        std::stoi(port) > 65535) {
       return "bad port";
     }
   }
   if (host.empty()) return "no host";
   for (char c : host) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ':')) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+          c == ':')) {
       return "bad character in the host";
     }
   }
@@ -205,10 +210,8 @@ std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) 
   std::string unit = text.substr(i);
   while (!unit.empty() && unit.back() == ' ') unit.pop_back();
   static const std::vector<std::pair<std::vector<std::string>, int64_t>> kUnits{
-      {{"ms", "millisecond", "milliseconds"}, 1},
-      {{"s", "sec", "second", "seconds"}, 1000},
-      {{"m", "min", "minute", "minutes"}, 60'000},
-      {{"h", "hour", "hours"}, 3'600'000},
+      {{"ms", "millisecond", "milliseconds"}, 1},  {{"s", "sec", "second", "seconds"}, 1000},
+      {{"m", "min", "minute", "minutes"}, 60'000}, {{"h", "hour", "hours"}, 3'600'000},
       {{"d", "day", "days"}, 86'400'000},
   };
   for (const auto& [names, ms] : kUnits) {
@@ -235,7 +238,8 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
 
   Config config;
   config.path = origin;
-  RejectUnknownKeys(root, {"source", "executor", "drain", "http", "metrics", "alerts", "log", "table"},
+  RejectUnknownKeys(root,
+                    {"source", "executor", "drain", "http", "metrics", "alerts", "log", "table"},
                     origin, "");
 
   if (const toml::table* src = GetTable(root, "source", origin)) {
@@ -328,11 +332,11 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
 
   if (const toml::table* a = GetTable(root, "alerts", origin)) {
     const std::string p = "alerts.";
-    RejectUnknownKeys(*a,
-                      {"recheck_interval", "max_retained_wal_mb", "disconnected_for",
-                       "resend_interval", "timeout", "webhook", "alertmanager", "notify_channel",
-                       "headers"},
-                      origin, p);
+    RejectUnknownKeys(
+        *a,
+        {"recheck_interval", "max_retained_wal_mb", "disconnected_for", "resend_interval",
+         "timeout", "webhook", "alertmanager", "notify_channel", "headers"},
+        origin, p);
     using std::chrono::milliseconds;
     AlertsConfig& ac = config.alerts;
     ac.recheck_interval = GetDuration(*a, "recheck_interval", ac.recheck_interval,
@@ -354,7 +358,8 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
       Fail(origin, p + "notify_channel", "must be a channel name of 1 to 63 bytes");
     }
     if (const toml::node* h = a->get("headers")) {
-      if (!h->is_table()) Fail(origin, p + "headers", "expected a table: { Authorization = \"...\" }");
+      if (!h->is_table())
+        Fail(origin, p + "headers", "expected a table: { Authorization = \"...\" }");
       for (const auto& [name, value] : *h->as_table()) {
         const std::string k = p + "headers." + std::string(name.str());
         if (!value.is_string()) Fail(origin, k, "expected a string");
@@ -439,8 +444,8 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
     tc.max_new_partitions_per_hour =
         static_cast<int>(GetInt(t, "max_new_partitions_per_hour", tc.max_new_partitions_per_hour, 0,
                                 1'000'000, origin, prefix));
-    tc.warn_above = GetInt(t, "warn_above", 0, 0, std::numeric_limits<int64_t>::max() - 1, origin,
-                           prefix);
+    tc.warn_above =
+        GetInt(t, "warn_above", 0, 0, std::numeric_limits<int64_t>::max() - 1, origin, prefix);
     if (tc.warn_above > 0 && tc.warn_above >= tc.threshold) {
       Fail(origin, prefix + "warn_above",
            "must be below the threshold (" + std::to_string(tc.threshold) + "), got " +

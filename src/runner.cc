@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "src/alerts/manager.h"
+#include "src/alerts/recheck.h"
 #include "src/engine/observer.h"
 #include "src/executor/rate_limit.h"
 #include "src/http/server.h"
@@ -76,8 +78,14 @@ int RunWatcher(const Config& config, bool loop, bool fixed_log_level) {
     spdlog::info("serving /metrics, /healthz and /readyz on http://{} (unauthenticated)",
                  config.http.listen);
   }
-  engine::Observer& observer = metrics ? *metrics : nobody;
-  session::ProcessState process{in_force, limiter, fixed_log_level, &observer};
+  engine::Observer& watched = metrics ? *metrics : nobody;
+  // Alerts: always (every change is logged); channels as configured.
+  alerts::AlertManager alert_manager(
+      config, watched,
+      config.http.listen.empty() ? "" : "http://" + config.http.listen + "/metrics");
+  alerts::Rechecker rechecker(alert_manager);
+  engine::FanoutObserver observer({&watched, &alert_manager});
+  session::ProcessState process{in_force, limiter, fixed_log_level, &observer, &rechecker};
   bool first = true;
   for (int attempt = 1;; ++attempt) {
     const session::SessionResult r = session::RunSession(process, first);

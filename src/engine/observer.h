@@ -54,10 +54,10 @@ struct ActionReport {
   // streamed count for a capped decision.
   int64_t rows = 0;
   ActionAlert alert = ActionAlert::kNone;
-  std::string error;      // kFailed: the error text
-  std::string partition;  // moved: the partition created, schema-qualified
-  bool online = false;    // moved by the online drain
-  std::string commit_lsn;  // the commit that crossed the threshold; "" at start-up
+  std::string error;               // kFailed: the error text
+  std::string partition;           // moved: the partition created, schema-qualified
+  bool online = false;             // moved by the online drain
+  std::string commit_lsn;          // the commit that crossed the threshold; "" at start-up
   double commit_unix_seconds = 0;  // its timestamp; 0 at start-up
   policy::Outcome::Kind kind = policy::Outcome::Kind::kFailed;
   bool moved = false;  // kDone by creating a partition and moving rows

@@ -43,8 +43,8 @@ void ExecutorThread::Report(const Executor& exec, const TableInfo& table,
   r.value = decision.value;
   r.alert = exec.last_alert().kind;
   r.error = exec.last_alert().error;
-  r.rows = r.alert == engine::ActionAlert::kRateCapped ? decision.streamed_count
-                                                       : outcome.exact_count;
+  r.rows =
+      r.alert == engine::ActionAlert::kRateCapped ? decision.streamed_count : outcome.exact_count;
   if (decision.commit_time != 0) {
     r.commit_lsn = decision.commit_lsn.ToString();
     r.commit_unix_seconds =

@@ -127,7 +127,16 @@ Metrics::Metrics(MetricsOptions options)
       lock_held_(prometheus::BuildHistogram()
                      .Name("partwatch_lock_held_seconds")
                      .Help("Longest write-blocking lock per action that moved rows")
-                     .Register(*registry_)) {
+                     .Register(*registry_)),
+      alert_deliveries_(prometheus::BuildCounter()
+                            .Name("partwatch_alert_deliveries_total")
+                            .Help("Ends of alert notification attempts per channel: delivered, "
+                                  "retried, dropped, superseded, overflow")
+                            .Register(*registry_)),
+      alerts_firing_(prometheus::BuildGauge()
+                         .Name("partwatch_alerts_firing")
+                         .Help("Alerts firing now, per alert name")
+                         .Register(*registry_)) {
   prometheus::BuildGauge()
       .Name("partwatch_build_info")
       .Help("Always 1; the version in a label")
@@ -206,6 +215,14 @@ void Metrics::OnAction(const engine::ActionReport& report) {
   m.rows_moved->Increment(static_cast<double>(report.moved_rows));
   m.lock_held->Observe(report.lock_held_seconds);
   if (report.since_commit_seconds) m.action_duration->Observe(*report.since_commit_seconds);
+}
+
+void Metrics::OnAlertDelivery(const std::string& channel, const std::string& result) {
+  alert_deliveries_.Add({{"channel", channel}, {"result", result}}).Increment();
+}
+
+void Metrics::OnAlertsFiring(const std::string& alertname, int64_t firing) {
+  alerts_firing_.Add({{"alertname", alertname}}).Set(static_cast<double>(firing));
 }
 
 std::string Metrics::Scrape() const {

@@ -56,6 +56,8 @@ class Metrics : public engine::Observer {
   size_t MaxValuesPerTable() const override { return options_.max_values_per_table; }
   void OnDefaultCounts(std::vector<engine::DefaultCounts> counts) override;
   void OnAction(const engine::ActionReport& report) override;
+  void OnAlertDelivery(const std::string& channel, const std::string& result) override;
+  void OnAlertsFiring(const std::string& alertname, int64_t firing) override;
 
   // Every metric in the Prometheus text exposition format (0.0.4).
   std::string Scrape() const;
@@ -93,6 +95,8 @@ class Metrics : public engine::Observer {
   prometheus::Family<prometheus::Counter>& action_failures_;
   prometheus::Family<prometheus::Histogram>& action_duration_;
   prometheus::Family<prometheus::Histogram>& lock_held_;
+  prometheus::Family<prometheus::Counter>& alert_deliveries_;
+  prometheus::Family<prometheus::Gauge>& alerts_firing_;
 
   mutable std::mutex mu_;
   std::map<std::string, TableMetrics> tables_;                        // under mu_

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "policy/policy.h"
+#include "src/alerts/recheck.h"
 #include "src/catalog.h"
 #include "src/drain/drain.h"
 #include "src/engine/engine.h"
@@ -309,6 +310,7 @@ SessionResult RunSession(ProcessState& process, bool first) {
       if (std::optional<std::string> why = monitor.MaybeCheck()) {
         errors.Fail(SessionEnd::kTransient, *why);
       }
+      if (process.rechecker) process.rechecker->MaybeRun(*process.config.Get(), &stop);
       observer.OnAlive();
       std::this_thread::sleep_for(kMainLoopWait);
     }

@@ -18,6 +18,10 @@
 #include "src/executor/rate_limit.h"
 #include "src/session/state.h"
 
+namespace partwatch::alerts {
+class Rechecker;
+}
+
 namespace partwatch::session {
 
 struct SessionResult {
@@ -35,6 +39,8 @@ struct ProcessState {
   // Watches the sessions (metrics); never null (an engine::Observer itself
   // watches nothing).
   engine::Observer* observer = nullptr;
+  // Recounts the values of firing alerts; null when nobody needs it.
+  alerts::Rechecker* rechecker = nullptr;
 };
 
 // Runs one session with the configuration in force when it starts; a SIGHUP

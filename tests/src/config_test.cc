@@ -336,3 +336,102 @@ TEST(ReloadDiffTest, RangeIntervalNeedsARestart) {
 
 }  // namespace
 }  // namespace partwatch
+
+namespace partwatch {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(ConfigDurationTest, ParsesShortAndLongUnits) {
+  EXPECT_EQ(ParseDuration("30s"), milliseconds(30'000));
+  EXPECT_EQ(ParseDuration("5m"), milliseconds(300'000));
+  EXPECT_EQ(ParseDuration("1h"), milliseconds(3'600'000));
+  EXPECT_EQ(ParseDuration("250ms"), milliseconds(250));
+  EXPECT_EQ(ParseDuration("2d"), milliseconds(172'800'000));
+  EXPECT_EQ(ParseDuration("30 seconds"), milliseconds(30'000));
+  EXPECT_EQ(ParseDuration("1 second"), milliseconds(1'000));
+  EXPECT_EQ(ParseDuration("5 minutes"), milliseconds(300'000));
+  EXPECT_EQ(ParseDuration("2 hours"), milliseconds(7'200'000));
+}
+
+TEST(ConfigDurationTest, RejectsWhatIsNotADuration) {
+  for (const char* bad : {"", "s", "30", "30x", "-5s", "0s", "1.5s", "5 parsecs", "s30",
+                          "99999999999999s", "1m30s"}) {
+    EXPECT_EQ(ParseDuration(bad), std::nullopt) << bad;
+  }
+}
+
+const std::string kTable = "\n[[table]]\nname = \"public.orders\"\n";
+
+TEST(ConfigAlertsTest, DefaultsAndValues) {
+  const Config d = ParseConfig(kTable, "test.toml");
+  EXPECT_EQ(d.alerts.recheck_interval, milliseconds(30'000));
+  EXPECT_EQ(d.alerts.disconnected_for, milliseconds(60'000));
+  EXPECT_EQ(d.alerts.resend_interval, milliseconds(60'000));
+  EXPECT_EQ(d.alerts.timeout, milliseconds(5'000));
+  EXPECT_EQ(d.alerts.max_retained_wal_bytes, int64_t{1024} << 20);
+  EXPECT_FALSE(d.alerts.any_channel());
+  const Config c = ParseConfig(R"(
+[alerts]
+recheck_interval = "1s"
+disconnected_for = "2 minutes"
+resend_interval = "1h"
+timeout = "500ms"
+max_retained_wal_mb = 10
+webhook = ["http://127.0.0.1:9000/hook", "https://alerts.example.com"]
+alertmanager = ["http://[::1]:9093"]
+notify_channel = "partwatch"
+headers = { Authorization = "Bearer s3cret" }
+)" + kTable + "warn_above = 50\n",
+                               "test.toml");
+  EXPECT_EQ(c.alerts.recheck_interval, milliseconds(1'000));
+  EXPECT_EQ(c.alerts.disconnected_for, milliseconds(120'000));
+  EXPECT_EQ(c.alerts.resend_interval, milliseconds(3'600'000));
+  EXPECT_EQ(c.alerts.timeout, milliseconds(500));
+  EXPECT_EQ(c.alerts.max_retained_wal_bytes, int64_t{10} << 20);
+  ASSERT_EQ(c.alerts.webhook.size(), 2u);
+  EXPECT_EQ(c.alerts.alertmanager.at(0), "http://[::1]:9093");
+  EXPECT_EQ(c.alerts.notify_channel, "partwatch");
+  ASSERT_EQ(c.alerts.headers.size(), 1u);
+  EXPECT_EQ(c.alerts.headers[0].first, "Authorization");
+  EXPECT_EQ(c.tables.at(0).warn_above, 50);
+}
+
+TEST(ConfigAlertsTest, BadValuesNameTheKey) {
+  EXPECT_NE(ErrorOf("[alerts]\nwebhook = [\"not a url\"]\n" + kTable).find("alerts.webhook[0]"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[alerts]\nwebhook = [\"http://ok/\", \"ftp://x/\"]\n" + kTable)
+                .find("alerts.webhook[1]"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[alerts]\nwebhook = [\"http:///path\"]\n" + kTable).find("alerts.webhook[0]"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[alerts]\nwebhook = \"http://x/\"\n" + kTable).find("alerts.webhook"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[alerts]\nalertmanager = [\"http://h:99999\"]\n" + kTable)
+                .find("alerts.alertmanager[0]"),
+            std::string::npos);
+  EXPECT_NE(
+      ErrorOf("[alerts]\nrecheck_interval = \"soon\"\n" + kTable).find("alerts.recheck_interval"),
+      std::string::npos);
+  EXPECT_NE(ErrorOf("[alerts]\ntimeout = 5\n" + kTable).find("alerts.timeout"), std::string::npos);
+  EXPECT_NE(ErrorOf("[alerts]\nresend_intervall = \"1s\"\n" + kTable)
+                .find("alerts.resend_intervall: unknown key"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[alerts]\nnotify_channel = \"\"\n" + kTable).find("alerts.notify_channel"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(kTable + "threshold = 10\nwarn_above = 10\n").find("table[1].warn_above"),
+            std::string::npos);
+  // A header's value is a secret: never in a message.
+  const std::string e = ErrorOf("[alerts]\nheaders = { \"Bad Name\" = \"s3cret\" }\n" + kTable);
+  EXPECT_NE(e.find("alerts.headers.Bad Name"), std::string::npos) << e;
+  EXPECT_EQ(e.find("s3cret"), std::string::npos) << e;
+}
+
+TEST(ConfigAlertsTest, ChangingAlertsNeedsARestart) {
+  const Config a = ParseConfig(kTable, "a.toml");
+  const Config b = ParseConfig("[alerts]\nnotify_channel = \"x\"\n" + kTable, "b.toml");
+  EXPECT_FALSE(DiffForReload(a, b).restart_needed.empty());
+}
+
+}  // namespace
+}  // namespace partwatch
