@@ -544,7 +544,8 @@ ReloadDiff DiffForReload(const Config& current, const Config& next) {
     Compare(t + " partition_name", a.partition_name, b.partition_name, str, &d.changes);
     Compare(t + " max_tracked_values", static_cast<int64_t>(a.max_tracked_values),
             static_cast<int64_t>(b.max_tracked_values), i64, &d.changes);
-    Compare(t + " warn_above", a.warn_above, b.warn_above, i64, &d.changes);
+    // The alert manager reads it once per process.
+    restart(t + " warn_above", Shown(a.warn_above), Shown(b.warn_above));
     Compare(t + " max_new_partitions_per_hour", int64_t{a.max_new_partitions_per_hour},
             int64_t{b.max_new_partitions_per_hour}, i64, &d.changes);
   }
