@@ -7,7 +7,9 @@
 #      orders_other) and starts `partwatch run`;
 #   4. inserts 100 rows of status 'returned' (nothing happens), then 1 more
 #      (partwatch creates orders_returned and moves the 101 rows);
-#   5. shows the partitions, the row counts, `partwatch status` and the log;
+#   5. shows the partitions, the row counts, `partwatch status` and the log,
+#      the PartwatchThresholdApproaching alert (warn_above = 50) firing and
+#      resolving at a local webhook receiver, and an excerpt of /metrics;
 #   6. stops partwatch; loads a 300,000-row backlog of two statuses into
 #      DEFAULT and empties it online with `partwatch drain --all`;
 #   7. the second seed's pg_partman daily table (premake 1) with rows dated
@@ -27,8 +29,10 @@ WORK=$(mktemp -d /tmp/partwatch-demo.XXXXXX)
 chmod 755 "$WORK"  # the server runs as postgres and must reach $WORK/pg
 PGDIR=$WORK/pg
 PW_PID=""
+HOOK_PID=""
 cleanup() {
   [ -n "$PW_PID" ] && kill -TERM "$PW_PID" 2>/dev/null && wait "$PW_PID" 2>/dev/null || true
+  [ -n "$HOOK_PID" ] && kill "$HOOK_PID" 2>/dev/null || true
   "$ROOT/scripts/pgtmp" stop "$PGDIR" || true
   rm -rf "$WORK"
 }
@@ -57,14 +61,29 @@ CREATE TABLE orders_other PARTITION OF orders DEFAULT;
 SQL
 psql -c '\d+ orders' | sed -n '/Partitions/,$p'
 
+# A local webhook receiver (one JSON body per line in $WORK/webhook.jsonl)
+# and a free port for partwatch's /metrics.
+/usr/bin/python3 "$ROOT/scripts/webhook-receiver.py" "$WORK/webhook.jsonl" >"$WORK/hook.port" &
+HOOK_PID=$!
+for _ in $(seq 1 50); do [ -s "$WORK/hook.port" ] && break; sleep 0.1; done
+HOOK_PORT=$(cat "$WORK/hook.port")
+HTTP_PORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
 cat > "$WORK/partwatch.toml" <<EOF
 [source]
 dsn = "host=127.0.0.1 port=$PORT dbname=postgres user=postgres"
+
+[http]
+listen = "127.0.0.1:$HTTP_PORT"   # /metrics, /healthz, /readyz
+
+[alerts]
+webhook = ["http://127.0.0.1:$HOOK_PORT/hook"]
 
 [[table]]
 name = "public.orders"
 threshold = 100
 action = "create"
+warn_above = 50   # PartwatchThresholdApproaching past 50 rows of one value
 EOF
 step "partwatch run --config $WORK/partwatch.toml"
 cat "$WORK/partwatch.toml"
@@ -75,8 +94,19 @@ grep -q "streaming from slot" "$WORK/partwatch.log" || { cat "$WORK/partwatch.lo
 
 step "inserting 100 rows of status 'returned' (threshold 100: not more than it)"
 psql -c "INSERT INTO orders (customer_name, status) SELECT 'Customer ' || i, 'returned' FROM generate_series(1, 100) AS i"
-sleep 1
 psql -c "SELECT tableoid::regclass AS partition, status, count(*) FROM orders GROUP BY 1, 2 ORDER BY 1"
+echo "past warn_above = 50: the webhook receiver gets the alert"
+for _ in $(seq 1 100); do grep -q '"status": "firing"' "$WORK/webhook.jsonl" 2>/dev/null && break; sleep 0.1; done
+grep -q '"status": "firing"' "$WORK/webhook.jsonl" 2>/dev/null \
+  || { echo "demo FAILED: no firing alert at the webhook"; cat "$WORK/partwatch.log"; exit 1; }
+/usr/bin/python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    b = json.loads(line)
+    for a in b["alerts"]:
+        print("  webhook:", a["status"], a["labels"]["alertname"],
+              {k: v for k, v in a["labels"].items() if k != "alertname"}, a["annotations"])
+' "$WORK/webhook.jsonl"
 
 step "inserting 1 more: 101 rows of 'returned' in DEFAULT"
 COMMIT_AT=$(date +%s%N)
@@ -94,6 +124,18 @@ step "what happened"
 psql -c '\d+ orders' | sed -n '/Partitions/,$p'
 psql -c "SELECT tableoid::regclass AS partition, status, count(*) FROM orders GROUP BY 1, 2 ORDER BY 1"
 psql -c "SELECT count(*) AS returned_rows_left_in_default FROM orders_other WHERE status = 'returned'"
+echo "the rows left DEFAULT: the alert resolves at the webhook"
+for _ in $(seq 1 600); do grep -q '"status": "resolved"' "$WORK/webhook.jsonl" 2>/dev/null && break; sleep 0.1; done
+grep -q '"status": "resolved"' "$WORK/webhook.jsonl" \
+  || { echo "demo FAILED: the alert did not resolve at the webhook"; cat "$WORK/partwatch.log"; exit 1; }
+/usr/bin/python3 -c '
+import json, sys
+for line in list(open(sys.argv[1]))[-1:]:
+    for a in json.loads(line)["alerts"]:
+        print("  webhook:", a["status"], a["labels"]["alertname"], a["labels"].get("value", ""))' "$WORK/webhook.jsonl"
+step "curl http://127.0.0.1:$HTTP_PORT/metrics (excerpt)"
+curl -fsS "http://127.0.0.1:$HTTP_PORT/metrics" | grep -E '^partwatch_(partitions_created_total|rows_moved_total|decisions_total|replication_connected|alerts_firing|alert_deliveries_total)' || true
+curl -fsS -o /dev/null -w "/readyz: %{http_code}\n" "http://127.0.0.1:$HTTP_PORT/readyz" || true
 step "partwatch status"
 "$PW" status --config "$WORK/partwatch.toml"
 step "partwatch's log"
