@@ -40,6 +40,34 @@ class StatusTest : public OrdersTest {
   std::string config_;
 };
 
+// Counting DEFAULT per value sums the pieces' counts in a temporary table.
+// A role that may not create one still gets exact counts, summed in
+// partwatch's memory instead, and is told which grant would bound that.
+TEST_F(StatusTest, WithoutTheTemporaryPrivilegeCountsStayExactAndTheGrantIsNamed) {
+  db_->Exec(
+      "DROP ROLE IF EXISTS pw_notemp; CREATE ROLE pw_notemp LOGIN;"
+      "REVOKE TEMPORARY ON DATABASE " +
+      db_->name() +
+      " FROM PUBLIC;"
+      "ALTER TABLE orders OWNER TO pw_notemp; ALTER TABLE orders_other OWNER TO pw_notemp;");
+  ASSERT_EQ(db_->Scalar("SELECT has_database_privilege('pw_notemp', current_database(), 'TEMP')"),
+            "f");
+  const CommandResult r =
+      RunPartwatch({"status", "--json"},
+                   MakeConfigForDsn(db_->Conninfo("pw_notemp"), TableBlock("public.orders", 100)));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("cannot create a temporary table"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("GRANT TEMPORARY ON DATABASE"), std::string::npos) << r.err;
+  const json report = json::parse(r.out);
+  const json& orders = report["tables"][0];
+  EXPECT_EQ(orders["default_rows"], 170) << orders.dump(2);
+  ASSERT_EQ(orders["values"].size(), 2u) << orders.dump(2);
+  EXPECT_EQ(orders["values"][0]["value"], "returned");
+  EXPECT_EQ(orders["values"][0]["rows"], 150);
+  EXPECT_EQ(orders["values"][1]["value"], "later");
+  EXPECT_EQ(orders["values"][1]["rows"], 20);
+}
+
 TEST_F(StatusTest, JsonReportsCountsThresholdAndWhatItWouldDo) {
   const CommandResult r = RunPartwatch({"status", "--json"}, config_);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
