@@ -58,6 +58,11 @@ int main(int argc, char** argv) {
       "threshold and what partwatch would do; plus the slot's retained WAL and the publication.");
   add_common(status);
   status->add_flag("--json", json, "print one JSON document instead of text");
+  bool live = false;
+  status->add_flag("--live", live,
+                   "ask the running `partwatch run` instead of the database: the policy's counts "
+                   "per value, decisions not acted on yet, firing alerts and the hourly cap's "
+                   "use, from GET /status on the configuration's [http] listen");
   CLI::App* setup = app.add_subcommand(
       "setup",
       "Create the publication (INSERT only, DEFAULT partitions, key columns) and the "
@@ -104,7 +109,9 @@ int main(int argc, char** argv) {
     partwatch::InstallRunSignalHandlers();
     return partwatch::RunWatcher(config, !no_loop, !log_level.empty());
   }
-  if (*status) return partwatch::RunStatus(config, json);
+  if (*status) {
+    return live ? partwatch::RunLiveStatus(config, json) : partwatch::RunStatus(config, json);
+  }
   if (*setup) return partwatch::RunSetup(config);
   if (*teardown) return partwatch::RunTeardown(config);
   if (*drain) return partwatch::drain::RunDrain(config, drain_table, drain_values, drain_all);

@@ -13,6 +13,7 @@
 #include "src/metrics/metrics.h"
 #include "src/session/session.h"
 #include "src/session/state.h"
+#include "src/status.h"
 #include "src/util/backoff.h"
 
 namespace partwatch {
@@ -60,17 +61,26 @@ int RunWatcher(const Config& config, bool loop, bool fixed_log_level) {
   // start max_new_partitions_per_hour over.
   executor::PartitionRateLimiter limiter;
   session::ConfigInForce in_force(config);
-  // [http] listen: metrics and health on a thread of their own, for the
-  // whole process (both set up before the first session, so a port in use
-  // fails at once).  Without it nobody watches.
+  // [http] listen: metrics, health and /status on a thread of their own,
+  // for the whole process (set up before the first session, so a port in
+  // use fails at once).  Without it nobody watches.
   engine::Observer nobody;
   std::unique_ptr<metrics::Metrics> metrics;
-  std::unique_ptr<http::MetricsServer> server;
   if (!config.http.listen.empty()) {
     metrics = std::make_unique<metrics::Metrics>(metrics::MetricsOptions{
         PARTWATCH_VERSION, config.metrics.max_values_per_table, config.http.ready_max_lag_bytes});
+  }
+  engine::Observer& watched = metrics ? *metrics : nobody;
+  // Alerts: always (every change is logged); channels as configured.
+  alerts::AlertManager alert_manager(
+      config, watched,
+      config.http.listen.empty() ? "" : "http://" + config.http.listen + "/metrics");
+  std::unique_ptr<http::MetricsServer> server;
+  if (metrics) {
     try {
-      server = std::make_unique<http::MetricsServer>(config.http.host, config.http.port, *metrics);
+      server = std::make_unique<http::MetricsServer>(
+          config.http.host, config.http.port, *metrics,
+          [&] { return LiveStatusJson(*in_force.Get(), *metrics, alert_manager, limiter); });
     } catch (const http::ListenError& e) {
       spdlog::error("{}", e.what());
       return 1;
@@ -78,11 +88,6 @@ int RunWatcher(const Config& config, bool loop, bool fixed_log_level) {
     spdlog::info("serving /metrics, /healthz and /readyz on http://{} (unauthenticated)",
                  config.http.listen);
   }
-  engine::Observer& watched = metrics ? *metrics : nobody;
-  // Alerts: always (every change is logged); channels as configured.
-  alerts::AlertManager alert_manager(
-      config, watched,
-      config.http.listen.empty() ? "" : "http://" + config.http.listen + "/metrics");
   alerts::Rechecker rechecker(alert_manager);
   engine::FanoutObserver observer({&watched, &alert_manager});
   session::ProcessState process{in_force, limiter, fixed_log_level, &observer, &rechecker};

@@ -1,5 +1,7 @@
 #include "src/status.h"
 
+#include <httplib.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -7,7 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "policy/naming.h"
+#include "src/alerts/alert.h"
+#include "src/alerts/manager.h"
 #include "src/catalog.h"
+#include "src/executor/rate_limit.h"
+#include "src/metrics/metrics.h"
 #include "src/partition_sql.h"
 #include "src/setup.h"
 
@@ -47,8 +53,7 @@ nlohmann::json BuildReport(pg::Connection& conn, const Config& config) {
       if (vc.rows > rule.ThresholdFor(vc.value)) {
         v["would"] = policy::ActionKindName(tc.action);
         if (tc.action == policy::ActionKind::kCreate) {
-          v["partition"] =
-              info.nspname + "." + BaseName(info, tc.partition_name, vc.value, spec);
+          v["partition"] = info.nspname + "." + BaseName(info, tc.partition_name, vc.value, spec);
         }
       } else {
         v["would"] = "wait";
@@ -101,7 +106,7 @@ nlohmann::json BuildReport(pg::Connection& conn, const Config& config) {
     report["slot"] = nullptr;
   }
   pg::QueryResult pub = conn.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1",
-                                   {config.source.publication});
+                                        {config.source.publication});
   report["publication"] = {{"name", config.source.publication}, {"exists", pub.rows() == 1}};
   return report;
 }
@@ -176,7 +181,156 @@ void PrintText(const nlohmann::json& report) {
               report["publication"]["exists"].get<bool>() ? "exists" : "does not exist");
 }
 
+// Escaped like the log: a value must not be able to forge a line.
+std::string ShownValue(const nlohmann::json& v) {
+  return (v.is_null() ? policy::KeyValue::Null() : policy::KeyValue::Of(v.get<std::string>()))
+      .ForLog();
+}
+
+void PrintLive(const nlohmann::json& s, const std::string& url) {
+  std::printf(
+      "partwatch run at %s (version %s): %s\n", url.c_str(), s.value("version", "").c_str(),
+      s.value("streaming", false) ? "streaming" : "not streaming (connecting or reconnecting)");
+  for (const auto& t : s["tables"]) {
+    std::printf(
+        "%s  DEFAULT: %lld row(s) counted by the policy, threshold %lld, action %s; %lld of "
+        "max_new_partitions_per_hour %lld used in the last hour\n",
+        t["table"].get<std::string>().c_str(),
+        static_cast<long long>(t["default_rows"].get<int64_t>()),
+        static_cast<long long>(t["threshold"].get<int64_t>()),
+        t["action"].get<std::string>().c_str(),
+        static_cast<long long>(t["partitions_created_last_hour"].get<int64_t>()),
+        static_cast<long long>(t["max_new_partitions_per_hour"].get<int64_t>()));
+    if (t["values"].empty()) std::printf("    (no rows counted in DEFAULT)\n");
+    for (const auto& v : t["values"]) {
+      std::printf("    %-32s %10lld\n", ShownValue(v["value"]).c_str(),
+                  static_cast<long long>(v["rows"].get<int64_t>()));
+    }
+    if (t["other_values"].get<int64_t>() > 0) {
+      std::printf("    (%lld more value(s) not shown)\n",
+                  static_cast<long long>(t["other_values"].get<int64_t>()));
+    }
+    for (const auto& p : t["pending"]) {
+      std::printf("    pending decision: %s %s (%lld row(s) counted when decided)\n",
+                  p["action"].get<std::string>().c_str(), ShownValue(p["value"]).c_str(),
+                  static_cast<long long>(p["streamed_count"].get<int64_t>()));
+    }
+  }
+  if (s["alerts"].empty()) {
+    std::printf("alerts firing: none\n");
+  } else {
+    std::printf("alerts firing: %zu\n", s["alerts"].size());
+  }
+  for (const auto& a : s["alerts"]) {
+    std::string labels;
+    for (const auto& [k, v] : a["labels"].items()) {
+      if (k == "alertname") continue;
+      labels += (labels.empty() ? "" : ", ") + k + "=" + v.dump();
+    }
+    std::printf("    %s {%s} since %s", a["alertname"].get<std::string>().c_str(), labels.c_str(),
+                a["startsAt"].get<std::string>().c_str());
+    if (a["annotations"].contains("summary")) {
+      std::printf(": %s", a["annotations"]["summary"].get<std::string>().c_str());
+    }
+    std::printf("\n");
+  }
+}
+
 }  // namespace
+
+std::string LiveStatusJson(const Config& config, const metrics::Metrics& metrics,
+                           const alerts::AlertManager& alerts,
+                           executor::PartitionRateLimiter& limiter) {
+  nlohmann::json out;
+  out["version"] = PARTWATCH_VERSION;
+  out["streaming"] = metrics.Streaming();
+  const std::vector<std::string> names = metrics.Tables();  // the catalog's, config order
+  const auto counts = metrics.Counts();
+  const std::vector<metrics::PendingDecision> pending = metrics.Pending();
+  const std::map<std::string, size_t> created = limiter.CreatedInLastHourByTable();
+  out["tables"] = nlohmann::json::array();
+  for (size_t i = 0; i < config.tables.size(); ++i) {
+    const TableConfig& tc = config.tables[i];
+    const std::string name = i < names.size() ? names[i] : tc.name;
+    nlohmann::json t;
+    t["table"] = name;
+    t["threshold"] = tc.threshold;
+    t["action"] = policy::ActionKindName(tc.action);
+    t["warn_above"] = tc.warn_above;
+    t["max_new_partitions_per_hour"] = tc.max_new_partitions_per_hour;
+    const auto c = created.find(name);
+    t["partitions_created_last_hour"] = c == created.end() ? 0 : c->second;
+    t["values"] = nlohmann::json::array();
+    t["default_rows"] = 0;
+    t["other_values"] = 0;
+    if (counts) {
+      for (const engine::DefaultCounts& dc : *counts) {
+        if (dc.table != name) continue;
+        for (const auto& [value, rows] : dc.top) {
+          t["values"].push_back({{"value", ValueJson(value)}, {"rows", rows}});
+        }
+        t["default_rows"] = dc.rows;
+        t["other_values"] = dc.other_values;
+      }
+    }
+    t["pending"] = nlohmann::json::array();
+    for (const metrics::PendingDecision& p : pending) {
+      if (p.table != name) continue;
+      t["pending"].push_back({{"value", ValueJson(p.value)},
+                              {"action", p.action},
+                              {"streamed_count", p.streamed_count}});
+    }
+    out["tables"].push_back(std::move(t));
+  }
+  out["alerts"] = nlohmann::json::array();
+  for (const alerts::Alert& a : alerts.Firing()) {
+    out["alerts"].push_back({{"alertname", a.name},
+                             {"labels", a.AllLabels()},
+                             {"annotations", a.annotations},
+                             {"startsAt", alerts::Rfc3339(a.starts_at)},
+                             {"fingerprint", a.Fingerprint()}});
+  }
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+int RunLiveStatus(const Config& config, bool json) {
+  if (config.http.listen.empty()) {
+    spdlog::error(
+        "status --live reads GET /status from the running `partwatch run`, on its [http] listen "
+        "address; this configuration does not set [http] listen");
+    return 1;
+  }
+  // A server bound to every interface answers on the loopback too.
+  const std::string host = config.http.host == "0.0.0.0" ? "127.0.0.1" : config.http.host;
+  const std::string url = "http://" + host + ":" + std::to_string(config.http.port) + "/status";
+  httplib::Client client(host, config.http.port);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(10);
+  auto res = client.Get("/status");
+  if (!res) {
+    spdlog::error(
+        "cannot reach the running partwatch at {} ({}): is `partwatch run` running with this "
+        "configuration? status --live needs it, with [http] listen set",
+        url, httplib::to_string(res.error()));
+    return 1;
+  }
+  if (res->status != 200) {
+    spdlog::error("{} answered HTTP {} (a partwatch older than status --live, or another server?)",
+                  url, res->status);
+    return 1;
+  }
+  const nlohmann::json status = nlohmann::json::parse(res->body, nullptr, false);
+  if (status.is_discarded() || !status.contains("tables") || !status.contains("alerts")) {
+    spdlog::error("{} did not answer partwatch's status document", url);
+    return 1;
+  }
+  if (json) {
+    std::cout << status.dump(2) << std::endl;
+  } else {
+    PrintLive(status, url);
+  }
+  return 0;
+}
 
 int RunStatus(const Config& config, bool json) {
   try {

@@ -38,6 +38,7 @@ void ExecutorThread::Report(const Executor& exec, const TableInfo& table,
                             int64_t threshold) {
   engine::ActionReport r;
   r.table = table.DisplayName();
+  limiter_.NameTable(table.oid, r.table);
   r.kind = outcome.kind;
   r.default_partition = table.default_partition.nspname + "." + table.default_partition.relname;
   r.value = decision.value;

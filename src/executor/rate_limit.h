@@ -16,7 +16,9 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 namespace partwatch::executor {
@@ -32,9 +34,16 @@ class PartitionRateLimiter {
   // Records one partition created for `parent_oid` at `now`.
   void RecordCreated(uint32_t parent_oid, Clock::time_point now = Clock::now());
 
+  // Names `parent_oid` ("public.orders") for CreatedInLastHourByTable.
+  void NameTable(uint32_t parent_oid, const std::string& table);
+  // Partitions within the hour before `now` per named table (for GET
+  // /status); tables never named are left out.
+  std::map<std::string, size_t> CreatedInLastHourByTable(Clock::time_point now = Clock::now());
+
  private:
   std::mutex mu_;
   std::unordered_map<uint32_t, std::deque<Clock::time_point>> created_;
+  std::unordered_map<uint32_t, std::string> names_;
 };
 
 }  // namespace partwatch::executor

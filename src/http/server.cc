@@ -12,8 +12,9 @@ namespace {
 constexpr const char* kTextFormat = "text/plain; version=0.0.4; charset=utf-8";
 }  // namespace
 
-MetricsServer::MetricsServer(const std::string& host, int port, const metrics::Metrics& metrics)
-    : metrics_(metrics), server_(std::make_unique<httplib::Server>()) {
+MetricsServer::MetricsServer(const std::string& host, int port, const metrics::Metrics& metrics,
+                             std::function<std::string()> status)
+    : metrics_(metrics), status_(std::move(status)), server_(std::make_unique<httplib::Server>()) {
   // httplib writes the headers and the body separately: without
   // TCP_NODELAY, Nagle's algorithm holds the body until the client's
   // delayed ACK, about 40 ms per keep-alive request (measured: 27 ms a GET
@@ -32,6 +33,11 @@ MetricsServer::MetricsServer(const std::string& host, int port, const metrics::M
     res.status = r.ready ? 200 : 503;
     res.set_content(r.reason + "\n", "text/plain");
   });
+  if (status_) {
+    server_->Get("/status", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(status_(), "application/json");
+    });
+  }
   if (!server_->bind_to_port(host, port)) {
     throw ListenError("http.listen: cannot listen on " + host + ":" + std::to_string(port) + ": " +
                       std::strerror(errno) + " (in use, or not an address of this machine?)");

@@ -1,5 +1,7 @@
 #include "src/metrics/metrics.h"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <chrono>
@@ -168,10 +170,16 @@ void Metrics::OnStreaming(bool streaming) {
   lag_known_.store(false);
   streaming_.store(streaming);
   connected_.Set(streaming ? 1 : 0);
+  if (!streaming) {
+    std::lock_guard lock(mu_);
+    pending_.clear();  // the session's decision queue ended with it
+  }
 }
 
 void Metrics::OnTables(const std::vector<std::string>& tables) {
   for (const std::string& t : tables) For(t);
+  std::lock_guard lock(mu_);
+  table_names_ = tables;
 }
 
 void Metrics::OnSlot(int64_t confirmed_lag_bytes, int64_t retained_bytes) {
@@ -195,6 +203,10 @@ void Metrics::OnDecisions(const std::vector<policy::Decision>& decisions,
     if (d.table >= rules.size()) continue;
     TableMetrics& m = For(rules[d.table].parent);
     (d.kind == policy::ActionKind::kCreate ? m.decisions_create : m.decisions_alert)->Increment();
+    std::lock_guard lock(mu_);
+    pending_.push_back(PendingDecision{rules[d.table].parent, d.value,
+                                       d.kind == policy::ActionKind::kCreate ? "create" : "alert",
+                                       d.streamed_count});
   }
 }
 
@@ -205,6 +217,13 @@ void Metrics::OnDefaultCounts(std::vector<engine::DefaultCounts> counts) {
 }
 
 void Metrics::OnAction(const engine::ActionReport& report) {
+  {
+    std::lock_guard lock(mu_);
+    const auto it = std::find_if(pending_.begin(), pending_.end(), [&](const PendingDecision& p) {
+      return p.table == report.table && p.value == report.value;
+    });
+    if (it != pending_.end()) pending_.erase(it);
+  }
   TableMetrics& m = For(report.table);
   if (report.kind == policy::Outcome::Kind::kFailed) {
     m.action_failures->Increment();
@@ -215,6 +234,21 @@ void Metrics::OnAction(const engine::ActionReport& report) {
   m.rows_moved->Increment(static_cast<double>(report.moved_rows));
   m.lock_held->Observe(report.lock_held_seconds);
   if (report.since_commit_seconds) m.action_duration->Observe(*report.since_commit_seconds);
+}
+
+std::vector<std::string> Metrics::Tables() const {
+  std::lock_guard lock(mu_);
+  return table_names_;
+}
+
+std::shared_ptr<const std::vector<engine::DefaultCounts>> Metrics::Counts() const {
+  std::lock_guard lock(mu_);
+  return counts_;
+}
+
+std::vector<PendingDecision> Metrics::Pending() const {
+  std::lock_guard lock(mu_);
+  return pending_;
 }
 
 void Metrics::OnAlertDelivery(const std::string& channel, const std::string& result) {

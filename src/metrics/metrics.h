@@ -34,6 +34,14 @@ struct MetricsOptions {
   int64_t ready_max_lag_bytes = 64 << 20;  // [http] ready_max_lag_mb
 };
 
+// A decision handed to the executor and not yet acted on (for GET /status).
+struct PendingDecision {
+  std::string table;
+  policy::KeyValue value;
+  std::string action;          // "create" or "alert"
+  int64_t streamed_count = 0;  // the policy's count when it decided
+};
+
 // Whether /readyz should say ready, and if not, why (one line).
 struct Readiness {
   bool ready = false;
@@ -68,6 +76,14 @@ class Metrics : public engine::Observer {
   // since it started streaming, is under ready_max_lag_bytes.
   Readiness Ready() const;
 
+  // For GET /status: a session streams now; the configured tables of the
+  // last session (catalog names, config order); the policy's latest DEFAULT
+  // counts (null before the first snapshot); decisions not acted on yet.
+  bool Streaming() const { return streaming_.load(); }
+  std::vector<std::string> Tables() const;
+  std::shared_ptr<const std::vector<engine::DefaultCounts>> Counts() const;
+  std::vector<PendingDecision> Pending() const;
+
  private:
   struct TableMetrics {
     prometheus::Counter* streamed_rows;
@@ -101,6 +117,8 @@ class Metrics : public engine::Observer {
   mutable std::mutex mu_;
   std::map<std::string, TableMetrics> tables_;                        // under mu_
   std::shared_ptr<const std::vector<engine::DefaultCounts>> counts_;  // under mu_
+  std::vector<std::string> table_names_;                              // under mu_
+  std::vector<PendingDecision> pending_;                              // under mu_
 
   std::atomic<bool> streaming_{false};
   std::atomic<bool> lag_known_{false};  // measured since streaming started

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -68,6 +69,30 @@ class Receiver {
     }
     return std::nullopt;
   }
+  // How many accepted bodies have `status` and `alertname`.
+  int Count(const std::string& status, const std::string& alertname) {
+    std::lock_guard lock(mu_);
+    int n = 0;
+    for (const Json& b : bodies_) {
+      if (b.is_object() && b.value("status", "") == status && b.contains("alerts") &&
+          b["alerts"].size() == 1 && b["alerts"][0]["labels"].value("alertname", "") == alertname) {
+        ++n;
+      }
+    }
+    return n;
+  }
+  // The alert of the last accepted body with `status` and `alertname`.
+  std::optional<Json> Last(const std::string& status, const std::string& alertname) {
+    std::lock_guard lock(mu_);
+    for (auto it = bodies_.rbegin(); it != bodies_.rend(); ++it) {
+      const Json& b = *it;
+      if (b.is_object() && b.value("status", "") == status && b.contains("alerts") &&
+          b["alerts"].size() == 1 && b["alerts"][0]["labels"].value("alertname", "") == alertname) {
+        return b["alerts"][0];
+      }
+    }
+    return std::nullopt;
+  }
   int requests() {
     std::lock_guard lock(mu_);
     return requests_;
@@ -95,6 +120,26 @@ std::string AlertsBlock(const std::string& lines) {
 
 std::string Webhook(int port) {
   return "webhook = [\"http://127.0.0.1:" + std::to_string(port) + "/hook\"]\n";
+}
+
+// Waits (generously) for the webhook's POST of `alertname` with `status`;
+// returns that body's one alert.
+std::optional<Json> WaitAlert(Receiver& receiver, const std::string& status,
+                              const std::string& alertname,
+                              std::chrono::seconds timeout = seconds(60)) {
+  std::optional<std::pair<Json, std::chrono::system_clock::time_point>> got;
+  if (!WaitFor([&] { return (got = receiver.Find(status, alertname)).has_value(); }, timeout)) {
+    return std::nullopt;
+  }
+  return got->first["alerts"][0];
+}
+
+// A config whose [source] block also has `lines`.
+std::string WithSource(std::string config, const std::string& lines) {
+  const size_t pos = config.find("\n[log]");
+  if (pos == std::string::npos) throw std::runtime_error("unexpected config layout: " + config);
+  config.insert(pos, "\n" + lines);
+  return config;
 }
 
 class AlertWebhookTest : public OrdersTest {};
@@ -347,6 +392,267 @@ TEST_F(AlertWebhookTest, AlertmanagerShowsItFiringThenResolved) {
       << (listed ? listed->dump() : "") << pw->Log() << am_log();
   EXPECT_NE(pw->Log().find("alert resolved: PartwatchThresholdCrossed"), std::string::npos);
   EXPECT_EQ(pw->Stop(SIGTERM), 0) << pw->Log();
+}
+
+// The alerts of a create table, each on a real failure or limit.
+class AlertValueTest : public OrdersTest {};
+
+// A session of the test holds ROW EXCLUSIVE on the parent (LOCK recurses to
+// the partitions): inserts and reads go on, but the move's SHARE lock on the
+// parent cannot be had within lock_timeout, and with max_attempts = 1 the
+// executor gives up at once.  Once the lock is gone, the next commit of the
+// value is decided again, the move succeeds and the alert resolves.
+TEST_F(AlertValueTest, ActionFailedCarriesTheErrorAndResolvesWhenAMoveSucceeds) {
+  const int port = UnusedPort();
+  Receiver receiver(port);
+  auto pw = StartRun(Config(
+      TableBlock("public.orders", 100),
+      "[executor]\nmax_attempts = 1\nlock_timeout_ms = 100\n\n" + AlertsBlock(Webhook(port))));
+  ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
+  pg::Connection holder = db_->Connect();
+  holder.Exec("BEGIN");
+  holder.Exec("LOCK TABLE orders IN ROW EXCLUSIVE MODE");
+  db_->Exec(InsertOrders(101, "returned"));
+  const std::optional<Json> firing = WaitAlert(receiver, "firing", "PartwatchActionFailed");
+  ASSERT_TRUE(firing) << pw->Log();
+  EXPECT_EQ((*firing)["labels"]["table"], "public.orders") << firing->dump();
+  EXPECT_EQ((*firing)["labels"]["partition"], "public.orders_other") << firing->dump();
+  EXPECT_EQ((*firing)["labels"]["value"], "returned") << firing->dump();
+  const Json& ann = (*firing)["annotations"];
+  EXPECT_EQ(ann.value("rows", ""), "101") << firing->dump();
+  EXPECT_EQ(ann.value("threshold", ""), "100") << firing->dump();
+  EXPECT_NE(ann.value("error", "").find("gave up after 1 attempt(s)"), std::string::npos)
+      << firing->dump();
+  EXPECT_NE(ann.value("error", "").find("lock timeout"), std::string::npos) << firing->dump();
+  EXPECT_NE(ann.value("summary", "").find("failed"), std::string::npos) << firing->dump();
+  EXPECT_TRUE(ann.contains("commit_lsn")) << firing->dump();
+  EXPECT_FALSE(RelationExists(*db_, "public.orders_returned"));
+  EXPECT_NE(pw->Log().find("action failed"), std::string::npos) << pw->Log();
+
+  holder.Exec("COMMIT");
+  // A commit of the value decides it again, once the policy has taken the
+  // failure (a commit it merged before that, while the decision was still
+  // pending, does not: the periodic re-check would, 30 s later).  So commit
+  // one more row now and then until it resolves.
+  std::optional<Json> resolved;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        db_->Exec(InsertOrders(1, "returned"));
+        for (int i = 0; i < 20 && !resolved; ++i) {
+          resolved = receiver.Last("resolved", "PartwatchActionFailed");
+          if (!resolved) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return resolved.has_value();
+      },
+      seconds(60)))
+      << pw->Log();
+  EXPECT_EQ((*resolved)["fingerprint"], (*firing)["fingerprint"]);
+  EXPECT_TRUE(RelationExists(*db_, "public.orders_returned"));
+  EXPECT_GE(Count(*db_, "SELECT count(*) FROM orders_returned"), 102);
+  EXPECT_EQ(pw->Stop(SIGTERM), 0) << pw->Log();
+}
+
+// max_new_partitions_per_hour = 1: the first value's partition is created,
+// the second value's is not, and that fires; deleting its rows resolves it
+// (the recheck counts no more than the threshold).
+TEST_F(AlertValueTest, PartitionRateCappedFiresForTheSecondValue) {
+  const int port = UnusedPort();
+  Receiver receiver(port);
+  auto pw = StartRun(Config(TableBlock("public.orders", 100) + "max_new_partitions_per_hour = 1\n",
+                            AlertsBlock(Webhook(port))));
+  ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
+  db_->Exec(InsertOrders(101, "returned"));
+  ASSERT_TRUE(WaitFor([&] { return RelationExists(*db_, "public.orders_returned"); }, seconds(60)))
+      << pw->Log();
+  db_->Exec(InsertOrders(101, "pending"));
+  const std::optional<Json> firing = WaitAlert(receiver, "firing", "PartwatchPartitionRateCapped");
+  ASSERT_TRUE(firing) << pw->Log();
+  EXPECT_EQ((*firing)["labels"]["table"], "public.orders") << firing->dump();
+  EXPECT_EQ((*firing)["labels"]["partition"], "public.orders_other") << firing->dump();
+  EXPECT_EQ((*firing)["labels"]["value"], "pending") << firing->dump();
+  const Json& ann = (*firing)["annotations"];
+  EXPECT_EQ(ann.value("rows", ""), "101") << firing->dump();
+  EXPECT_EQ(ann.value("threshold", ""), "100") << firing->dump();
+  EXPECT_NE(ann.value("summary", "").find("max_new_partitions_per_hour"), std::string::npos)
+      << firing->dump();
+  EXPECT_FALSE(RelationExists(*db_, "public.orders_pending"));
+  EXPECT_EQ(receiver.Count("firing", "PartwatchPartitionRateCapped"), 1);
+
+  db_->Exec("DELETE FROM orders WHERE status = 'pending'");
+  const std::optional<Json> resolved =
+      WaitAlert(receiver, "resolved", "PartwatchPartitionRateCapped");
+  ASSERT_TRUE(resolved) << pw->Log();
+  EXPECT_EQ((*resolved)["fingerprint"], (*firing)["fingerprint"]);
+  EXPECT_EQ(pw->Stop(SIGTERM), 0) << pw->Log();
+}
+
+// warn_above = 50 under a threshold of 100: 60 rows fire it (no partition
+// label: the policy's count, not an action); 41 more cross the threshold,
+// the partition is created and it resolves.
+TEST_F(AlertValueTest, ThresholdApproachingFiresPastWarnAboveAndResolvesOnceMoved) {
+  const int port = UnusedPort();
+  Receiver receiver(port);
+  auto pw = StartRun(
+      Config(TableBlock("public.orders", 100) + "warn_above = 50\n", AlertsBlock(Webhook(port))));
+  ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
+  db_->Exec(InsertOrders(40, "pending"));  // not past warn_above
+  db_->Exec(InsertOrders(20, "pending"));
+  const std::optional<Json> firing = WaitAlert(receiver, "firing", "PartwatchThresholdApproaching");
+  ASSERT_TRUE(firing) << pw->Log();
+  EXPECT_EQ((*firing)["labels"]["table"], "public.orders") << firing->dump();
+  EXPECT_EQ((*firing)["labels"]["value"], "pending") << firing->dump();
+  EXPECT_FALSE((*firing)["labels"].contains("partition")) << firing->dump();
+  const Json& ann = (*firing)["annotations"];
+  EXPECT_EQ(ann.value("rows", ""), "60") << firing->dump();
+  EXPECT_EQ(ann.value("warn_above", ""), "50") << firing->dump();
+  EXPECT_EQ(ann.value("threshold", ""), "100") << firing->dump();
+
+  db_->Exec(InsertOrders(41, "pending"));
+  ASSERT_TRUE(WaitFor([&] { return RelationExists(*db_, "public.orders_pending"); }, seconds(60)))
+      << pw->Log();
+  const std::optional<Json> resolved =
+      WaitAlert(receiver, "resolved", "PartwatchThresholdApproaching");
+  ASSERT_TRUE(resolved) << pw->Log();
+  EXPECT_EQ((*resolved)["fingerprint"], (*firing)["fingerprint"]);
+  EXPECT_EQ(receiver.Count("firing", "PartwatchThresholdCrossed"), 0);
+  EXPECT_EQ(pw->Stop(SIGTERM), 0) << pw->Log();
+}
+
+// An open transaction holds the slot's restart_lsn back (logical decoding
+// must be able to decode it from its start), so the WAL written after it
+// stays retained whatever partwatch confirms: with the limit at 1 MB, a few
+// MB of WAL fire it.  Once the transaction ends, a CHECKPOINT logs the
+// running transactions, the slot's restart_lsn moves past them and it
+// resolves.
+TEST_F(AlertValueTest, SlotRetainingWalFiresWhileAnOpenTransactionHoldsTheSlotBack) {
+  const int port = UnusedPort();
+  Receiver receiver(port);
+  db_->Exec("CREATE TABLE side (x int); CREATE TABLE filler (x text)");
+  auto pw = StartRun(WithSource(Config(TableBlock("public.orders", 100),
+                                       AlertsBlock(Webhook(port) + "max_retained_wal_mb = 1\n")),
+                                "slot_check_interval_ms = 200\n"));
+  ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
+  pg::Connection holder = db_->Connect();
+  holder.Exec("BEGIN");
+  holder.Exec("INSERT INTO side VALUES (1)");  // an xid, its first WAL record
+  db_->Exec("INSERT INTO filler SELECT repeat(md5(i::text), 40) FROM generate_series(1, 4000) i");
+  const std::optional<Json> firing = WaitAlert(receiver, "firing", "PartwatchSlotRetainingWal");
+  ASSERT_TRUE(firing) << pw->Log();
+  EXPECT_EQ((*firing)["labels"]["slot"], "partwatch") << firing->dump();
+  const Json& ann = (*firing)["annotations"];
+  EXPECT_EQ(ann.value("limit_bytes", ""), "1048576") << firing->dump();
+  EXPECT_GT(std::stoll(ann.value("retained_bytes", "0")), 1048576) << firing->dump();
+  EXPECT_FALSE(ann.value("wal_status", "").empty()) << firing->dump();
+  EXPECT_NE(ann.value("summary", "").find("retains"), std::string::npos) << firing->dump();
+
+  holder.Exec("COMMIT");
+  std::optional<Json> resolved;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        db_->Exec("CHECKPOINT");
+        db_->Exec("INSERT INTO side VALUES (2)");
+        for (int i = 0; i < 20 && !resolved; ++i) {
+          resolved = receiver.Last("resolved", "PartwatchSlotRetainingWal");
+          if (!resolved) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return resolved.has_value();
+      },
+      seconds(120)))
+      << pw->Log()
+      << db_->Scalar(
+             "SELECT pg_current_wal_lsn() - restart_lsn FROM pg_replication_slots WHERE slot_name "
+             "= 'partwatch'");
+  EXPECT_EQ((*resolved)["fingerprint"], (*firing)["fingerprint"]);
+  EXPECT_EQ(pw->Stop(SIGTERM), 0) << pw->Log();
+}
+
+// A RANGE table (daily, date key) with max_future: a row dated 2100 is held
+// in DEFAULT and alerted; deleting it resolves the alert at the recheck.
+class AlertRangeTest : public PartwatchTest {};
+
+TEST_F(AlertRangeTest, OutlierHeldFiresForABucketBeyondMaxFuture) {
+  db_->Exec(
+      "CREATE TABLE events (id bigserial, event_date date, payload text) "
+      "PARTITION BY RANGE (event_date);"
+      "CREATE TABLE events_default PARTITION OF events DEFAULT;"
+      "CREATE TABLE events_p2020_01_01 PARTITION OF events "
+      "FOR VALUES FROM ('2020-01-01') TO ('2020-01-02');"
+      "CREATE TABLE events_p2020_01_02 PARTITION OF events "
+      "FOR VALUES FROM ('2020-01-02') TO ('2020-01-03');");
+  const int port = UnusedPort();
+  Receiver receiver(port);
+  auto pw = StartRun(Config(TableBlock("public.events", 0) + "max_future = \"90 days\"\n",
+                            AlertsBlock(Webhook(port))));
+  ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
+  db_->Exec("INSERT INTO events (event_date) VALUES ('2100-01-01')");
+  const std::optional<Json> firing = WaitAlert(receiver, "firing", "PartwatchOutlierHeld");
+  ASSERT_TRUE(firing) << pw->Log();
+  EXPECT_EQ((*firing)["labels"]["table"], "public.events") << firing->dump();
+  EXPECT_EQ((*firing)["labels"]["partition"], "public.events_default") << firing->dump();
+  EXPECT_EQ((*firing)["labels"]["value"], "2100-01-01") << firing->dump();
+  const Json& ann = (*firing)["annotations"];
+  EXPECT_EQ(ann.value("rows", ""), "1") << firing->dump();
+  EXPECT_EQ(ann.value("threshold", ""), "0") << firing->dump();
+  EXPECT_NE(ann.value("summary", "").find("max_future"), std::string::npos) << firing->dump();
+  EXPECT_FALSE(RelationExists(*db_, "public.events_p2100_01_01"));
+  EXPECT_NE(pw->Log().find("ALERT table public.events bucket '2100-01-01'"), std::string::npos)
+      << pw->Log();
+
+  db_->Exec("DELETE FROM events WHERE event_date = '2100-01-01'");
+  const std::optional<Json> resolved = WaitAlert(receiver, "resolved", "PartwatchOutlierHeld");
+  ASSERT_TRUE(resolved) << pw->Log();
+  EXPECT_EQ((*resolved)["fingerprint"], (*firing)["fingerprint"]);
+  EXPECT_EQ(pw->Stop(SIGTERM), 0) << pw->Log();
+}
+
+// PostgreSQL stopped for longer than disconnected_for (2 s) fires it; it
+// resolves once partwatch streams again.  A server of the test's own, so
+// stopping it disturbs no other test.
+TEST(AlertDisconnectedTest, FiresWhileTheServerIsDownAndResolvesWhenStreamingAgain) {
+  PgServer server;
+  {
+    pg::Connection admin = pg::Connection::Open(server.Conninfo());
+    admin.Exec("CREATE DATABASE alerts_disconnected");
+  }
+  pg::Connection::Open(server.Conninfo("alerts_disconnected")).Exec(kOrdersDdl);
+  const int port = UnusedPort();
+  Receiver receiver(port);
+  PartwatchProcess pw(
+      {"run"},
+      MakeConfigForDsn(server.Conninfo("alerts_disconnected"), TableBlock("public.orders", 100),
+                       AlertsBlock(Webhook(port) + "disconnected_for = \"2s\"\n")));
+  ASSERT_TRUE(pw.WaitForLog(kStreamingLine, seconds(60))) << pw.Log();
+  // A slow start-up may have fired (and resolved) it already: count from here.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return receiver.Count("firing", "PartwatchDisconnected") ==
+               receiver.Count("resolved", "PartwatchDisconnected");
+      },
+      seconds(60)));
+  const int fired_before = receiver.Count("firing", "PartwatchDisconnected");
+
+  server.StopServer("fast");
+  ASSERT_TRUE(
+      WaitFor([&] { return receiver.Count("firing", "PartwatchDisconnected") > fired_before; },
+              seconds(60)))
+      << pw.Log();
+  const std::optional<Json> firing = receiver.Last("firing", "PartwatchDisconnected");
+  ASSERT_TRUE(firing);
+  EXPECT_EQ((*firing)["labels"]["slot"], "partwatch") << firing->dump();
+  EXPECT_NE((*firing)["annotations"].value("summary", "").find("no replication session"),
+            std::string::npos)
+      << firing->dump();
+  EXPECT_NE(pw.Log().find("alert firing: PartwatchDisconnected"), std::string::npos) << pw.Log();
+
+  server.StartServer();
+  ASSERT_TRUE(
+      WaitFor([&] { return receiver.Count("resolved", "PartwatchDisconnected") > fired_before; },
+              seconds(120)))
+      << pw.Log();
+  EXPECT_EQ(receiver.Last("resolved", "PartwatchDisconnected").value()["fingerprint"],
+            (*firing)["fingerprint"]);
+  EXPECT_TRUE(pw.running());
+  EXPECT_EQ(pw.Stop(SIGTERM), 0) << pw.Log();
 }
 
 TEST(AlertRulesTest, PromtoolAcceptsTheRules) {

@@ -243,5 +243,121 @@ TEST_F(MetricsTest, PrometheusScrapesIt) {
   EXPECT_EQ(pw->Stop(SIGTERM), 0) << pw->Log();
 }
 
+// `partwatch status --live` asks the running process (GET /status on
+// [http] listen): the policy's count of a value under the threshold, a
+// firing alert of an alert table, a decision the executor cannot carry out
+// yet (a session of the test holds ROW EXCLUSIVE on the parent, so the
+// move's SHARE lock times out and is retried), then the hourly cap's use
+// once the lock is gone and the partition created.
+class StatusLiveTest : public OrdersTest {};
+
+// The line of `out` that contains `needle` ("" if none).
+std::string LineWith(const std::string& out, const std::string& needle) {
+  const size_t at = out.find(needle);
+  if (at == std::string::npos) return "";
+  const size_t begin = out.rfind('\n', at) == std::string::npos ? 0 : out.rfind('\n', at) + 1;
+  return out.substr(begin, out.find('\n', at) - begin);
+}
+
+TEST_F(StatusLiveTest, ShowsCountsPendingDecisionsFiringAlertsAndTheHourlyCap) {
+  db_->Exec(
+      "CREATE TABLE tickets (id serial, status text NOT NULL) PARTITION BY LIST (status);"
+      "CREATE TABLE tickets_other PARTITION OF tickets DEFAULT;");
+  const int port = UnusedPort();
+  const std::string config =
+      Config(TableBlock("public.orders", 100) + TableBlock("public.tickets", 10, "alert"),
+             HttpBlock(port) + "\n[executor]\nlock_timeout_ms = 100\nmax_attempts = 1000\n");
+  auto pw = StartRun(config);
+  ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
+  db_->Exec(InsertOrders(42, "pending"));
+  db_->Exec("INSERT INTO tickets (status) SELECT 'open' FROM generate_series(1, 11)");
+  ASSERT_TRUE(pw->WaitForLog("alert firing: PartwatchThresholdCrossed", seconds(60))) << pw->Log();
+
+  CommandResult r;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = RunPartwatch({"status", "--live"}, config);
+        return r.exit_code == 0 && LineWith(r.out, "'pending'").find(" 42") != std::string::npos;
+      },
+      seconds(60)))
+      << r.exit_code << "\n"
+      << r.out << r.err << pw->Log();
+  EXPECT_NE(r.out.find("streaming"), std::string::npos) << r.out;
+  EXPECT_NE(LineWith(r.out, "'open'").find(" 11"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("alerts firing: 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("PartwatchThresholdCrossed {partition=\"public.tickets_other\", "
+                       "table=\"public.tickets\", value=\"open\"}"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("public.orders  DEFAULT: 42 row(s)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0 of max_new_partitions_per_hour 60 used"), std::string::npos) << r.out;
+
+  pg::Connection holder = db_->Connect();
+  holder.Exec("BEGIN");
+  holder.Exec("LOCK TABLE orders IN ROW EXCLUSIVE MODE");
+  db_->Exec(InsertOrders(101, "returned"));
+  nlohmann::json live;
+  auto pending_returned = [&] {
+    for (const auto& p : live["tables"][0]["pending"]) {
+      if (p["value"] == "returned" && p["action"] == "create") return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = RunPartwatch({"status", "--live", "--json"}, config);
+        if (r.exit_code != 0) return false;
+        live = nlohmann::json::parse(r.out, nullptr, false);
+        return !live.is_discarded() && pending_returned();
+      },
+      seconds(60)))
+      << r.out << r.err << pw->Log();
+  EXPECT_EQ(live["tables"][0]["table"], "public.orders") << live.dump(2);
+  EXPECT_EQ(live["tables"][1]["table"], "public.tickets") << live.dump(2);
+  ASSERT_EQ(live["alerts"].size(), 1u) << live.dump(2);
+  EXPECT_EQ(live["alerts"][0]["alertname"], "PartwatchThresholdCrossed") << live.dump(2);
+  EXPECT_EQ(live["alerts"][0]["labels"]["table"], "public.tickets") << live.dump(2);
+  bool counted = false;
+  for (const auto& v : live["tables"][0]["values"]) {
+    if (v["value"] == "pending" && v["rows"] == 42) counted = true;
+  }
+  EXPECT_TRUE(counted) << live.dump(2);
+  r = RunPartwatch({"status", "--live"}, config);
+  EXPECT_NE(r.out.find("pending decision: create 'returned'"), std::string::npos) << r.out;
+
+  holder.Exec("COMMIT");
+  ASSERT_TRUE(WaitFor([&] { return RelationExists(*db_, "public.orders_returned"); }, seconds(60)))
+      << pw->Log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = RunPartwatch({"status", "--live", "--json"}, config);
+        if (r.exit_code != 0) return false;
+        live = nlohmann::json::parse(r.out, nullptr, false);
+        return !live.is_discarded() && live["tables"][0]["partitions_created_last_hour"] == 1 &&
+               !pending_returned();
+      },
+      seconds(60)))
+      << r.out << r.err << pw->Log();
+  EXPECT_EQ(live["tables"][0]["max_new_partitions_per_hour"], 60);
+  EXPECT_EQ(pw->Stop(SIGTERM), 0) << pw->Log();
+}
+
+// Without [http] listen, or with nothing answering there: exit 1, saying so.
+TEST_F(StatusLiveTest, SaysWhenTheProcessCannotBeAsked) {
+  const CommandResult none =
+      RunPartwatch({"status", "--live"}, Config(TableBlock("public.orders", 100)));
+  EXPECT_EQ(none.exit_code, 1) << none.out << none.err;
+  EXPECT_NE(none.err.find("does not set [http] listen"), std::string::npos) << none.err;
+  const int port = UnusedPort();
+  const CommandResult down =
+      RunPartwatch({"status", "--live"}, Config(TableBlock("public.orders", 100), HttpBlock(port)));
+  EXPECT_EQ(down.exit_code, 1) << down.out << down.err;
+  EXPECT_NE(down.err.find("cannot reach the running partwatch at http://127.0.0.1:" +
+                          std::to_string(port) + "/status"),
+            std::string::npos)
+      << down.err;
+  EXPECT_NE(down.err.find("[http] listen"), std::string::npos) << down.err;
+}
+
 }  // namespace
 }  // namespace partwatch::testing

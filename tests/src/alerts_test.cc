@@ -1,8 +1,20 @@
 // The alert payloads: Alertmanager's webhook shape (version 4), the
-// /api/v2/alerts list, NOTIFY's size bound; fingerprints stable.
+// /api/v2/alerts list, NOTIFY's size bound; fingerprints stable.  A
+// delivery Worker's bounded queue (a channel of the test's that blocks
+// until told to go on); the manager's slot decision (retained bytes,
+// wal_status).
 #include "src/alerts/alert.h"
 
 #include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "src/alerts/delivery.h"
+#include "src/alerts/manager.h"
 
 namespace partwatch::alerts {
 namespace {
@@ -77,6 +89,139 @@ TEST(AlertPayloadTest, NotifyPayloadStaysUnder8000Bytes) {
   EXPECT_EQ(j["alertname"], "PartwatchThresholdCrossed");
   const std::string small = DumpWithin(NotifyPayload(Sample()), 7900);
   EXPECT_FALSE(nlohmann::json::parse(small).contains("truncated"));
+}
+
+// A channel whose Send blocks until Release(); keeps what it was sent.
+class BlockingChannel : public Channel {
+ public:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool released = false;
+    int sending = 0;  // Send calls entered
+    std::vector<std::string> sent;
+  };
+  explicit BlockingChannel(State& state) : state_(state) {}
+  std::string kind() const override { return "webhook"; }
+  std::string name() const override { return "test channel"; }
+  SendOutcome Send(const std::string& body) override {
+    std::unique_lock lock(state_.mu);
+    ++state_.sending;
+    state_.cv.notify_all();
+    state_.cv.wait(lock, [&] { return state_.released; });
+    state_.sent.push_back(body);
+    state_.cv.notify_all();
+    return {SendResult::kDelivered, "ok"};
+  }
+
+ private:
+  State& state_;
+};
+
+// Counts OnAlertDelivery per result.
+class DeliveryCounts : public engine::Observer {
+ public:
+  void OnAlertDelivery(const std::string& channel, const std::string& result) override {
+    std::lock_guard lock(mu_);
+    ++counts_[channel + "/" + result];
+  }
+  int Get(const std::string& key) {
+    std::lock_guard lock(mu_);
+    return counts_[key];
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, int> counts_;
+};
+
+TEST(AlertWorkerTest, AFullQueueDropsTheOldestAndCountsIt) {
+  BlockingChannel::State state;
+  DeliveryCounts counts;
+  {
+    Worker worker(std::make_unique<BlockingChannel>(state), counts, /*capacity=*/3);
+    worker.Push(Job{"", false, false, "0"});
+    {
+      // The worker took job 0 off the queue and is inside Send.
+      std::unique_lock lock(state.mu);
+      state.cv.wait(lock, [&] { return state.sending == 1; });
+    }
+    for (int i = 1; i <= 5; ++i) worker.Push(Job{"", false, false, std::to_string(i)});
+    EXPECT_EQ(counts.Get("webhook/overflow"), 2);  // 1 and 2, the oldest
+    {
+      std::unique_lock lock(state.mu);
+      state.released = true;
+      state.cv.notify_all();
+      state.cv.wait(lock, [&] { return state.sent.size() == 4; });
+    }
+    std::unique_lock lock(state.mu);
+    EXPECT_EQ(state.sent, (std::vector<std::string>{"0", "3", "4", "5"}));
+  }
+  EXPECT_EQ(counts.Get("webhook/overflow"), 2);
+  EXPECT_EQ(counts.Get("webhook/delivered"), 4);
+}
+
+// A queued resolve supersedes the alert's queued firing notice: counted
+// superseded, not overflow, and the receiver gets only the resolve.
+TEST(AlertWorkerTest, AResolveSupersedesTheQueuedFiring) {
+  BlockingChannel::State state;
+  DeliveryCounts counts;
+  {
+    Worker worker(std::make_unique<BlockingChannel>(state), counts, /*capacity=*/3);
+    worker.Push(Job{"", false, false, "event"});
+    {
+      std::unique_lock lock(state.mu);
+      state.cv.wait(lock, [&] { return state.sending == 1; });
+    }
+    worker.Push(Job{"fp", false, false, "firing"});
+    worker.Push(Job{"fp", true, false, "resolved"});
+    {
+      std::unique_lock lock(state.mu);
+      state.released = true;
+      state.cv.notify_all();
+      state.cv.wait(lock, [&] { return state.sent.size() == 2; });
+    }
+    std::unique_lock lock(state.mu);
+    EXPECT_EQ(state.sent, (std::vector<std::string>{"event", "resolved"}));
+  }
+  EXPECT_EQ(counts.Get("webhook/superseded"), 1);
+  EXPECT_EQ(counts.Get("webhook/overflow"), 0);
+}
+
+// PartwatchSlotRetainingWal's decision at each slot check: over the limit,
+// or wal_status unreserved / lost, fires; neither resolves.
+TEST(AlertManagerTest, SlotRetainingWalFollowsRetainedBytesAndWalStatus) {
+  Config config;
+  config.source.slot = "partwatch";
+  config.alerts.max_retained_wal_bytes = 1 << 20;
+  engine::Observer nobody;
+  AlertManager manager(config, nobody, "");
+  auto firing = [&]() -> std::optional<Alert> {
+    for (const Alert& a : manager.Firing()) {
+      if (a.name == kSlotRetainingWal) return a;
+    }
+    return std::nullopt;
+  };
+  manager.OnSlot(0, 1 << 20);  // at the limit: not over it
+  manager.OnWalStatus("reserved");
+  EXPECT_FALSE(firing());
+  manager.OnSlot(0, (1 << 20) + 1);
+  manager.OnWalStatus("reserved");
+  ASSERT_TRUE(firing());
+  EXPECT_EQ(firing()->labels.at("slot"), "partwatch");
+  EXPECT_EQ(firing()->annotations.at("retained_bytes"), std::to_string((1 << 20) + 1));
+  EXPECT_EQ(firing()->annotations.at("limit_bytes"), "1048576");
+  manager.OnSlot(0, 100);
+  manager.OnWalStatus("reserved");
+  EXPECT_FALSE(firing());
+  for (const char* status : {"unreserved", "lost"}) {
+    manager.OnSlot(0, 100);
+    manager.OnWalStatus(status);
+    ASSERT_TRUE(firing()) << status;
+    EXPECT_EQ(firing()->annotations.at("wal_status"), status);
+    manager.OnWalStatus("extended");
+    EXPECT_FALSE(firing()) << status;
+  }
 }
 
 }  // namespace
