@@ -295,47 +295,18 @@ TEST_F(AlertWebhookTest, AlertmanagerShowsItFiringThenResolved) {
   if (access(binary.c_str(), X_OK) != 0) {
     GTEST_SKIP() << binary << " is not installed (scripts/install-deps.sh installs it)";
   }
-  char tmpl[] = "/tmp/partwatch-alertmanager-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
-  {
-    std::ofstream yml(dir + "/alertmanager.yml");
-    yml << "route:\n  receiver: 'null'\n  group_wait: 1s\nreceivers:\n  - name: 'null'\n";
-  }
   const int am_port = UnusedPort();
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const std::string log = dir + "/alertmanager.log";
-    FILE* out = freopen(log.c_str(), "w", stdout);
-    (void)out;
-    dup2(fileno(stdout), STDERR_FILENO);
-    const std::string config = "--config.file=" + dir + "/alertmanager.yml";
-    const std::string storage = "--storage.path=" + dir + "/data";
-    const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(am_port);
-    execl(binary.c_str(), binary.c_str(), config.c_str(), storage.c_str(), listen.c_str(),
-          "--cluster.listen-address=", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  struct StopAlertmanager {
-    pid_t pid;
-    std::string dir;
-    ~StopAlertmanager() {
-      kill(pid, SIGTERM);
-      int status = 0;
-      for (int i = 0; i < 600 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(50'000);
-      if (waitpid(pid, &status, WNOHANG) == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-      }
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } stop_alertmanager{pid, dir};
-  auto am_log = [&] {
-    std::ifstream log(dir + "/alertmanager.log");
-    return std::string((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-  };
+  const Daemon am_daemon(
+      binary,
+      {{"alertmanager.yml",
+        "route:\n  receiver: 'null'\n  group_wait: 1s\nreceivers:\n  - name: 'null'\n"}},
+      [&](const std::string& dir) {
+        return std::vector<std::string>{"--config.file=" + dir + "/alertmanager.yml",
+                                        "--storage.path=" + dir + "/data",
+                                        "--web.listen-address=127.0.0.1:" + std::to_string(am_port),
+                                        "--cluster.listen-address="};
+      });
+  ASSERT_TRUE(am_daemon.started());
   httplib::Client am("127.0.0.1", am_port);
   am.set_connection_timeout(5);
   am.set_read_timeout(10);
@@ -345,7 +316,7 @@ TEST_F(AlertWebhookTest, AlertmanagerShowsItFiringThenResolved) {
         return r && r->status == 200;
       },
       seconds(60)))
-      << am_log();
+      << am_daemon.Log();
 
   auto pw = StartRun(
       Config(TableBlock("public.orders", 100, "alert"),
@@ -375,7 +346,7 @@ TEST_F(AlertWebhookTest, AlertmanagerShowsItFiringThenResolved) {
         return listed && (*listed)["status"].value("state", "") == "active";
       },
       seconds(60)))
-      << pw->Log() << am_log();
+      << pw->Log() << am_daemon.Log();
 
   // Move the rows into a partition of the test's own.
   db_->Exec(
@@ -389,7 +360,7 @@ TEST_F(AlertWebhookTest, AlertmanagerShowsItFiringThenResolved) {
         return !listed || (*listed)["status"].value("state", "") != "active";
       },
       seconds(60)))
-      << (listed ? listed->dump() : "") << pw->Log() << am_log();
+      << (listed ? listed->dump() : "") << pw->Log() << am_daemon.Log();
   EXPECT_NE(pw->Log().find("alert resolved: PartwatchThresholdCrossed"), std::string::npos);
   EXPECT_EQ(pw->Stop(SIGTERM), 0) << pw->Log();
 }

@@ -1,7 +1,15 @@
 #include "tests/integration/fixture.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 
 namespace partwatch::testing {
 
@@ -84,6 +92,50 @@ std::unique_ptr<PartwatchProcess> PartwatchTest::StartRun(const std::string& con
 void OrdersTest::SetUp() {
   PartwatchTest::SetUp();
   db_->Exec(kOrdersDdl);
+}
+
+Daemon::Daemon(const std::string& binary,
+               const std::vector<std::pair<std::string, std::string>>& files,
+               const std::function<std::vector<std::string>(const std::string& dir)>& args) {
+  char tmpl[] = "/tmp/partwatch-daemon-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return;
+  dir_ = tmpl;
+  for (const auto& [name, contents] : files) std::ofstream(dir_ + "/" + name) << contents;
+  std::vector<std::string> argv_s{binary};
+  for (std::string& a : args(dir_)) argv_s.push_back(std::move(a));
+  std::vector<char*> argv;
+  for (std::string& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string log = dir_ + "/daemon.log";
+  pid_ = fork();
+  if (pid_ == 0) {
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+    }
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+}
+
+Daemon::~Daemon() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 600 && waitpid(pid_, &status, WNOHANG) == 0; ++i) usleep(50'000);
+    if (waitpid(pid_, &status, WNOHANG) == 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+    }
+  }
+  std::error_code ec;
+  if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+}
+
+std::string Daemon::Log() const {
+  std::ifstream log(dir_ + "/daemon.log");
+  return std::string((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
 }
 
 }  // namespace partwatch::testing

@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/integration/pg_harness.h"
@@ -63,6 +67,27 @@ std::vector<std::string> Partitions(const TestDatabase& db, const std::string& p
 // A database name for the running test: "t_<suite>_<test>", lower-cased and
 // cut (with a hash) to PostgreSQL's 63 bytes.
 std::string DatabaseNameForCurrentTest();
+
+// A daemon a user would run beside partwatch (Debian's prometheus, its
+// alertmanager), started by a test: `files` (name, contents) are written
+// into a fresh temporary directory, then `binary` runs with `args(dir)`,
+// its stdout and stderr going to dir/daemon.log.  The destructor sends
+// SIGTERM, SIGKILL after 30 s, and removes the directory.
+class Daemon {
+ public:
+  Daemon(const std::string& binary, const std::vector<std::pair<std::string, std::string>>& files,
+         const std::function<std::vector<std::string>(const std::string& dir)>& args);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+  bool started() const { return pid_ > 0; }
+  const std::string& dir() const { return dir_; }
+  std::string Log() const;
+
+ private:
+  std::string dir_;
+  pid_t pid_ = -1;
+};
 
 // Gives each test a fresh database (dropped afterwards).
 class PartwatchTest : public ::testing::Test {

@@ -175,46 +175,20 @@ TEST_F(MetricsTest, PrometheusScrapesIt) {
   auto pw = StartRun(Config(TableBlock("public.orders", 100), HttpBlock(port)));
   ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
 
-  char tmpl[] = "/tmp/partwatch-prometheus-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
-  {
-    std::ofstream yml(dir + "/prometheus.yml");
-    yml << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-           "scrape_configs:\n  - job_name: partwatch\n    static_configs:\n"
-           "      - targets: ['127.0.0.1:"
-        << port << "']\n";
-  }
   const int prom_port = UnusedPort();
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const std::string log = dir + "/prometheus.log";
-    FILE* out = freopen(log.c_str(), "w", stdout);
-    (void)out;
-    dup2(fileno(stdout), STDERR_FILENO);
-    const std::string config = "--config.file=" + dir + "/prometheus.yml";
-    const std::string storage = "--storage.tsdb.path=" + dir + "/data";
-    const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(prom_port);
-    execl(prometheus.c_str(), prometheus.c_str(), config.c_str(), storage.c_str(), listen.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  struct StopPrometheus {
-    pid_t pid;
-    std::string dir;
-    ~StopPrometheus() {
-      kill(pid, SIGTERM);
-      int status = 0;
-      for (int i = 0; i < 600 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(50'000);
-      if (waitpid(pid, &status, WNOHANG) == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-      }
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } stop_prometheus{pid, dir};
+  const Daemon prom(prometheus,
+                    {{"prometheus.yml",
+                      "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                      "scrape_configs:\n  - job_name: partwatch\n    static_configs:\n"
+                      "      - targets: ['127.0.0.1:" +
+                          std::to_string(port) + "']\n"}},
+                    [&](const std::string& dir) {
+                      return std::vector<std::string>{
+                          "--config.file=" + dir + "/prometheus.yml",
+                          "--storage.tsdb.path=" + dir + "/data",
+                          "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)};
+                    });
+  ASSERT_TRUE(prom.started());
 
   db_->Exec(InsertOrders(101, "returned"));
   ASSERT_TRUE(WaitFor([&] { return RelationExists(*db_, "public.orders_returned"); }, seconds(60)))
@@ -236,10 +210,7 @@ TEST_F(MetricsTest, PrometheusScrapesIt) {
         return false;
       },
       seconds(120));
-  std::ifstream log(dir + "/prometheus.log");
-  const std::string prom_log((std::istreambuf_iterator<char>(log)),
-                             std::istreambuf_iterator<char>());
-  EXPECT_TRUE(seen) << "last answer: " << last << "\nprometheus log:\n" << prom_log;
+  EXPECT_TRUE(seen) << "last answer: " << last << "\nprometheus log:\n" << prom.Log();
   EXPECT_EQ(pw->Stop(SIGTERM), 0) << pw->Log();
 }
 
