@@ -45,9 +45,9 @@ std::ostream& operator<<(std::ostream& os, const RowSet& r) {
 RowSet Rows(pg::Connection& conn, const std::string& from, const std::string& select_list,
             const std::string& id = "id") {
   pg::QueryResult r = conn.Exec("SELECT count(*), count(DISTINCT " + id +
-                           "), coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') "
-                           "FROM (SELECT " +
-                           select_list + " FROM " + from + ") t");
+                                "), coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') "
+                                "FROM (SELECT " +
+                                select_list + " FROM " + from + ") t");
   return RowSet{r.int64(0, 0), r.int64(0, 1), r.text(0, 2)};
 }
 
@@ -120,63 +120,6 @@ drain::Target DayTarget(const std::string& prefix, const std::string& day, int p
   return drain::Target{prefix + nm,
                        std::string("FOR VALUES FROM ('") + lo + "') TO ('" + hi + "')"};
 }
-
-// Polls pg_locks for a granted AccessExclusiveLock on the parent or its
-// current DEFAULT and records the longest continuous run: an observer that
-// owes nothing to the drain's own clock.
-class LockSampler {
- public:
-  LockSampler(const TestDatabase& db, const std::string& parent)
-      : conn_(db.Connect()), parent_(parent) {
-    conn_.Exec("SET application_name = 'drain test lock sampler'");
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~LockSampler() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  // Longest run: from the first sample that saw the lock to the first that
-  // did not (an upper bound, within one polling interval).
-  milliseconds longest() const { return std::chrono::duration_cast<milliseconds>(longest_); }
-  int64_t samples() const { return samples_; }
-  int64_t runs() const { return runs_; }
-
- private:
-  void Loop() {
-    const std::string sql =
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'relation' AND granted "
-        "AND mode = 'AccessExclusiveLock' AND database = (SELECT oid FROM pg_database WHERE "
-        "datname = current_database()) AND relation IN ('" +
-        parent_ + "'::regclass, (SELECT partdefid FROM pg_partitioned_table WHERE partrelid = '" +
-        parent_ + "'::regclass))";
-    bool in_run = false;
-    Clock::time_point run_start;
-    while (!stop_) {
-      const auto t = Clock::now();
-      pg::QueryResult r = conn_.TryExec(sql);
-      if (!r.ok()) break;
-      ++samples_;
-      const bool held = r.int64(0, 0) > 0;
-      if (held && !in_run) {
-        in_run = true;
-        run_start = t;
-        ++runs_;
-      } else if (!held && in_run) {
-        in_run = false;
-        longest_ = std::max(longest_, Clock::now() - run_start);
-      }
-      std::this_thread::sleep_for(milliseconds(2));
-    }
-  }
-  pg::Connection conn_;
-  std::string parent_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  Clock::duration longest_{0};
-  int64_t samples_ = 0;
-  int64_t runs_ = 0;
-};
 
 class DrainTest : public PartwatchTest {};
 
@@ -632,7 +575,7 @@ TEST_F(DrainTest, DrainMillionRowsUnderPgbenchHoldsLockUnderBound) {
       std::this_thread::sleep_for(milliseconds(50));
     }
   });
-  LockSampler sampler(*db_, "events");
+  LockWatch sampler(*db_, "events", LockWatch::kAccessExclusiveByAnyone);
 
   std::vector<drain::Target> targets;
   for (int d = 0; d < 30; ++d) targets.push_back(DayTarget("events_", "2026-03-01", d));
@@ -689,8 +632,8 @@ TEST_F(DrainTest, DrainMillionRowsUnderPgbenchHoldsLockUnderBound) {
   EXPECT_EQ(ScratchObjects(*db_), std::vector<std::string>{});
   // The lock, measured twice.
   EXPECT_LE(result.longest_lock, std::chrono::microseconds(200'000));
-  EXPECT_LE(sampler.longest(), milliseconds(200 + 10));  // + one polling interval
-  EXPECT_GE(sampler.runs(), 1);
+  EXPECT_LE(sampler.longest_hold(), milliseconds(200 + 10));  // + one polling interval
+  EXPECT_GE(sampler.holds(), 1);
 
   const double copy_s = static_cast<double>(result.copy_took.count()) / 1e6;
   const double total_s = static_cast<double>(result.took.count()) / 1e6;
@@ -704,9 +647,10 @@ TEST_F(DrainTest, DrainMillionRowsUnderPgbenchHoldsLockUnderBound) {
       "pgbench_clients=2 pgbench_rate_limit=1000 pgbench_tps={} pgbench_tx={} "
       "pgbench_failed={} reader_snapshots={} load_s={:.2f}",
       n_before, kBenchDrainedRows, copy_s, static_cast<double>(result.rows_copied) / copy_s,
-      total_s, static_cast<double>(result.longest_lock.count()) / 1000.0, sampler.longest().count(),
-      sampler.samples(), result.replayed_before_swap, result.replayed_in_swap, result.swap_attempts,
-      tps, bench.processed, bench.failed, reads.load(), load_s);
+      total_s, static_cast<double>(result.longest_lock.count()) / 1000.0,
+      sampler.longest_hold().count(), sampler.samples(), result.replayed_before_swap,
+      result.replayed_in_swap, result.swap_attempts, tps, bench.processed, bench.failed,
+      reads.load(), load_s);
   std::printf("%s\n", line.c_str());
   RecordProperty("drain_bench", line);
 }

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -92,6 +93,67 @@ std::unique_ptr<PartwatchProcess> PartwatchTest::StartRun(const std::string& con
 void OrdersTest::SetUp() {
   PartwatchTest::SetUp();
   db_->Exec(kOrdersDdl);
+}
+
+LockWatch::LockWatch(const TestDatabase& db, const std::string& parent, Kind kind)
+    : conn_(db.Connect()) {
+  conn_.Exec("SET application_name = 'test lock watch'");
+  const std::string rels = "(" + conn_.QuoteLiteral(parent) +
+                           "::regclass, (SELECT partdefid FROM pg_partitioned_table WHERE "
+                           "partrelid = " +
+                           conn_.QuoteLiteral(parent) + "::regclass))";
+  const std::string held =
+      kind == kWriteBlockingByPartwatch
+          ? "l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', "
+            "'AccessExclusiveLock') AND a.application_name LIKE 'partwatch%'"
+          : "l.mode = 'AccessExclusiveLock'";
+  const std::string sql =
+      "SELECT (SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+      "        WHERE l.locktype = 'relation' AND l.granted AND l.database = (SELECT oid FROM "
+      "        pg_database WHERE datname = current_database()) AND l.relation IN " +
+      rels + " AND " + held +
+      "), (SELECT coalesce(max(extract(epoch FROM clock_timestamp() - l.waitstart) * 1000), "
+      "0)::bigint FROM pg_locks l WHERE NOT l.granted AND l.waitstart IS NOT NULL "
+      "  AND EXISTS (SELECT 1 FROM unnest(pg_blocking_pids(l.pid)) b "
+      "              JOIN pg_stat_activity a ON a.pid = b "
+      "              WHERE a.application_name LIKE 'partwatch%'))";
+  thread_ = std::thread([this, sql] { Loop(sql); });
+}
+
+void LockWatch::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+std::chrono::milliseconds LockWatch::longest_hold() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(longest_hold_);
+}
+
+void LockWatch::Loop(const std::string& sql) {
+  using Clock = std::chrono::steady_clock;
+  bool in_run = false;
+  Clock::time_point run_start;
+  while (!stop_) {
+    const auto t = Clock::now();
+    pg::QueryResult r = conn_.TryExec(sql);
+    if (!r.ok()) {
+      failed_ = true;
+      break;
+    }
+    ++samples_;
+    const bool held = r.int64(0, 0) > 0;
+    longest_wait_ms_ = std::max<int64_t>(longest_wait_ms_, r.int64(0, 1));
+    if (held && !in_run) {
+      in_run = true;
+      run_start = t;
+      ++holds_;
+    } else if (!held && in_run) {
+      in_run = false;
+      longest_hold_ = std::max(longest_hold_, Clock::now() - run_start);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (in_run) longest_hold_ = std::max(longest_hold_, Clock::now() - run_start);
 }
 
 Daemon::Daemon(const std::string& binary,

@@ -7,10 +7,13 @@
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -87,6 +90,44 @@ class Daemon {
  private:
   std::string dir_;
   pid_t pid_ = -1;
+};
+
+// Polls pg_locks every 2 ms on a connection of its own, an observer that
+// owes nothing to partwatch's clock, for locks on `parent` or its current
+// DEFAULT partition in the test's database:
+//  - the longest continuous hold of a lock `kind` counts (an upper bound,
+//    within one polling interval): kWriteBlockingByPartwatch, SHARE or
+//    stronger held by a partwatch session (application_name partwatch%);
+//    kAccessExclusiveByAnyone, ACCESS EXCLUSIVE held by any session;
+//  - the longest wait of any session queued directly behind a partwatch
+//    session (pg_locks.waitstart of a request pg_blocking_pids blames on
+//    partwatch).
+class LockWatch {
+ public:
+  enum Kind { kWriteBlockingByPartwatch, kAccessExclusiveByAnyone };
+  LockWatch(const TestDatabase& db, const std::string& parent, Kind kind);
+  ~LockWatch() { Stop(); }
+  LockWatch(const LockWatch&) = delete;
+  LockWatch& operator=(const LockWatch&) = delete;
+  void Stop();
+  std::chrono::milliseconds longest_hold() const;
+  std::chrono::milliseconds longest_queue_wait() const {
+    return std::chrono::milliseconds(longest_wait_ms_);
+  }
+  int64_t samples() const { return samples_; }
+  int64_t holds() const { return holds_; }
+  bool failed() const { return failed_; }
+
+ private:
+  void Loop(const std::string& sql);
+  pg::Connection conn_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::chrono::steady_clock::duration longest_hold_{0};
+  int64_t longest_wait_ms_ = 0;
+  int64_t samples_ = 0;
+  int64_t holds_ = 0;
+  bool failed_ = false;
 };
 
 // Gives each test a fresh database (dropped afterwards).

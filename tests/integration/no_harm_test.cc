@@ -39,80 +39,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Polls pg_locks every few milliseconds; see the file comment.
-class LockWatch {
- public:
-  LockWatch(const TestDatabase& db, const std::string& parent)
-      : conn_(db.Connect()), parent_(parent) {
-    conn_.Exec("SET application_name = 'no-harm lock sampler'");
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~LockWatch() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  // Upper bounds, within one polling interval.
-  milliseconds longest_hold() const {
-    return std::chrono::duration_cast<milliseconds>(longest_hold_);
-  }
-  milliseconds longest_queue_wait() const { return milliseconds(longest_wait_ms_); }
-  int64_t samples() const { return samples_; }
-  int64_t holds() const { return holds_; }
-  bool failed() const { return failed_; }
-
- private:
-  void Loop() {
-    const std::string rels = "('" + parent_ +
-                             "'::regclass, (SELECT partdefid FROM pg_partitioned_table WHERE " +
-                             "partrelid = '" + parent_ + "'::regclass))";
-    const std::string sql =
-        "SELECT (SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "        WHERE l.locktype = 'relation' AND l.granted AND l.relation IN " +
-        rels +
-        "          AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', "
-        "                         'AccessExclusiveLock') "
-        "          AND a.application_name LIKE 'partwatch%'), "
-        "       (SELECT coalesce(max(extract(epoch FROM clock_timestamp() - l.waitstart) * "
-        "1000), 0)::bigint FROM pg_locks l WHERE NOT l.granted AND l.waitstart IS NOT NULL "
-        "          AND EXISTS (SELECT 1 FROM unnest(pg_blocking_pids(l.pid)) b "
-        "                      JOIN pg_stat_activity a ON a.pid = b "
-        "                      WHERE a.application_name LIKE 'partwatch%'))";
-    bool in_run = false;
-    Clock::time_point run_start;
-    while (!stop_) {
-      const auto t = Clock::now();
-      pg::QueryResult r = conn_.TryExec(sql);
-      if (!r.ok()) {
-        failed_ = true;
-        break;
-      }
-      ++samples_;
-      const bool held = r.int64(0, 0) > 0;
-      longest_wait_ms_ = std::max<int64_t>(longest_wait_ms_, r.int64(0, 1));
-      if (held && !in_run) {
-        in_run = true;
-        run_start = t;
-        ++holds_;
-      } else if (!held && in_run) {
-        in_run = false;
-        longest_hold_ = std::max(longest_hold_, Clock::now() - run_start);
-      }
-      std::this_thread::sleep_for(milliseconds(2));
-    }
-    if (in_run) longest_hold_ = std::max(longest_hold_, Clock::now() - run_start);
-  }
-  pg::Connection conn_;
-  std::string parent_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  Clock::duration longest_hold_{0};
-  int64_t longest_wait_ms_ = 0;
-  int64_t samples_ = 0;
-  int64_t holds_ = 0;
-  bool failed_ = false;
-};
-
 // pgbench in the background for `duration`, rate-limited, logging every
 // transaction (-l) so that the longest one is known.
 class BackgroundPgbench {
@@ -207,7 +133,7 @@ class NoHarmTest : public OrdersTest {
     const int64_t threshold = bench_returned ? rows / 2 : 100;
     auto run = StartRun(Config(TableBlock("public.orders", threshold), extra_config));
     EXPECT_TRUE(run->WaitForLog(kStreamingLine, seconds(120))) << run->Log();
-    LockWatch watch(*db_, "orders");
+    LockWatch watch(*db_, "orders", LockWatch::kWriteBlockingByPartwatch);
     BackgroundPgbench bench(*db_, bench_returned ? kInsertNewAndReturned : kInsertNew, bench_for);
     db_->Exec(InsertOrders(rows, "returned"));
     const auto committed = Clock::now();
@@ -355,7 +281,7 @@ TEST_F(NoHarmTest, DrainCopyYieldsToAQueuedAlterTable) {
       "(ARRAY['legacy_a', 'legacy_b'])[1 + i % 2] FROM generate_series(1, 1000000) i");
   const std::string before = RowsFingerprint();
   const std::string config = Config(TableBlock("public.orders", 100));
-  LockWatch watch(*db_, "orders");
+  LockWatch watch(*db_, "orders", LockWatch::kWriteBlockingByPartwatch);
   BackgroundPgbench bench(*db_, kInsertNew, seconds(30));
   PartwatchProcess drain({"drain", "--table", "public.orders", "--all"}, config);
   ASSERT_TRUE(drain.WaitForLog("progress: copy", seconds(60))) << drain.Log();
@@ -407,7 +333,7 @@ TEST_F(NoHarmTest, StartupRecountYieldsToAQueuedAlterTable) {
   db_->Exec(
       "INSERT INTO orders (customer_name, status) SELECT md5(i::text), 'old_' || (i % 5000) "
       "FROM generate_series(1, 1000000) i");
-  LockWatch watch(*db_, "orders");
+  LockWatch watch(*db_, "orders", LockWatch::kWriteBlockingByPartwatch);
   BackgroundPgbench bench(*db_, kInsertNew, seconds(30));
   // Small pieces: the count takes many of them on any machine.
   auto run =
@@ -454,7 +380,8 @@ class NoHarmPartmanTest : public PartwatchTest {
   void SetUp() override {
     PartwatchTest::SetUp();
     pg::Connection c = db_->Connect();
-    pg::QueryResult r = c.TryExec("CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman");
+    pg::QueryResult r =
+        c.TryExec("CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman");
     ASSERT_TRUE(r.ok()) << "pg_partman is not available to the test server: " << r.error_message();
   }
 };
@@ -472,7 +399,7 @@ TEST_F(NoHarmPartmanTest, DrainCopyYieldsToPartmanMaintenance) {
   const int64_t children_before =
       Count(*db_, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass");
   const std::string config = Config(TableBlock("public.events", 0));
-  LockWatch watch(*db_, "events");
+  LockWatch watch(*db_, "events", LockWatch::kWriteBlockingByPartwatch);
   BackgroundPgbench bench(
       *db_, "INSERT INTO events (event_date, payload) VALUES (current_date, 'bench');\n",
       seconds(60));
