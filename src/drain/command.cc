@@ -57,6 +57,7 @@ int RunDrain(const Config& config, const std::string& table_name,
   }
   try {
     pg::Connection conn = OpenSession(config, "drain");
+    CheckServerVersion(conn);  // as run and status do: before queries an older server rejects
     const TableInfo info = DescribeConfigured(conn, *tc);
     if (auto err = CheckTablePrivileges(conn, info)) {
       spdlog::error("{}", *err);
