@@ -83,6 +83,10 @@ void ExecutorThread::Run() {
         exec.SetLimits(applied->executor, applied->drain);
       }
       const TableConfig& tc = applied->tables[d.table];
+      // The action in force, not the one the decision was made under: a
+      // reload that switched the table to "alert" while this decision
+      // waited in the queue must not create a partition.
+      d.kind = tc.action;
       // Act on the table as it is now, not as the snapshot saw it: a RANGE
       // table's buckets are clipped by its partitions, and an earlier
       // decision (or pg_partman) may have created some since; any table's

@@ -166,6 +166,45 @@ TEST_F(ReloadTest, SwitchToAlertMakesTheNextCrossingAlert) {
   EXPECT_EQ(pw->Stop(), 0) << pw->Log();
 }
 
+// A decision still queued when a reload switches the table to "alert" is
+// carried out as an alert: the executor takes the action in force, not the
+// one the decision was made under.  The executor is held on an earlier
+// value by a lock the test takes (its move needs SHARE on the parent), so
+// the second value's decision waits in the queue across the reload; the
+// action in flight finishes as it started.
+TEST_F(ReloadTest, ADecisionQueuedAcrossASwitchToAlertAlerts) {
+  const std::string executor =
+      "[executor]\nlock_timeout_ms = 100\nmax_attempts = 1000\nretry_base_delay_ms = 50\n";
+  auto pw = StartRun(Config(Orders(100), executor));
+  ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
+  pg::Connection blocker = db_->Connect();
+  blocker.Exec("BEGIN");
+  blocker.Exec("LOCK TABLE orders IN ROW EXCLUSIVE MODE");
+  db_->Exec(InsertOrders(101, "first"));
+  ASSERT_TRUE(pw->WaitForLog("value 'first': attempt 1/1000 rolled back", seconds(60)))
+      << pw->Log();
+  db_->Exec(InsertOrders(101, "second"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::string log = pw->Log();
+        return log.find("value 'second': 101 rows counted in DEFAULT after commit") !=
+               std::string::npos;
+      },
+      seconds(60)))
+      << pw->Log();
+  RewriteConfig(*pw, Config(Orders(100, "alert"), executor));
+  ASSERT_TRUE(ReloadAndWaitFor(*pw, kReloaded)) << pw->Log();
+  blocker.Exec("ROLLBACK");
+
+  ASSERT_TRUE(
+      pw->WaitForLog("ALERT table public.orders value 'second': 101 rows in DEFAULT", seconds(60)))
+      << pw->Log();
+  EXPECT_TRUE(RelationExists(*db_, "public.orders_first")) << pw->Log();
+  EXPECT_FALSE(RelationExists(*db_, "public.orders_second")) << pw->Log();
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM ONLY orders_other WHERE status = 'second'"), 101);
+  EXPECT_EQ(pw->Stop(), 0) << pw->Log();
+}
+
 // ---------------------------------------------------------------------------
 // The hourly flood cap across sessions
 
