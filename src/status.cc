@@ -225,7 +225,8 @@ void PrintLive(const nlohmann::json& s, const std::string& url) {
     std::string labels;
     for (const auto& [k, v] : a["labels"].items()) {
       if (k == "alertname") continue;
-      labels += (labels.empty() ? "" : ", ") + k + "=" + v.dump();
+      labels += (labels.empty() ? "" : ", ") + k + "=" +
+                v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
     std::printf("    %s {%s} since %s", a["alertname"].get<std::string>().c_str(), labels.c_str(),
                 a["startsAt"].get<std::string>().c_str());
@@ -325,7 +326,7 @@ int RunLiveStatus(const Config& config, bool json) {
     return 1;
   }
   if (json) {
-    std::cout << status.dump(2) << std::endl;
+    std::cout << status.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
   } else {
     PrintLive(status, url);
   }
@@ -338,7 +339,8 @@ int RunStatus(const Config& config, bool json) {
     CheckServerVersion(conn);  // before queries an older server rejects as syntax errors
     const nlohmann::json report = BuildReport(conn, config);
     if (json) {
-      std::cout << report.dump(2) << std::endl;
+      std::cout << report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                << std::endl;
     } else {
       PrintText(report);
     }

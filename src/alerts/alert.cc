@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "policy/naming.h"
+
 namespace partwatch::alerts {
 
 namespace {
@@ -12,12 +14,9 @@ namespace {
 // What Alertmanager shows for "no end yet".
 constexpr const char* kZeroTime = "0001-01-01T00:00:00Z";
 
-// Cuts `s` to at most `max` bytes without splitting a UTF-8 character.
+// `s` cut to at most `max` bytes (never inside a UTF-8 character), marked.
 std::string Cut(const std::string& s, size_t max) {
-  if (s.size() <= max) return s;
-  size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n) + "...";
+  return s.size() <= max ? s : policy::CutUtf8(s, max) + "...";
 }
 
 void CutStrings(nlohmann::json& j, size_t max) {
@@ -59,7 +58,7 @@ std::string Alert::ForLog() const {
   std::string out = name + " {";
   bool first = true;
   for (const auto& [k, v] : labels) {
-    out += (first ? "" : ", ") + k + "=" + nlohmann::json(Cut(v, 200)).dump();
+    out += (first ? "" : ", ") + k + "=" + Serialise(nlohmann::json(Cut(v, 200)));
     first = false;
   }
   return out + "}";
@@ -90,7 +89,7 @@ nlohmann::json WebhookPayload(const Alert& alert, const std::string& external_ur
   };
   return {
       {"version", "4"},
-      {"groupKey", "{}:{alertname=" + nlohmann::json(alert.name).dump() + "}"},
+      {"groupKey", "{}:{alertname=" + Serialise(nlohmann::json(alert.name)) + "}"},
       {"truncatedAlerts", 0},
       {"status", status},
       {"receiver", "partwatch"},
@@ -128,12 +127,16 @@ nlohmann::json NotifyPayload(const Alert& alert) {
   return j;
 }
 
+std::string Serialise(const nlohmann::json& payload) {
+  return payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string DumpWithin(nlohmann::json payload, size_t max_bytes) {
-  std::string out = payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out = Serialise(payload);
   for (size_t cut = 1024; out.size() >= max_bytes && cut >= 8; cut /= 2) {
     CutStrings(payload, cut);
     payload["truncated"] = true;
-    out = payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out = Serialise(payload);
   }
   return out;
 }

@@ -48,7 +48,12 @@ nlohmann::json AlertmanagerPayload(const Alert& alert, TimePoint firing_ends_at,
 // The NOTIFY payload of an alert change.
 nlohmann::json NotifyPayload(const Alert& alert);
 
-// Serialises `payload` in fewer than `max_bytes` bytes (NOTIFY's limit is
+// `payload` as JSON text.  Bytes that are not UTF-8 (a SQL_ASCII database's
+// values, say) become U+FFFD instead of making the serialiser throw: a
+// hostile value must never stop an alert, nor the thread that raised it.
+std::string Serialise(const nlohmann::json& payload);
+
+// Serialises `payload` (as Serialise) in fewer than `max_bytes` bytes (NOTIFY's limit is
 // 8000): when too long, string fields are cut (each marked "...") and
 // "truncated": true is added.
 std::string DumpWithin(nlohmann::json payload, size_t max_bytes);

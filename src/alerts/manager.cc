@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "policy/naming.h"
+
 namespace partwatch::alerts {
 
 namespace {
@@ -15,7 +17,7 @@ constexpr size_t kMaxLabelBytes = 1000;
 
 std::string LabelValue(const policy::KeyValue& v) {
   if (!v.text) return "";
-  return v.text->size() > kMaxLabelBytes ? v.text->substr(0, kMaxLabelBytes) : *v.text;
+  return policy::CutUtf8(*v.text, kMaxLabelBytes);
 }
 
 const std::vector<std::string> kValueAlerts{kThresholdCrossed, kActionFailed, kOutlierHeld,
@@ -62,11 +64,12 @@ void AlertManager::DeliverLocked(const Alert& alert) {
   spdlog::log(alert.firing ? spdlog::level::warn : spdlog::level::info, "alert {}: {}",
               alert.firing ? "firing" : "resolved", alert.ForLog());
   for (auto& w : webhooks_) {
-    w->Push(Job{fp, !alert.firing, false, WebhookPayload(alert, generator_url_).dump()});
+    w->Push(Job{fp, !alert.firing, false, Serialise(WebhookPayload(alert, generator_url_))});
   }
   const auto ends = std::chrono::system_clock::now() + 4 * config_.alerts.resend_interval;
   for (auto& w : alertmanagers_) {
-    w->Push(Job{fp, !alert.firing, true, AlertmanagerPayload(alert, ends, generator_url_).dump()});
+    w->Push(
+        Job{fp, !alert.firing, true, Serialise(AlertmanagerPayload(alert, ends, generator_url_))});
   }
   for (auto& w : notify_) {
     w->Push(Job{fp, !alert.firing, false, DumpWithin(NotifyPayload(alert), kNotifyMaxBytes)});
@@ -255,7 +258,7 @@ void AlertManager::OnAction(const engine::ActionReport& r) {
         Rfc3339(TimePoint(std::chrono::duration_cast<TimePoint::duration>(
             std::chrono::duration<double>(r.commit_unix_seconds))));
   }
-  if (!r.error.empty()) e.alert.annotations["error"] = r.error.substr(0, 4000);
+  if (!r.error.empty()) e.alert.annotations["error"] = policy::CutUtf8(r.error, 4000);
   FireLocked(std::move(e));
 }
 
@@ -319,7 +322,8 @@ void AlertManager::Tick(std::stop_token stop) {
       const auto ends = std::chrono::system_clock::now() + 4 * config_.alerts.resend_interval;
       for (const auto& [fp, e] : firing_) {
         for (auto& w : alertmanagers_) {
-          w->Push(Job{fp, false, true, AlertmanagerPayload(e.alert, ends, generator_url_).dump()});
+          w->Push(
+              Job{fp, false, true, Serialise(AlertmanagerPayload(e.alert, ends, generator_url_))});
         }
       }
     }

@@ -78,6 +78,31 @@ TEST(AlertPayloadTest, AlertmanagerListEndsAheadWhileFiring) {
             "http://h/metrics");
 }
 
+// A value that is not UTF-8 (a SQL_ASCII database's bytes) is replaced by
+// U+FFFD in every body and in the log line; nlohmann's default dump would
+// throw, ending the thread that raised the alert.
+TEST(AlertPayloadTest, BytesThatAreNotUtf8NeverMakeSerialisingThrow) {
+  Alert a = Sample();
+  a.labels["value"] = std::string("caf\xe9 \xff");
+  std::string webhook;
+  ASSERT_NO_THROW(webhook = Serialise(WebhookPayload(a, "")));
+  EXPECT_NE(webhook.find("caf\xef\xbf\xbd"), std::string::npos) << webhook;  // U+FFFD
+  ASSERT_NO_THROW((void)Serialise(AlertmanagerPayload(a, a.starts_at, "")));
+  ASSERT_NO_THROW((void)DumpWithin(NotifyPayload(a), 8000));
+  std::string line;
+  ASSERT_NO_THROW(line = a.ForLog());
+  EXPECT_NE(line.find("caf"), std::string::npos) << line;
+}
+
+// Long values are cut for the log line without splitting a character.
+TEST(AlertPayloadTest, TheLogLineCutsLongValuesOnACharacterBoundary) {
+  Alert a = Sample();
+  a.labels["value"] = std::string(199, 'x') + "\xc3\xa9\xc3\xa9";  // 199 + 4 bytes
+  const std::string line = a.ForLog();
+  EXPECT_NE(line.find(std::string(199, 'x') + "..."), std::string::npos) << line;
+  EXPECT_EQ(line.find("\\u"), std::string::npos) << line;  // nothing escaped or replaced
+}
+
 TEST(AlertPayloadTest, NotifyPayloadStaysUnder8000Bytes) {
   Alert a = Sample();
   a.annotations["error"] = std::string(20'000, 'e');
