@@ -52,11 +52,30 @@ int64_t GetInt(const toml::table& t, const char* key, int64_t def, int64_t min, 
   return v;
 }
 
-// An integer key in milliseconds (`key` ends in "_ms").
+// A key in milliseconds (`key` ends in "_ms"): an integer, or a duration
+// string that ParseDuration accepts (the [alerts] keys' parser), within
+// [min, max] ms.
 std::chrono::milliseconds GetMillis(const toml::table& t, const char* key,
                                     std::chrono::milliseconds def, int64_t min, int64_t max,
                                     const std::string& origin, const std::string& prefix) {
-  return std::chrono::milliseconds(GetInt(t, key, def.count(), min, max, origin, prefix));
+  const toml::node* n = t.get(key);
+  if (n == nullptr || !n->is_string()) {
+    return std::chrono::milliseconds(GetInt(t, key, def.count(), min, max, origin, prefix));
+  }
+  const std::string text(*n->as_string());
+  const std::optional<std::chrono::milliseconds> d = ParseDuration(text);
+  if (!d) {
+    Fail(origin, prefix + key,
+         "expected milliseconds (an integer) or a duration such as \"500ms\", \"30s\" or \"5 "
+         "minutes\", got \"" +
+             text + "\"");
+  }
+  if (d->count() < min || d->count() > max) {
+    Fail(origin, prefix + key,
+         "must be between " + std::to_string(min) + " and " + std::to_string(max) + " ms, got \"" +
+             text + "\"");
+  }
+  return *d;
 }
 
 bool GetBool(const toml::table& t, const char* key, bool def, const std::string& origin,

@@ -27,6 +27,28 @@ std::string ErrorOf(const std::string& text) {
   return "";
 }
 
+// The _ms keys take milliseconds, or a duration string through the same
+// parser as the [alerts] keys.
+TEST(ConfigTest, MillisecondKeysTakeAnIntegerOrADurationString) {
+  const Config c = ParseConfig(std::string(kMinimal) +
+                                   "[executor]\nlock_timeout_ms = \"2s\"\n"
+                                   "statement_timeout_ms = \"5 minutes\"\nyield_after_ms = 150\n"
+                                   "[drain]\nmax_lock_ms = \"250ms\"\n",
+                               "test.toml");
+  EXPECT_EQ(c.executor.lock_timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c.executor.statement_timeout, std::chrono::milliseconds(300'000));
+  EXPECT_EQ(c.executor.yield_after, std::chrono::milliseconds(150));
+  EXPECT_EQ(c.drain.max_lock, std::chrono::milliseconds(250));
+
+  const std::string bad =
+      ErrorOf(std::string(kMinimal) + "[executor]\nlock_timeout_ms = \"soon\"\n");
+  EXPECT_NE(bad.find("executor.lock_timeout_ms"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("\"soon\""), std::string::npos) << bad;
+  const std::string big = ErrorOf(std::string(kMinimal) + "[drain]\nmax_lock_ms = \"2h\"\n");
+  EXPECT_NE(big.find("drain.max_lock_ms: must be between 1 and 600000 ms"), std::string::npos)
+      << big;
+}
+
 TEST(ConfigTest, MinimalConfigGetsTheDocumentedDefaults) {
   const Config c = ParseConfig(kMinimal, "test.toml");
   EXPECT_EQ(c.source.dsn, "host=127.0.0.1 dbname=app");
