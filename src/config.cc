@@ -1,3 +1,7 @@
+// The whole TOML schema in one file: every key's parse, range and error
+// text side by side, in the order docs/configuration.md lists them, so that
+// the two are read (and kept) together.  Hence its length.
+
 #include "src/config.h"
 
 #include <arpa/inet.h>
