@@ -175,6 +175,9 @@ void PolicyThread::Loop(std::stop_token stop) {
   auto next_redecide = std::chrono::steady_clock::now() + kRedecideInterval;
   std::set<size_t> stale_tables;  // RANGE tables whose partitions changed under us
   auto next_stale_refresh = std::chrono::steady_clock::now();
+  // Seeded counts may already be over a threshold: decide on them first,
+  // through the same path as every later decision.
+  Decided(policy.DecideAll(), "at start-up");
   while (!stop.stop_requested()) {
     if (std::optional<session::PendingReload> reload = ctx_.reloads->Take()) {
       ApplyReload(std::move(*reload));

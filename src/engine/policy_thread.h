@@ -1,8 +1,9 @@
 // `run`'s policy thread: drives the Engine from the live stream and keeps
 // what it decides in step with the database and the configuration.
 //
-// Besides feeding every WalEvent of its Source to the Engine and handing
-// the decisions to its Sink (the executor), it
+// It first decides on the counts seeded at start-up (DecideAll).  Besides
+// feeding every WalEvent of its Source to the Engine and handing the
+// decisions to its Sink (the executor), it
 //  - re-reads the catalog when the stream names an unknown relation and
 //    after a partition was created (outcomes from the executor);
 //  - recounts RANGE tables whose partitions changed under it (a row fell

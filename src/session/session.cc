@@ -269,14 +269,7 @@ SessionResult RunSession(ProcessState& process, bool first) {
       reader_done.store(true, std::memory_order_release);
     });
 
-    // Seeded counts may already be over a threshold: decide on them now.
     executor::DecisionSink to_executor(decisions);
-    {
-      std::vector<policy::Decision> initial = engine.policy().DecideAll();
-      engine::LogDecisions(initial, engine.policy().rules());
-      observer.OnDecisions(initial, engine.policy().rules());
-      to_executor.OnDecisions(std::move(initial));
-    }
 
     engine::QueueSource source(wal_queue, reader_done);
     engine::PolicyThread policy_thread(
