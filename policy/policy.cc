@@ -198,6 +198,7 @@ void Policy::ResetTable(size_t table) {
   }
   floor_[table] = 0;
   std::erase_if(crossed_, [&](const auto& c) { return c.first == table; });
+  if (listener_) listener_->OnTruncate(table);
 }
 
 void Policy::AddCommitted(size_t table, const KeyValue& value, int64_t n) {
@@ -265,6 +266,16 @@ Result<PolicyOutput> Policy::OnMessage(const pgoutput::Message& message) {
   return out;
 }
 
+void Policy::AbandonOpenTransactions() {
+  streamed_.clear();
+  in_stream_block_ = false;
+  current_stream_xid_ = 0;
+  in_txn_ = false;
+  txn_xid_ = 0;
+  // Crossings noted by the open transaction's rows stay noted: those rows
+  // are committed, so the next commit decides on them.
+}
+
 Result<bool> Policy::Handle(const pgoutput::BeginMessage& begin, PolicyOutput* /*out*/) {
   if (in_stream_block_) {
     return Corrupt("Begin: xid " + XidText(begin.xid) + " inside the stream block of xid " +
@@ -322,6 +333,7 @@ Result<bool> Policy::Handle(const pgoutput::InsertMessage& insert, PolicyOutput*
   if (target.value() == nullptr) {
     AddCommitted(table, value, 1);  // a non-streamed transaction has committed
     ++committed_rows_[table];
+    if (listener_) listener_->OnCommittedRows(table, value, 1);
   } else {
     AddToTxn(target.value(), table, value, 1);
     ++target.value()->rows[table];
@@ -474,7 +486,10 @@ void Policy::MergeStreamed(std::unordered_map<pgoutput::Xid, TxnCounts>& subxact
   }
   for (auto& [subxid, txn] : subxacts) {
     for (size_t table = 0; table < rules_.size(); ++table) {
-      for (const auto& [value, n] : txn.counts[table]) AddCommitted(table, value, n);
+      for (const auto& [value, n] : txn.counts[table]) {
+        AddCommitted(table, value, n);
+        if (listener_) listener_->OnCommittedRows(table, value, n);
+      }
       committed_rows_[table] += txn.rows[table];
       const int64_t floor = txn.floor[table];
       if (floor == 0) continue;

@@ -122,9 +122,34 @@ struct PolicyOutput {
   std::vector<size_t> stale_tables;
 };
 
+// Told of every committed row the policy counts, as it counts it: replay's
+// per-value tally (src/replay/simulator.h).  Rows of a non-streamed
+// transaction are told as they arrive (the stream sends a transaction only
+// once it committed), a streamed transaction's at its Stream Commit (its
+// per-value numbers then include the sub-transaction's eviction floor, as
+// the counts do).  Called on the policy's thread, inside OnMessage().
+class CommitListener {
+ public:
+  virtual ~CommitListener() = default;
+  virtual void OnCommittedRows(size_t table, const KeyValue& value, int64_t n) = 0;
+  // A committed TRUNCATE of the table's DEFAULT partition.
+  virtual void OnTruncate(size_t table) = 0;
+};
+
 class Policy {
  public:
   explicit Policy(std::vector<TableRule> rules);
+
+  // `listener` (may be null) must outlive this Policy or be reset first.
+  void set_listener(CommitListener* listener) { listener_ = listener; }
+
+  // The stream restarts from an earlier position (a capture records `run`
+  // restarting, src/replay): transactions still open will be sent again
+  // from their start, so their uncommitted rows are dropped and no
+  // transaction is open afterwards.  Rows of an open non-streamed
+  // transaction were counted already (they are committed): the caller makes
+  // sure none is open, or skips its resent copy by commit position.
+  void AbandonOpenTransactions();
 
   // Replaces the rules (after a catalog refresh or a configuration reload),
   // keeping the counts, flags (a decision in flight, an alert raised) and
@@ -305,6 +330,8 @@ class Policy {
   std::unordered_map<pgoutput::Xid, std::unordered_map<pgoutput::Xid, TxnCounts>> streamed_;
   pgoutput::Xid current_stream_xid_ = 0;
   bool in_stream_block_ = false;
+
+  CommitListener* listener_ = nullptr;
 
   Lsn accounted_lsn_;
   // The last commit merged, for decisions made outside a commit.

@@ -262,7 +262,7 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
   Config config;
   config.path = origin;
   RejectUnknownKeys(root,
-                    {"source", "executor", "drain", "http", "metrics", "alerts", "log", "table"},
+                    {"source", "executor", "drain", "http", "metrics", "alerts", "capture", "log", "table"},
                     origin, "");
 
   if (const toml::table* src = GetTable(root, "source", origin)) {
@@ -344,6 +344,34 @@ Config ParseConfig(const std::string& text, const std::string& origin) {
         GetInt(*http, "ready_max_lag_mb", config.http.ready_max_lag_bytes >> 20, 1,
                int64_t{1} << 30, origin, "http.")
         << 20;
+  }
+
+  if (const toml::table* c = GetTable(root, "capture", origin)) {
+    RejectUnknownKeys(*c, {"dir", "segment_size_mb", "retain", "max_size_mb", "compression", "sync_interval_ms"},
+                      origin, "capture.");
+    config.capture.dir = GetString(*c, "dir", "", origin, "capture.");
+    if (c->contains("dir") && config.capture.dir.empty()) {
+      Fail(origin, "capture.dir", "must not be empty (leave [capture] out for no capture)");
+    }
+    config.capture.segment_size =
+        GetInt(*c, "segment_size_mb", config.capture.segment_size >> 20, 1, 1 << 16, origin, "capture.")
+        << 20;
+    config.capture.max_size =
+        GetInt(*c, "max_size_mb", 0, 0, int64_t{1} << 30, origin, "capture.") << 20;
+    if (config.capture.max_size > 0 && config.capture.max_size < 2 * config.capture.segment_size) {
+      Fail(origin, "capture.max_size_mb", "must be at least twice capture.segment_size_mb (or 0)");
+    }
+    config.capture.retain = GetDuration(*c, "retain", std::chrono::milliseconds(0),
+                                        std::chrono::milliseconds(60'000),
+                                        std::chrono::milliseconds(int64_t{3650} * 86'400'000), origin,
+                                        "capture.");
+    const std::string compression = GetString(*c, "compression", "none", origin, "capture.");
+    if (compression != "none" && compression != "zstd") {
+      Fail(origin, "capture.compression", "expected \"none\" or \"zstd\", got \"" + compression + "\"");
+    }
+    config.capture.zstd = compression == "zstd";
+    config.capture.sync_interval = GetMillis(*c, "sync_interval_ms", config.capture.sync_interval, 10,
+                                             60'000, origin, "capture.");
   }
 
   if (const toml::table* m = GetTable(root, "metrics", origin)) {
@@ -516,6 +544,15 @@ ReloadDiff DiffForReload(const Config& current, const Config& next) {
   restart("source.time_zone", Quoted(s0.time_zone), Quoted(s1.time_zone));
   // The endpoint and its metrics are set up once per process.
   restart("http.listen", Quoted(current.http.listen), Quoted(next.http.listen));
+  restart("capture.dir", Quoted(current.capture.dir), Quoted(next.capture.dir));
+  restart("capture.segment_size_mb", Shown(current.capture.segment_size >> 20),
+          Shown(next.capture.segment_size >> 20));
+  restart("capture.max_size_mb", Shown(current.capture.max_size >> 20), Shown(next.capture.max_size >> 20));
+  restart("capture.retain", Shown(current.capture.retain.count()), Shown(next.capture.retain.count()));
+  restart("capture.compression", Quoted(current.capture.zstd ? "zstd" : "none"),
+          Quoted(next.capture.zstd ? "zstd" : "none"));
+  restart("capture.sync_interval_ms", Shown(current.capture.sync_interval.count()),
+          Shown(next.capture.sync_interval.count()));
   restart("http.ready_max_lag_mb", Shown(current.http.ready_max_lag_bytes >> 20),
           Shown(next.http.ready_max_lag_bytes >> 20));
   restart("metrics.max_values_per_table",

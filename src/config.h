@@ -88,6 +88,19 @@ struct HttpConfig {
   int64_t ready_max_lag_bytes = int64_t{64} << 20;
 };
 
+// [capture]: `run` records the stream it consumes for `replay`
+// (docs/replay.md, docs/capture-format.md).  dir "" = no capture.
+struct CaptureConfig {
+  std::string dir;
+  int64_t segment_size = int64_t{64} << 20;  // bytes; a segment is rotated past this
+  std::chrono::milliseconds retain{0};        // segments older than this are removed; 0 = keep
+  int64_t max_size = 0;                       // bytes of all segments; 0 = no bound
+  bool zstd = false;                          // compression = "zstd"
+  // The capture is fsync'ed at least this often while data arrives; the
+  // slot's confirmed position follows what is synced.
+  std::chrono::milliseconds sync_interval{200};
+};
+
 struct MetricsConfig {
   // Most values (RANGE: buckets) per table in partwatch_default_rows.
   size_t max_values_per_table = 100;
@@ -159,6 +172,7 @@ struct Config {
   HttpConfig http;
   MetricsConfig metrics;
   AlertsConfig alerts;
+  CaptureConfig capture;
   std::string log_level = "info";
   std::vector<TableConfig> tables;
 };

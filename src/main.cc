@@ -10,6 +10,7 @@
 #include "src/config.h"
 #include "src/drain/command.h"
 #include "src/logging.h"
+#include "src/replay/command.h"
 #include "src/runner.h"
 #include "src/setup.h"
 #include "src/status.h"
@@ -88,6 +89,46 @@ int main(int argc, char** argv) {
       ->add_flag("--all", drain_all,
                  "every value (RANGE: bucket) DEFAULT holds, whatever the threshold")
       ->excludes(value_opt);
+  CLI::App* replay = app.add_subcommand(
+      "replay",
+      "Replay history through the policy `run` uses, and report what piled into the DEFAULT "
+      "partitions (rows per value, first and last arrival, rows per minute) and what `run` "
+      "would have done, at the configured threshold or at others (--threshold). SOURCEs: a "
+      "capture directory or segment ([capture] dir of `run`; needs no database), a wal2json "
+      "file (pg_recvlogical -P wal2json; the tables' shape comes from the database), or "
+      "--slot NAME (what a slot still retains, peeked without consuming anything). Replay "
+      "never changes anything on a server. docs/replay.md explains it all.");
+  add_common(replay);
+  partwatch::replay::ReplayOptions replay_opts;
+  replay->add_option("SOURCE", replay_opts.sources, "capture directories or segment files, wal2json files");
+  replay->add_option("--slot", replay_opts.slot,
+                     "also replay what this logical slot retains (pgoutput with the configured "
+                     "publication, or wal2json); the slot must not be in use");
+  replay
+      ->add_option("--threshold", replay_opts.thresholds,
+                   "what-if thresholds, compared side by side: N[,N...] for every table, or "
+                   "TABLE=N[,TABLE=N...] for one (repeatable; default: the configured)")
+      ->delimiter(',');
+  replay->add_option("--max-future", replay_opts.max_future,
+                     "override max_future for RANGE time keys (\"1 year\", \"90 days\")");
+  replay->add_option("--max-new-partitions-per-hour", replay_opts.max_new_partitions_per_hour,
+                     "override the flood cap (by commit time)");
+  replay->add_option("--from", replay_opts.from,
+                     "only transactions committed at or after this LSN (0/16B2D48) or time "
+                     "(2026-12-02 16:00, UTC unless an offset is given)");
+  replay->add_option("--to", replay_opts.to, "only transactions committed at or before this LSN or time");
+  auto* json_opt = replay->add_flag("--json", replay_opts.json,
+                                    "print the report as JSON (shape: docs/replay.md)");
+  replay->add_flag("--csv", replay_opts.csv, "print one CSV row per table, value and threshold")
+      ->excludes(json_opt);
+  replay->add_option("--html", replay_opts.html,
+                     "also write a self-contained HTML report with charts to this file");
+  replay->add_option("--values", replay_opts.values,
+                     "values listed per table, most rows first (0: all; values that crossed a "
+                     "threshold are always listed)");
+  replay->add_flag("--skip-bad", replay_opts.skip_bad,
+                   "skip damaged records and lines, count them in the report, and go on");
+  replay->add_flag("-q,--quiet", replay_opts.quiet, "no progress line on the terminal");
   CLI::App* teardown = app.add_subcommand(
       "teardown",
       "Drop the replication slot and the publication (refuses while the slot is in "
@@ -114,6 +155,7 @@ int main(int argc, char** argv) {
   }
   if (*setup) return partwatch::RunSetup(config);
   if (*teardown) return partwatch::RunTeardown(config);
+  if (*replay) return partwatch::replay::RunReplay(config, replay_opts);
   if (*drain) return partwatch::drain::RunDrain(config, drain_table, drain_values, drain_all);
   return 2;
 }

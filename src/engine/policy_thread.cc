@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "decoder/walsender.h"
+#include "src/capture/tables_json.h"
 #include "src/partition_sql.h"
 
 namespace partwatch::engine {
@@ -62,7 +63,28 @@ void PolicyThread::Run(std::stop_token stop) {
   } catch (const std::exception& e) {
     ctx_.errors->Fail(session::SessionEnd::kTransient, std::string("policy thread: ") + e.what());
   }
-  ctx_.accounted->store(engine_.accounted().value(), std::memory_order_release);
+  Publish(/*force=*/true);
+}
+
+void PolicyThread::CaptureFailed(const std::exception& e) {
+  spdlog::error(
+      "capture: {}; capturing stops for this session, so the capture misses what streams from "
+      "{} on (the slot is not held back for it)",
+      e.what(), engine_.accounted().ToString());
+  ctx_.capture = nullptr;
+}
+
+void PolicyThread::Publish(bool force) {
+  Lsn accounted = engine_.accounted();
+  if (ctx_.capture != nullptr) {
+    try {
+      ctx_.capture->Processed(accounted);
+      accounted = ctx_.capture->Flush(force);
+    } catch (const std::exception& e) {
+      CaptureFailed(e);
+    }
+  }
+  ctx_.accounted->store(accounted.value(), std::memory_order_release);
 }
 
 void PolicyThread::Decided(std::vector<policy::Decision> decisions, const char* without_commit) {
@@ -107,6 +129,7 @@ void PolicyThread::RefreshCatalog() {
     // Same tables, same indices: decisions in flight stay valid
     // (policy.h, SetRules).
     engine_.policy().SetRules(rules);
+    if (ctx_.capture != nullptr) ctx_.capture->Tables(capture::TablesToJson(fresh));
     ctx_.catalog->Set(session::CatalogSnapshot{std::move(fresh), std::move(rules), current_});
   } catch (const CatalogError& e) {
     // A configured table changed under us (dropped, DEFAULT detached): keep
@@ -132,6 +155,7 @@ void PolicyThread::ApplyReload(session::PendingReload reload) {
   policy.SetRules(rules);
   for (size_t t : reload.diff.redecide_tables) policy.ForgetAlerts(t);
   current_ = reload.config;
+  if (ctx_.capture != nullptr) ctx_.capture->Tables(capture::TablesToJson(fresh));
   ctx_.catalog->Set(session::CatalogSnapshot{std::move(fresh), std::move(rules), current_});
   ctx_.config_in_force->Set(current_);
   std::string changes;
@@ -208,10 +232,18 @@ void PolicyThread::Loop(std::stop_token stop) {
     const size_t got = source_.Read(batch, kQueueWait);
     if (got == 0) {
       if (source_.Finished()) break;
+      if (ctx_.capture != nullptr) Publish(false);  // fsync what waits, when due
       continue;
     }
     for (size_t i = 0; i < got; ++i) {
       replication::WalEvent& ev = batch[i];
+      if (ctx_.capture != nullptr) {
+        try {
+          ctx_.capture->Append(ev);  // recorded before it is counted
+        } catch (const std::exception& e) {
+          CaptureFailed(e);
+        }
+      }
       policy::PolicyOutput out = engine_.OnEvent(ev);
       ev.buffer.reset();  // free libpq's buffer now, not at the next batch
       for (size_t t : out.stale_tables) stale_tables.insert(t);
@@ -226,7 +258,7 @@ void PolicyThread::Loop(std::stop_token stop) {
       }
       Decided(std::move(out.decisions), "at start-up");
     }
-    ctx_.accounted->store(engine_.accounted().value(), std::memory_order_release);
+    Publish(false);
   }
 }
 

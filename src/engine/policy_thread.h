@@ -23,6 +23,7 @@
 #include <memory>
 #include <thread>
 
+#include "src/capture/writer.h"
 #include "src/config.h"
 #include "src/engine/engine.h"
 #include "src/engine/observer.h"
@@ -57,6 +58,10 @@ struct PolicyThreadContext {
   session::SessionErrors* errors = nullptr;
   const std::atomic<bool>* stop = nullptr;  // the process's stop request, for long recounts
   Observer* observer = nullptr;             // told rows, commits, decisions, counts
+  // [capture]: every event is recorded before it is counted, and the
+  // position published in `accounted` is the capture's durable one
+  // (src/capture/writer.h).  Null: no capture.
+  capture::Writer* capture = nullptr;
 };
 
 class PolicyThread {
@@ -82,6 +87,10 @@ class PolicyThread {
   // Tells the observer the rows streamed and the last commit since the last
   // call, and, at most once a second, what DEFAULT holds per value.
   void Observe();
+  // Publishes the accounted-for position (the capture's durable one when
+  // capturing); `force` fsyncs the capture first.
+  void Publish(bool force);
+  void CaptureFailed(const std::exception& e);
 
   Engine& engine_;
   pg::Connection catalog_conn_;

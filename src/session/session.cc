@@ -10,6 +10,8 @@
 
 #include "policy/policy.h"
 #include "src/alerts/recheck.h"
+#include "src/capture/tables_json.h"
+#include "src/capture/writer.h"
 #include "src/catalog.h"
 #include "src/drain/drain.h"
 #include "src/engine/engine.h"
@@ -219,6 +221,19 @@ SessionResult RunSession(ProcessState& process, bool first) {
       max_silence = timeout_ms > 0 ? std::chrono::milliseconds(timeout_ms) : kSilenceFallback;
     }
 
+    // [capture]: opened before streaming, so a capture that cannot be
+    // written stops the session before anything is consumed.
+    std::unique_ptr<capture::Writer> capture_writer;
+    if (!config.capture.dir.empty()) {
+      try {
+        capture_writer = std::make_unique<capture::Writer>(
+            config.capture, capture::SessionInfo{id.system_id, id.timeline, config.source.slot,
+                                                 kProtoVersion, start, capture::TablesToJson(infos)});
+      } catch (const capture::CaptureError& e) {
+        throw FatalError(std::string("capture.dir: ") + e.what());
+      }
+    }
+
     replication::StreamOptions opts;
     opts.slot = config.source.slot;
     opts.publication = config.source.publication;
@@ -276,7 +291,7 @@ SessionResult RunSession(ProcessState& process, bool first) {
         engine, std::move(sql), source, to_executor,
         engine::PolicyThreadContext{session_config, &catalog, &reloads, &process.config,
                                     process.fixed_log_level, &outcomes, &accounted, &errors,
-                                    &StopRequested(), &observer});
+                                    &StopRequested(), &observer, capture_writer.get()});
     executor::ExecutorThread executor_thread(session_config, catalog, decisions, outcomes, limiter,
                                              stop, errors, observer);
     // Declared after the threads, so destroyed first: should anything below
