@@ -13,6 +13,7 @@
 
 #include "decoder/capture.h"
 #include "src/capture/segment_io.h"
+#include "src/fault.h"
 
 namespace partwatch::capture {
 
@@ -267,6 +268,9 @@ Lsn Writer::Flush(bool force) {
   if (!buffer_.empty()) {
     WriteAll(buffer_);
     buffer_.clear();
+    // Written, not yet fsync'ed, not yet confirmed: a kill here leaves
+    // records the server will send again.
+    FaultPoint("capture.written");
   }
   written_ = processed_;
   if (unsynced_ && (force || std::chrono::steady_clock::now() - last_sync_ >= config_.sync_interval)) {
