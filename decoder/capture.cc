@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include <zlib.h>
+#include <xxhash.h>
 
 #include "decoder/byte_reader.h"
 
@@ -18,16 +18,11 @@ void PutU64(uint64_t v, std::string* out) {
   for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
-uint32_t Crc(const std::byte* data, size_t n, uint32_t crc = 0) {
-  // zlib's crc32 takes uInt lengths: feed in pieces.
-  uLong c = crc;
-  while (n > 0) {
-    const uInt piece = static_cast<uInt>(std::min<size_t>(n, 1u << 30));
-    c = crc32(c, reinterpret_cast<const Bytef*>(data), piece);
-    data += piece;
-    n -= piece;
-  }
-  return static_cast<uint32_t>(c);
+// The low 32 bits of XXH3-64 (xxHash, as zstd uses): checks ~100-byte
+// records at memory speed, where zlib's CRC-32 took a fifth of replay's
+// time (docs/benchmarks.md, "Replay").
+uint32_t Checksum(const std::byte* data, size_t n) {
+  return static_cast<uint32_t>(XXH3_64bits(data, n));
 }
 
 // Appends the frame for `n` payload bytes that the caller appends next;
@@ -42,7 +37,7 @@ size_t BeginRecord(RecordType type, size_t n, std::string* out) {
 
 void EndRecord(size_t at, std::string* out) {
   const auto* base = reinterpret_cast<const std::byte*>(out->data());
-  const uint32_t crc = Crc(base + at + 4, out->size() - at - 4);
+  const uint32_t crc = Checksum(base + at + 4, out->size() - at - 4);
   for (int i = 0; i < 4; ++i) (*out)[at + i] = static_cast<char>((crc >> (24 - 8 * i)) & 0xff);
 }
 
@@ -141,7 +136,7 @@ RecordReader::Status RecordReader::Next(Record* record) {
     if (!at_end_) return Status::kNeedMore;
     return Status::kTorn;
   }
-  const uint32_t actual = Crc(rest.data() + 4, 5 + length);
+  const uint32_t actual = Checksum(rest.data() + 4, 5 + length);
   if (actual != crc) {
     error_ = "checksum mismatch in a record of type " + std::string(RecordTypeName(type)) +
              " and length " + std::to_string(length);

@@ -4,11 +4,11 @@
 //
 // A segment file is the 8-byte magic "PWCAP1\r\n" followed by records:
 //
-//   crc32 (4) | length (4) | type (1) | payload (length)
+//   checksum (4) | length (4) | type (1) | payload (length)
 //
-// integers big-endian; crc32 is zlib's CRC-32 of the length, type and
-// payload bytes, so a flipped bit anywhere in a record (its length too) is
-// caught.  Payloads by type:
+// integers big-endian; the checksum is the low 32 bits of XXH3-64 (xxHash)
+// of the length, type and payload bytes, so a flipped bit anywhere in a
+// record (its length too) is caught.  Payloads by type:
 //   kHeader        JSON: format, system_identifier, timeline, slot,
 //                  start_lsn, created, tables (the first record of a segment)
 //   kSessionStart  start LSN (8): `run` (re)started streaming from there

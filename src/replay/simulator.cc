@@ -66,6 +66,8 @@ class Simulator::Tally : public policy::CommitListener {
     std::vector<int64_t> truncate_times;
     int64_t truncates = 0;
     std::map<int64_t, int64_t> per_minute;
+    int64_t minute = 0;  // the last minute added to, and its counter
+    int64_t* minute_rows = nullptr;
     // Second pass: the traced values' cumulative rows, one point per minute.
     std::unordered_map<policy::KeyValue, Series, policy::KeyValueHash> traced;
   };
@@ -94,7 +96,12 @@ class Simulator::Tally : public policy::CommitListener {
     if (const std::optional<int64_t>& now = *now_) {
       if (!s.first_time) s.first_time = *now;
       s.last_time = *now;
-      table.per_minute[policy::FloorDiv<int64_t>(*now, kMicrosPerMinute) * kMicrosPerMinute] += n;
+      const int64_t minute = policy::FloorDiv<int64_t>(*now, kMicrosPerMinute) * kMicrosPerMinute;
+      if (table.minute_rows == nullptr || table.minute != minute) {
+        table.minute = minute;
+        table.minute_rows = &table.per_minute[minute];  // std::map: stable
+      }
+      *table.minute_rows += n;
     }
     if (!table.traced.empty()) {
       const auto tr = table.traced.find(value);
