@@ -1,10 +1,12 @@
 // The replay report's renderers (src/replay/render_*.cc): JSON parses back
 // with the documented keys, CSV quotes hostile values so they parse back,
 // the text report says what each threshold would have done and cannot be
-// forged by a value.
+// forged by a value, the HTML page escapes everything from the data and
+// refers to nothing outside itself, whatever the report's shape.
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -388,6 +390,224 @@ TEST(RenderTextTest, EmptyReportAndMissingTimes) {
   v.crossings = {Cross(5, 6, 0x2000000, std::nullopt, DecisionKind::kCreate)};
   r.tables[0].values.push_back(v);
   EXPECT_NE(RenderText(r).find("crossed at LSN 0/2000000 (6 rows)"), std::string::npos);
+}
+
+// ---- HTML -----------------------------------------------------------------
+
+size_t Count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// No script, no network reference, valid UTF-8, no NaN or infinity drawn.
+void ExpectSelfContained(const std::string& html) {
+  const std::string lower = Lower(html);
+  EXPECT_EQ(lower.find("<script"), std::string::npos);
+  EXPECT_EQ(lower.find("http://"), std::string::npos);
+  EXPECT_EQ(lower.find("https://"), std::string::npos);
+  EXPECT_EQ(lower.find("url("), std::string::npos);
+  // No element refers to anything but an anchor of the page itself.
+  EXPECT_FALSE(std::regex_search(
+      lower, std::regex("<[a-z][^>]*\\s(src|href|xlink:href|action|srcset)\\s*=\\s*\"(?!#)")))
+      << "a reference out of the page";
+  EXPECT_EQ(lower.find("@import"), std::string::npos);
+  EXPECT_EQ(internal::ValidUtf8(html), html);
+  EXPECT_FALSE(std::regex_search(lower, std::regex("[^a-z](-?nan|-?inf)[^a-z]"))) << "NaN drawn";
+  EXPECT_EQ(lower.rfind("<!doctype html>", 0), 0u);
+  EXPECT_NE(lower.find("</html>"), std::string::npos);
+}
+
+TEST(RenderHtmlTest, ThreeChartsPerTableAndTheSummary) {
+  Report r = Sample();
+  r.tables.push_back(r.tables[0]);
+  r.tables[1].name = "public.events";
+  const std::string html = RenderHtml(r);
+  ExpectSelfContained(html);
+  EXPECT_EQ(Count(html, "<svg class=\"plot\""), 6u);
+  EXPECT_EQ(Count(html, "<polyline class=\"curve\""), 4u);          // two top values per table
+  EXPECT_NE(html.find("threshold 100</text>"), std::string::npos);  // the dashed line's label
+  EXPECT_NE(html.find("2,500,000"), std::string::npos);
+  // The decisions table: threshold 100 created 1, alerted 0, held 1, capped 0.
+  EXPECT_NE(html.find("<tr><th>threshold 100</th><td class=\"num\">1</td>"
+                      "<td class=\"num zero\">0</td><td class=\"num\">1</td>"
+                      "<td class=\"num zero\">0</td></tr>"),
+            std::string::npos);
+  EXPECT_NE(html.find("TRUNCATE</text>"), std::string::npos);
+  // One marker per crossing, with its tooltip.
+  EXPECT_EQ(Count(html, "<g class=\"mark\"><title>"), 6u);
+  EXPECT_NE(html.find("max-width:1200px"), std::string::npos);
+  EXPECT_NE(html.find("@media print"), std::string::npos);
+  EXPECT_NE(html.find("page-break-inside:avoid"), std::string::npos);
+}
+
+TEST(RenderHtmlTest, EscapesTheDataEverywhere) {
+  Report r = Sample();
+  const std::string evil = "<script>alert(1)</script>";
+  r.tables[0].name = evil;
+  r.tables[0].values[0].value = KeyValue::Of(evil);
+  r.tables[0].top_series[0].value = KeyValue::Of(evil);
+  r.tables[0].values[1].value = KeyValue::Of("http://evil.example/x.png' onerror=\"y\"");
+  r.sources[0].name = "https://attacker.example/<b>";
+  r.sources[0].warnings = {"<img src=x>"};
+  r.tables[0].strategy = "<i>list</i>";
+  const std::string html = RenderHtml(r);
+  ExpectSelfContained(html);
+  EXPECT_EQ(html.find(evil), std::string::npos);
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  EXPECT_EQ(html.find("<b>"), std::string::npos);
+  EXPECT_EQ(html.find("<i>"), std::string::npos);
+  EXPECT_EQ(html.find("onerror=\""), std::string::npos);
+  // As a table name, a table cell, a legend label and a tooltip.
+  EXPECT_GE(Count(html, "&lt;script&gt;alert(1)&lt;/script&gt;"), 4u);
+  EXPECT_NE(html.find("http&#58;//evil.example"), std::string::npos);
+}
+
+TEST(RenderHtmlTest, LongValuesAreCutInLabels) {
+  Report r = Sample();
+  r.tables[0].top_series[0].value = KeyValue::Of(std::string(5000, 'z'));
+  const std::string html = RenderHtml(r);
+  // The legend shows 40 bytes; the tooltip 120; nothing shows all 5000.
+  EXPECT_NE(html.find("&#39;" + std::string(40, 'z') + "&#39;\xE2\x80\xA6"), std::string::npos);
+  EXPECT_EQ(html.find(std::string(300, 'z')), std::string::npos);
+}
+
+TEST(RenderHtmlTest, EmptyReport) {
+  const std::string html = RenderHtml(Report{});
+  ExpectSelfContained(html);
+  EXPECT_NE(html.find("No tables in this report"), std::string::npos);
+  EXPECT_EQ(html.find("<svg class=\"plot\""), std::string::npos);
+
+  Report r;
+  r.tables.push_back(TableReport{});
+  r.tables[0].name = "public.quiet";
+  r.tables[0].thresholds = {100};
+  const std::string quiet = RenderHtml(r);
+  ExpectSelfContained(quiet);
+  EXPECT_NE(quiet.find("public.quiet"), std::string::npos);
+  EXPECT_NE(quiet.find("No curves"), std::string::npos);
+}
+
+TEST(RenderHtmlTest, WithoutTimesTheTimelineUsesLsns) {
+  Report r = Sample();
+  r.first_time.reset();
+  r.last_time.reset();
+  TableReport& t = r.tables[0];
+  t.truncate_times.clear();
+  t.rows_per_minute.clear();
+  t.top_series.clear();
+  for (ValueReport& v : t.values) {
+    v.first_time.reset();
+    v.last_time.reset();
+    for (Crossing& c : v.crossings) c.time.reset();
+  }
+  const std::string html = RenderHtml(r);
+  ExpectSelfContained(html);
+  EXPECT_NE(html.find("the source carried no commit times"), std::string::npos);
+  EXPECT_NE(html.find(">LSN</text>"), std::string::npos);
+  EXPECT_NE(html.find(">0/1800000</text>"), std::string::npos) << "no LSN tick";
+  EXPECT_NE(html.find("1 TRUNCATE of DEFAULT not drawn"), std::string::npos);
+  EXPECT_EQ(Count(html, "<g class=\"mark\">"), 3u);
+  EXPECT_EQ(Count(html, "<svg class=\"plot\""), 1u);  // curves and rates need times
+}
+
+TEST(RenderHtmlTest, OnePointInTime) {
+  Report r;
+  r.first_time = kT0;
+  r.last_time = kT0;
+  r.first_lsn = r.last_lsn = Lsn(0x3000000);
+  TableReport t;
+  t.name = "public.once";
+  t.thresholds = {1};
+  t.rows = 7;
+  ValueReport v =
+      Value(KeyValue::Of("only"), 7, {Cross(1, 7, 0x3000000, kT0, DecisionKind::kCreate)});
+  v.first_time = v.last_time = kT0;
+  t.values = {v};
+  t.rows_per_minute = {{kT0, 7}};
+  t.top_series = {Series{KeyValue::Of("only"), {{kT0, 7}}}};
+  r.tables.push_back(t);
+  const std::string html = RenderHtml(r);
+  ExpectSelfContained(html);
+  EXPECT_EQ(Count(html, "<svg class=\"plot\""), 3u);
+  EXPECT_EQ(Count(html, "<polyline class=\"curve\""), 1u);
+  EXPECT_NE(html.find(">13&#58;00</text>"), std::string::npos) << "no tick at the point";
+
+  // The same without times: one WAL position, still an axis with width.
+  for (auto* time : {&r.first_time, &r.last_time, &r.tables[0].values[0].first_time,
+                     &r.tables[0].values[0].last_time, &r.tables[0].values[0].crossings[0].time}) {
+    time->reset();
+  }
+  r.tables[0].rows_per_minute.clear();
+  r.tables[0].top_series.clear();
+  const std::string untimed = RenderHtml(r);
+  ExpectSelfContained(untimed);
+  EXPECT_EQ(Count(untimed, "<g class=\"mark\">"), 1u);
+}
+
+TEST(RenderHtmlTest, LongSpansAreBucketedAndSaySo) {
+  Report r = Sample();
+  TableReport& t = r.tables[0];
+  t.rows_per_minute.clear();
+  for (int i = 0; i < 1000; ++i) t.rows_per_minute.push_back({kT0 + i * kMinute, 1'000'000});
+  r.last_time = kT0 + 1000 * kMinute;
+  const std::string html = RenderHtml(r);
+  ExpectSelfContained(html);
+  EXPECT_NE(html.find(">rows per 5 minutes</text>"), std::string::npos);
+  const size_t bars = html.find("<g class=\"bars\">");
+  ASSERT_NE(bars, std::string::npos);
+  const std::string group = html.substr(bars, html.find("</g>", bars) - bars);
+  EXPECT_EQ(Count(group, "<rect "), 200u);
+  EXPECT_NE(group.find("5,000,000 rows"), std::string::npos);  // huge counts, separated
+}
+
+// A damaged or hostile source may carry any timestamp and any count.
+TEST(RenderHtmlTest, ExtremeTimesAndCountsStillDraw) {
+  Report r = Sample();
+  r.first_time = INT64_MIN;
+  r.last_time = INT64_MAX;
+  r.tables[0].values[0].rows = INT64_MAX;
+  r.tables[0].top_series[0].points.back().second = INT64_MAX;
+  r.tables[0].rows_per_minute.push_back({INT64_MAX - kMinute, INT64_MAX});
+  const std::string html = RenderHtml(r);
+  ExpectSelfContained(html);
+  EXPECT_EQ(Count(html, "<svg class=\"plot\""), 3u);
+  EXPECT_NE(html.find("9,223,372,036,854,775,807"), std::string::npos);
+  EXPECT_NE(RenderText(r).find("9,223,372,036,854,775,807"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(RenderJson(r))["tables"][0]["values"][0]["rows"], INT64_MAX);
+  EXPECT_NE(RenderCsv(r).find(",9223372036854775807,"), std::string::npos);
+
+  // And WAL positions at the very end of the range.
+  for (ValueReport& v : r.tables[0].values) {
+    for (Crossing& c : v.crossings) {
+      c.time.reset();
+      c.lsn = Lsn(UINT64_MAX);
+    }
+  }
+  r.first_lsn = r.last_lsn = Lsn(UINT64_MAX);
+  const std::string untimed = RenderHtml(r);
+  ExpectSelfContained(untimed);
+  EXPECT_NE(untimed.find(">FFFFFFFF/FFFFFF00</text>"), std::string::npos);
+  EXPECT_EQ(Count(untimed, "<g class=\"mark\">"), 3u);
+}
+
+TEST(RenderHtmlTest, ThresholdsFarAboveTheCurvesAreNamedNotDrawn) {
+  Report r = Sample();
+  r.tables[0].thresholds = {100, 1'000'000'000};
+  const std::string html = RenderHtml(r);
+  EXPECT_EQ(Count(html, "<line class=\"threshold\""), 1u);
+  EXPECT_NE(html.find("threshold-label\" x=\""), std::string::npos);
+  EXPECT_NE(html.find("Not drawn, far above every curve: threshold 1000000000."),
+            std::string::npos);
+  EXPECT_NE(html.find(">threshold 1000000000</text>"), std::string::npos);  // its lane
 }
 
 }  // namespace
