@@ -10,6 +10,7 @@ PACKAGES=(
   postgresql-15 postgresql-client-15 postgresql-15-partman
   libcpp-httplib-dev prometheus-cpp-dev prometheus prometheus-alertmanager
   curl python3 libxxhash-dev libzstd-dev
+  chromium  # headless, for the HTML replay report's browser test (report_tests)
 )
 
 missing=()

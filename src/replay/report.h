@@ -8,6 +8,11 @@
 // wal2json file written without include-timestamp).
 //
 // The renderers are pure: a Report in, text out; no I/O, no clock.
+//
+// Added for the renderers: TableReport::decisions (DecisionCounts per
+// scenario over every value, since `values` is cut to the report's value
+// limit and its crossings alone undercount).  The engine may leave it
+// empty; the renderers then count the crossings of `values`.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +60,14 @@ struct Series {
   std::vector<std::pair<int64_t, int64_t>> points;  // (time, cumulative rows), time ascending
 };
 
+// How one scenario decided, over every value of a table.
+struct DecisionCounts {
+  int64_t create = 0;
+  int64_t alert = 0;
+  int64_t max_future = 0;  // DecisionKind::kMaxFuture
+  int64_t capped = 0;
+};
+
 struct TableReport {
   std::string name;      // "public.orders"
   std::string strategy;  // "list" or "range"
@@ -70,6 +83,10 @@ struct TableReport {
   std::vector<std::pair<int64_t, int64_t>> rows_per_minute;
   // For the HTML report: the top values' cumulative curves (may be empty).
   std::vector<Series> top_series;
+  // One per scenario, in `thresholds` order, counting every value (those in
+  // other_values too).  Empty, or not one per threshold: the renderers count
+  // the crossings of `values` instead (exact when other_values == 0).
+  std::vector<DecisionCounts> decisions;
 };
 
 struct SourceReport {

@@ -36,20 +36,6 @@ std::optional<int64_t> AddInterval(int64_t point, const policy::RangeInterval& i
 
 }  // namespace
 
-const char* DecisionKindName(DecisionKind kind) {
-  switch (kind) {
-    case DecisionKind::kCreate:
-      return "create";
-    case DecisionKind::kAlert:
-      return "alert";
-    case DecisionKind::kMaxFuture:
-      return "held by max_future";
-    case DecisionKind::kCapped:
-      return "capped";
-  }
-  return "?";
-}
-
 // The per-value tally of committed rows, told by scenario 0's policy.
 class Simulator::Tally : public policy::CommitListener {
  public:
@@ -429,6 +415,19 @@ Report Simulator::Finish() const {
       } else {
         ++tr.other_values;
       }
+    }
+    // Decision counts over every value, listed or not.
+    for (size_t k = 0; k < tr.thresholds.size(); ++k) {
+      DecisionCounts dc;
+      for (const auto& [v, c] : scenarios_[k]->crossings[t]) {
+        switch (c.decision) {
+          case DecisionKind::kCreate: ++dc.create; break;
+          case DecisionKind::kAlert: ++dc.alert; break;
+          case DecisionKind::kMaxFuture: ++dc.max_future; break;
+          case DecisionKind::kCapped: ++dc.capped; break;
+        }
+      }
+      tr.decisions.push_back(dc);
     }
     tr.rows_per_minute.assign(tally.per_minute.begin(), tally.per_minute.end());
     for (const auto& [v, s] : tally.traced) tr.top_series.push_back(s);
