@@ -108,7 +108,9 @@ int main(int argc, char** argv) {
       ->add_option("--threshold", replay_opts.thresholds,
                    "what-if thresholds, compared side by side: N[,N...] for every table, or "
                    "TABLE=N[,TABLE=N...] for one (repeatable; default: the configured)")
-      ->delimiter(',');
+      ->expected(1)  // one list per occurrence (split on commas later): what follows is a SOURCE
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   replay->add_option("--max-future", replay_opts.max_future,
                      "override max_future for RANGE time keys (\"1 year\", \"90 days\")");
   replay->add_option("--max-new-partitions-per-hour", replay_opts.max_new_partitions_per_hour,

@@ -139,10 +139,13 @@ std::string RepairNewestSegment(const std::string& dir) {
     throw CaptureError("cannot truncate " + last.path + ": " + Errno());
   }
   SyncDir(dir);
+  std::string why;
+  if (scan.torn || truncated_frame) why = "a record torn by a crash";
+  if (scan.clean < scan.valid) {
+    why += std::string(why.empty() ? "" : ", and ") + "a transaction left open: the server sends it again";
+  }
   return "capture: cut " + std::to_string(data.size() - keep) + " bytes off the end of " + last.path +
-         " at offset " + std::to_string(keep) +
-         (scan.torn || truncated_frame ? " (a record torn by a crash" : " (") +
-         (scan.clean < scan.valid ? ", and a transaction it left open: the server sends it again)" : ")");
+         " at offset " + std::to_string(keep) + " (" + why + ")";
 }
 
 Writer::Writer(const CaptureConfig& config, SessionInfo info) : config_(config), info_(std::move(info)) {

@@ -245,7 +245,11 @@ int Replayer::Run() {
     }
   }
   bool all_captures = true;
-  for (const std::string& path : options_.sources) all_captures &= IsCapture(path);
+  for (const std::string& path : options_.sources) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw ReplayError(path + ": no such file or directory");
+    all_captures &= IsCapture(path);
+  }
   const bool need_db = !options_.slot.empty() || !all_captures;
   if (options_.sources.empty() && options_.slot.empty()) {
     throw std::invalid_argument("nothing to replay: give a capture directory, a wal2json file or --slot NAME");

@@ -123,6 +123,10 @@ TEST_F(ReplayTest, KillNineMidCaptureCountsEveryRowOnce) {
   ASSERT_TRUE(WaitCaughtUp(*db_)) << pw->Log();
   ASSERT_EQ(pw->Stop(), 0) << pw->Log();
   EXPECT_GE(capture::ListSegments(dir_ + "/cap").size(), 2u);
+  // The kill nearly always comes between a transaction's records, which the
+  // restart cuts off ("a transaction left open" in the log); the unit test
+  // CaptureWriterTest.TheNextSessionCutsOffATransactionLeftOpen covers that
+  // path deterministically.  What matters here is the count below.
 
   const CommandResult r = RunPartwatch({"replay", "--json", "--values", "0", dir_ + "/cap"}, Unreachable(1'000'000));
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -146,7 +150,7 @@ TEST_F(ReplayTest, SlotPeekReportsWhatTheSlotRetainsWithoutMovingIt) {
   }
   ASSERT_TRUE(WaitSlotInactive(*db_));
   db_->Exec(InsertOrders(25, "while_stopped"));
-  db_->Exec(InsertOrders(3, "it's \"quoted\""));
+  db_->Exec(InsertOrders(3, "say \"hi\", \\ ok"));
   db_->Exec("BEGIN; " + InsertOrders(9, "while_stopped") + "; SAVEPOINT s; " + InsertOrders(100, "gone") +
             "; ROLLBACK TO s; COMMIT");
   db_->Exec("BEGIN; " + InsertOrders(50, "while_stopped") + "; ROLLBACK");
@@ -158,7 +162,7 @@ TEST_F(ReplayTest, SlotPeekReportsWhatTheSlotRetainsWithoutMovingIt) {
   const json report = json::parse(r.out);
   EXPECT_EQ(Value(report, "while_stopped").at("rows"), 34) << r.out;
   EXPECT_EQ(Value(report, "while_stopped").at("crossings")[0].at("rows"), 25);
-  EXPECT_EQ(Value(report, "it's \"quoted\"").at("rows"), 3) << r.out;
+  EXPECT_EQ(Value(report, "say \"hi\", \\ ok").at("rows"), 3) << r.out;
   EXPECT_TRUE(Value(report, "gone").is_null());
   EXPECT_EQ(report.at("sources")[0].at("kind"), "slot");
   EXPECT_EQ(db_->Scalar("SELECT confirmed_flush_lsn::text || ' ' || restart_lsn::text FROM pg_replication_slots "
