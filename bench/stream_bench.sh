@@ -14,6 +14,9 @@
 #                WITH (publish = 'insert')), proto_version 1, into /dev/null
 #   partwatch    partwatch run (threshold 1,000,000,000: nothing is ever
 #                moved, only the streaming is measured)
+#   partwatch_capture  the same with [capture] (docs/capture-format.md):
+#                every message also recorded and fsync'ed (not in the
+#                default CONFIGS; CONFIGS="partwatch partwatch_capture")
 #
 # For each run: pgbench TPS; CPU seconds of the consumer process and of its
 # walsender (utime + stime from /proc/PID/stat, from just before pgbench to
@@ -63,9 +66,9 @@ log() { printf '[stream_bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 
 for c in $CONFIGS; do
-  case "$c" in none | recvlogical | partwatch) ;; *) die "unknown configuration '$c'" ;; esac
+  case "$c" in none | recvlogical | partwatch | partwatch_capture) ;; *) die "unknown configuration '$c'" ;; esac
 done
-if [[ " $CONFIGS " == *" partwatch "* ]] && [ ! -x "$PARTWATCH" ]; then
+if [[ " $CONFIGS " == *" partwatch"* ]] && [ ! -x "$PARTWATCH" ]; then
   log "building partwatch (scripts/build.sh)"
   scripts/build.sh >&2
 fi
@@ -126,6 +129,7 @@ name = "public.orders"
 threshold = 1000000000
 action = "create"
 EOF
+{ cat "$WORK/partwatch.toml"; printf '\n[capture]\ndir = "%s/capture"\n' "$WORK"; } >"$WORK/partwatch_capture.toml"
 
 CLK_TCK=$(getconf CLK_TCK)
 # utime + stime of a process in seconds (fields 14 and 15 of /proc/PID/stat;
@@ -219,9 +223,10 @@ run_one() {  # configuration round
         -o publication_names=bench_pub -f /dev/null 2>"$WORK/recvlogical.log" &
       CONSUMER_PID=$!
       ;;
-    partwatch)
+    partwatch | partwatch_capture)
       slot=bench_partwatch
-      "$PARTWATCH" run --config "$WORK/partwatch.toml" 2>"$WORK/partwatch.log" &
+      rm -rf "$WORK/capture"
+      "$PARTWATCH" run --config "$WORK/$config.toml" 2>"$WORK/partwatch.log" &
       CONSUMER_PID=$!
       wait_for 30 streaming_or_gone || true
       grep -q "streaming from slot" "$WORK/partwatch.log" \
