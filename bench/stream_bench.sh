@@ -312,8 +312,11 @@ run_one() {  # configuration round
       wait_for 30 slot_released "$slot" || die "slot $slot still active after its consumer stopped"
       sql "SELECT pg_drop_replication_slot('$slot')" >/dev/null
       ;;
-    partwatch)
+    partwatch | partwatch_capture)
       stop_consumer TERM
+      if [ "$config" = partwatch_capture ]; then
+        log "  capture: $(du -sh "$WORK/capture" | cut -f1) in $(ls "$WORK/capture" | wc -l) segment(s)"
+      fi
       wait_for 30 slot_released "$slot" || die "slot $slot still active after partwatch stopped"
       "$PARTWATCH" teardown --config "$WORK/partwatch.toml" 2>>"$WORK/partwatch.log" \
         || die "partwatch teardown failed"

@@ -13,7 +13,7 @@
 //                  start_lsn, created, tables (the first record of a segment)
 //   kSessionStart  start LSN (8): `run` (re)started streaming from there
 //   kMessage       wal_start (8) | wal_end (8) | the pgoutput message bytes
-//   kIdle          wal_end (8): a keepalive while nothing was open
+//   kIdle          wal_end (8): the stream was idle (read, not written)
 //   kTables        JSON: the table descriptions changed (a catalog refresh)
 //
 // Pure: bytes in, records out; no I/O.  Every length is checked against

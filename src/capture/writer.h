@@ -53,7 +53,7 @@ class Writer {
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  // Buffers the event's record (keepalives only when they move the WAL end).
+  // Buffers the event's record (keepalives are not recorded).
   void Append(const replication::WalEvent& event);
   // The table descriptions changed (a catalog refresh).
   void Tables(const std::string& tables_json);
@@ -84,7 +84,6 @@ class Writer {
   std::string buffer_;          // records not yet written
   std::string scratch_;         // compressed output
   bool unsynced_ = false;
-  Lsn last_idle_;
   Lsn last_wal_end_;
   Lsn processed_;         // Processed()'s latest
   Lsn written_;           // processed_ when the buffer was last written
