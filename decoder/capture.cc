@@ -26,12 +26,13 @@ uint32_t Checksum(const std::byte* data, size_t n) {
 }
 
 // Appends the frame for `n` payload bytes that the caller appends next;
-// returns the offset of the crc to patch.
+// returns the offset of the record checksum to patch.
 size_t BeginRecord(RecordType type, size_t n, std::string* out) {
   const size_t at = out->size();
   PutU32(0, out);
   PutU32(static_cast<uint32_t>(n), out);
   out->push_back(static_cast<char>(type));
+  PutU32(Checksum(reinterpret_cast<const std::byte*>(out->data()) + at + 4, 5), out);
   return at;
 }
 
@@ -118,14 +119,22 @@ RecordReader::Status RecordReader::Next(Record* record) {
     return Status::kTorn;
   }
   ByteReader r(rest);
-  uint32_t crc = 0, length = 0;
+  uint32_t crc = 0, length = 0, header_check = 0;
   uint8_t type = 0;
   (void)r.ReadU32(&crc);
   (void)r.ReadU32(&length);
   (void)r.ReadU8(&type);
+  (void)r.ReadU32(&header_check);
   if (crc == 0 && length == 0 && type == 0 && at_end_ &&
       std::all_of(rest.begin(), rest.end(), [](std::byte b) { return b == std::byte{0}; })) {
     return Status::kTorn;  // a crash left the tail zero filled
+  }
+  // The header's own checksum makes the length trustworthy before it is
+  // used: a damaged length is corruption, and only a record whose intact
+  // header promises more bytes than the file has is a torn tail.
+  if (Checksum(rest.data() + 4, 5) != header_check) {
+    error_ = "record header checksum mismatch (damaged length or type)";
+    return Status::kCorrupt;
   }
   if (length > kMaxRecordLength) {
     error_ = "bad record length " + std::to_string(length) + " (at most " +
@@ -136,7 +145,7 @@ RecordReader::Status RecordReader::Next(Record* record) {
     if (!at_end_) return Status::kNeedMore;
     return Status::kTorn;
   }
-  const uint32_t actual = Checksum(rest.data() + 4, 5 + length);
+  const uint32_t actual = Checksum(rest.data() + 4, kRecordHeaderSize - 4 + length);
   if (actual != crc) {
     error_ = "checksum mismatch in a record of type " + std::string(RecordTypeName(type)) +
              " and length " + std::to_string(length);

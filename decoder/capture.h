@@ -4,11 +4,12 @@
 //
 // A segment file is the 8-byte magic "PWCAP1\r\n" followed by records:
 //
-//   checksum (4) | length (4) | type (1) | payload (length)
+//   checksum (4) | length (4) | type (1) | header check (4) | payload (length)
 //
-// integers big-endian; the checksum is the low 32 bits of XXH3-64 (xxHash)
-// of the length, type and payload bytes, so a flipped bit anywhere in a
-// record (its length too) is caught.  Payloads by type:
+// integers big-endian; checksums are the low 32 bits of XXH3-64 (xxHash).
+// The header check covers length and type, so a damaged length is told
+// apart from a torn tail before it is trusted; the checksum covers
+// everything after it, so a flipped bit anywhere in a record is caught.  Payloads by type:
 //   kHeader        JSON: format, system_identifier, timeline, slot,
 //                  start_lsn, created, tables (the first record of a segment)
 //   kSessionStart  start LSN (8): `run` (re)started streaming from there
@@ -32,7 +33,7 @@
 namespace partwatch::capture {
 
 inline constexpr std::string_view kMagic{"PWCAP1\r\n", 8};
-inline constexpr size_t kRecordHeaderSize = 9;
+inline constexpr size_t kRecordHeaderSize = 13;
 // pgoutput messages are below 1 GiB (PostgreSQL's MaxAllocSize); a larger
 // length can only be damage.
 inline constexpr uint32_t kMaxRecordLength = (1u << 30) + 64;
