@@ -1,14 +1,21 @@
 // wal2json documents to pgoutput messages (decoder/wal2json.h).
 //
-// One pass over each document with simdjson's On-Demand API: fields are
-// taken in whatever order they come (wal2json's is action, xid, timestamp,
-// lsn, nextlsn, schema, table, columns) and unknown ones are skipped, so the
-// options that add fields (include-type-oids, include-pk, include-origin,
-// ...) need nothing here.  Strings without a backslash are taken straight
-// from the input (a view between the quotes) instead of being unescaped
-// into simdjson's buffer; numbers are taken as their raw text, so that
-// 9007199254740993 or 99999999.99 reach the policy exactly as PostgreSQL
-// printed them.
+// simdjson's On-Demand API, driven for speed (a replay goes through
+// millions of rows; bench/wal2json_bench.cc, docs/benchmarks.md):
+//  - fields are looked up by name in the order wal2json prints them, and
+//    only those the record's kind needs; a look-up in order goes forward
+//    without building a field object per key as iterating an object does.
+//    Any other order works too, only slower; unknown fields (what
+//    include-pk, include-origin, include-not-null ... add) are skipped;
+//  - strings without a backslash are views between their quotes, not
+//    unescaped copies; a row's column names and types are compared in the
+//    raw text with the relation of the row before;
+//  - numbers are their raw text, so that 9007199254740993 or 99999999.99
+//    reach the policy exactly as PostgreSQL printed them;
+//  - B and C records, two lines in three with one row per transaction,
+//    are read by a strict little parser that hands anything unusual to
+//    simdjson (QuickTransactionRecord).
+// Error messages are built only when an error happens (Path).
 
 #include "decoder/wal2json.h"
 
@@ -39,6 +46,20 @@ void OutputBuffer::ShrinkTo(size_t entries) {
 Output& OutputBuffer::Append() {
   if (size_ == entries_.size()) entries_.emplace_back();
   return entries_[size_++];
+}
+
+void OutputBuffer::Set(Output& entry, pgoutput::Message&& message) {
+  auto* insert = std::get_if<pgoutput::InsertMessage>(&entry.message);
+  if (insert != nullptr && spare_.size() < kSpareInserts) spare_.push_back(std::move(*insert));
+  entry.message = std::move(message);
+}
+
+pgoutput::InsertMessage& OutputBuffer::MakeInsert(Output& entry) {
+  if (auto* insert = std::get_if<pgoutput::InsertMessage>(&entry.message)) return *insert;
+  if (spare_.empty()) return entry.message.emplace<pgoutput::InsertMessage>();
+  entry.message = std::move(spare_.back());
+  spare_.pop_back();
+  return std::get<pgoutput::InsertMessage>(entry.message);
 }
 
 namespace {
@@ -133,6 +154,50 @@ bool IsJsonNumber(std::string_view s) {
     while (i < n && IsDigit(s[i])) ++i;
   }
   return i == n;
+}
+
+// Whether `s` holds a backslash, eight bytes at a time (a memchr call
+// costs more than this on names, types and short values).
+bool HasBackslash(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101;
+  constexpr uint64_t kHighs = 0x8080808080808080;
+  constexpr uint64_t kBackslashes = kOnes * '\\';
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    word ^= kBackslashes;  // a backslash byte becomes 0
+    if (((word - kOnes) & ~word & kHighs) != 0) return true;
+  }
+  for (; i < s.size(); ++i) {
+    if (s[i] == '\\') return true;
+  }
+  return false;
+}
+
+// a[0, n) == b[0, n), eight bytes at a time: names and types are short,
+// and a memcmp call costs more than comparing them.
+bool SameBytes(const char* a, const char* b, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    if (x != y) return false;
+  }
+  for (; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+// Whether JSON would escape a character of `s` (so that its raw text in a
+// document differs from it).
+bool NeedsEscape(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\' || c < 0x20) return true;
+  }
+  return false;
 }
 
 std::string Quote(std::string_view s) {
@@ -236,6 +301,97 @@ struct Column {
   std::string_view value;  // kText only
 };
 
+// The top-level fields of a v2 record or a v1 transaction (views into the
+// document or simdjson's buffer: valid until the next document).
+struct Record {
+  char action = 0;
+  std::optional<uint32_t> xid;
+  std::optional<std::string_view> timestamp;
+  std::optional<Lsn> lsn;
+  std::optional<Lsn> nextlsn;
+  std::optional<std::string_view> schema;
+  std::optional<std::string_view> table;
+  bool has_change = false;
+};
+
+// Reads `literal` at `*p` (an array: its length is a constant, the
+// comparison inlines).
+template <size_t N>
+bool Take(std::string_view s, size_t* p, const char (&literal)[N]) {
+  constexpr size_t n = N - 1;
+  if (s.size() - *p < n || std::memcmp(s.data() + *p, literal, n) != 0) return false;
+  *p += n;
+  return true;
+}
+
+// Reads a quoted string of `allowed` characters at `*p` (after the opening
+// quote) up to its closing quote.
+template <typename Allowed>
+bool TakeQuoted(std::string_view s, size_t* p, Allowed allowed, std::string_view* out) {
+  const size_t begin = *p;
+  while (*p < s.size() && s[*p] != '"') {
+    if (!allowed(s[*p])) return false;
+    ++*p;
+  }
+  if (*p == s.size()) return false;
+  *out = s.substr(begin, *p - begin);
+  ++*p;  // the closing quote
+  return true;
+}
+
+bool IsTimestampChar(char c) {
+  return IsDigit(c) || c == ' ' || c == ':' || c == '.' || c == '+' || c == '-';
+}
+bool IsLsnChar(char c) {
+  return IsDigit(c) || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f') || c == '/';
+}
+
+// The B and C records wal2json prints, parsed without simdjson:
+//   {"action":"B"[,"xid":N][,"timestamp":"T"][,"lsn":"L"][,"nextlsn":"L"]}
+// exactly so (that order, no spaces, N up to 10 digits, T made of
+// "0123456789 :.+-", L of hex digits and one '/'), then only whitespace.
+// With one row per transaction they are two lines in three, and this costs
+// a fraction of a general parse.  Anything else returns false and takes
+// the general path, which also words the errors; what is accepted here is
+// valid JSON by construction, and the values are checked the same way
+// (Lsn::Parse, ParseTimestamptz) by the caller.
+bool QuickTransactionRecord(std::string_view s, Record* out) {
+  Record& r = *out;
+  size_t p = 0;
+  if (Take(s, &p, R"({"action":"B")")) {
+    r.action = 'B';
+  } else if (Take(s, &p, R"({"action":"C")")) {
+    r.action = 'C';
+  } else {
+    return false;
+  }
+  if (Take(s, &p, R"(,"xid":)")) {
+    uint64_t xid = 0;
+    const size_t begin = p;
+    while (p < s.size() && IsDigit(s[p]) && p - begin < 10) xid = xid * 10 + (s[p++] - '0');
+    if (p == begin || (s[begin] == '0' && p - begin > 1) || xid > UINT32_MAX) return false;
+    r.xid = static_cast<uint32_t>(xid);
+  }
+  std::string_view text;
+  if (Take(s, &p, R"(,"timestamp":")")) {
+    if (!TakeQuoted(s, &p, IsTimestampChar, &text)) return false;
+    r.timestamp = text;
+  }
+  if (Take(s, &p, R"(,"lsn":")")) {
+    if (!TakeQuoted(s, &p, IsLsnChar, &text) || !(r.lsn = Lsn::Parse(text))) return false;
+  }
+  if (Take(s, &p, R"(,"nextlsn":")")) {
+    if (!TakeQuoted(s, &p, IsLsnChar, &text)) return false;
+    // A Begin does not use it (the general path does not read it either).
+    if (r.action == 'C' && !(r.nextlsn = Lsn::Parse(text))) return false;
+  }
+  if (!Take(s, &p, "}")) return false;
+  for (; p < s.size(); ++p) {
+    if (s[p] != ' ' && s[p] != '\t' && s[p] != '\n' && s[p] != '\r') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<int64_t> ParseTimestamptz(std::string_view s) {
@@ -322,6 +478,9 @@ class Wal2JsonDecoder::Impl {
     std::string table;
     std::vector<std::string> names;
     std::vector<std::string> types;
+    // No name or type needs escaping in JSON: a row's raw text can be
+    // compared with them as it is (RawIs).
+    bool plain = true;
   };
 
   // What a failed document must not change.
@@ -331,19 +490,6 @@ class Wal2JsonDecoder::Impl {
     size_t last_relation;
     Lsn last_lsn;
     bool saw_real_lsn, saw_synthetic_lsn, saw_time, saw_no_time, in_transaction;
-  };
-
-  // The top-level fields of a v2 record or a v1 transaction.
-  struct Record {
-    char action = 0;
-    std::optional<uint32_t> xid;
-    std::optional<std::string_view> timestamp;
-    std::optional<Lsn> lsn;
-    std::optional<Lsn> nextlsn;
-    std::optional<std::string_view> schema;
-    std::optional<std::string_view> table;
-    bool has_columns = false;
-    bool has_change = false;
   };
 
   Snapshot Save(const OutputBuffer* out) const {
@@ -391,6 +537,27 @@ class Wal2JsonDecoder::Impl {
     return Where(field) + "[" + std::to_string(index) + "]";
   }
 
+  // A field's place, for an error message: formatted only when one is
+  // needed (the fields of every row pass through here).
+  struct Path {
+    static constexpr size_t kNoIndex = SIZE_MAX;
+    const char* field = nullptr;   // "columns"; nullptr: the record itself
+    size_t index = kNoIndex;       // columns[index]
+    const char* member = nullptr;  // columns[index].member
+    bool bare = false;             // without the record: "action"
+  };
+  std::string Describe(const Path& p) const {
+    std::string s = p.bare ? "" : Where();
+    if (p.field != nullptr) {
+      if (!s.empty()) s += ".";
+      s += p.field;
+    }
+    if (p.index != Path::kNoIndex) s += "[" + std::to_string(p.index) + "]";
+    if (p.member != nullptr) s.append(".").append(p.member);
+    return s;
+  }
+  Error Json(const Path& where, simdjson::error_code e) const { return Json(Describe(where), e); }
+
   // --- scalars -------------------------------------------------------------
 
   // A JSON string: a view between the quotes when it holds no escape, else
@@ -399,7 +566,7 @@ class Wal2JsonDecoder::Impl {
     const std::string_view raw = TrimRight(v.raw_json_token());
     if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {
       const std::string_view inner = raw.substr(1, raw.size() - 2);
-      if (std::memchr(inner.data(), '\\', inner.size()) == nullptr) {
+      if (!HasBackslash(inner)) {
         *out = inner;
         return simdjson::SUCCESS;
       }
@@ -407,51 +574,50 @@ class Wal2JsonDecoder::Impl {
     return v.get_string().get(*out);
   }
 
-  Result<std::string_view> String(od::value& v, const std::string& where) {
-    std::string_view s;
-    if (const auto e = GetString(v, &s)) {
-      if (e == simdjson::INCORRECT_TYPE) return Corrupt(where + ": expected a string");
+  std::optional<Error> String(od::value& v, const Path& where, std::string_view* out) {
+    if (const auto e = GetString(v, out)) {
+      if (e == simdjson::INCORRECT_TYPE) return Corrupt(Describe(where) + ": expected a string");
       return Json(where, e);
     }
-    return s;
+    return std::nullopt;
   }
 
   // A string or null.
-  Result<std::optional<std::string_view>> OptionalString(od::value& v, const std::string& where) {
+  Result<std::optional<std::string_view>> OptionalString(od::value& v, const Path& where) {
     od::json_type type;
     if (const auto e = v.type().get(type)) return Json(where, e);
     if (type == od::json_type::null) {
       bool is_null = false;
-      if (v.is_null().get(is_null) || !is_null) return Corrupt(where + ": not JSON");
+      if (v.is_null().get(is_null) || !is_null) return Corrupt(Describe(where) + ": not JSON");
       return std::optional<std::string_view>();
     }
-    Result<std::string_view> s = String(v, where);
-    if (!s.ok()) return s.error();
-    return std::optional<std::string_view>(s.value());
+    std::string_view s;
+    if (auto e = String(v, where, &s)) return *e;
+    return std::optional<std::string_view>(s);
   }
 
-  Result<std::optional<Lsn>> OptionalLsn(od::value& v, const std::string& where) {
+  Result<std::optional<Lsn>> OptionalLsn(od::value& v, const Path& where) {
     Result<std::optional<std::string_view>> s = OptionalString(v, where);
     if (!s.ok()) return s.error();
     if (!s.value()) return std::optional<Lsn>();
     const std::optional<Lsn> lsn = Lsn::Parse(*s.value());
-    if (!lsn) return Corrupt(where + ": not an LSN: " + Quote(*s.value()));
+    if (!lsn) return Corrupt(Describe(where) + ": not an LSN: " + Quote(*s.value()));
     return lsn;
   }
 
   // An unsigned 32-bit number (xid, type oid) or null.
-  Result<std::optional<uint32_t>> OptionalU32(od::value& v, const std::string& where) {
+  Result<std::optional<uint32_t>> OptionalU32(od::value& v, const Path& where) {
     od::json_type type;
     if (const auto e = v.type().get(type)) return Json(where, e);
     if (type == od::json_type::null) {
       bool is_null = false;
-      if (v.is_null().get(is_null) || !is_null) return Corrupt(where + ": not JSON");
+      if (v.is_null().get(is_null) || !is_null) return Corrupt(Describe(where) + ": not JSON");
       return std::optional<uint32_t>();
     }
-    if (type != od::json_type::number) return Corrupt(where + ": expected a number");
+    if (type != od::json_type::number) return Corrupt(Describe(where) + ": expected a number");
     uint64_t n = 0;
     if (v.get_uint64().get(n) || n > UINT32_MAX) {
-      return Corrupt(where +
+      return Corrupt(Describe(where) +
                      ": not a 32-bit unsigned number: " + Quote(TrimRight(v.raw_json_token())));
     }
     return std::optional<uint32_t>(static_cast<uint32_t>(n));
@@ -459,7 +625,7 @@ class Wal2JsonDecoder::Impl {
 
   // A column value in PostgreSQL's text form: strings as they are, numbers
   // as printed, true/false as t/f, null as NULL.
-  std::optional<Error> ColumnValue(od::value& v, const std::string& where, Column* c) {
+  std::optional<Error> ColumnValue(od::value& v, const Path& where, Column* c) {
     od::json_type type;
     if (const auto e = v.type().get(type)) return Json(where, e);
     switch (type) {
@@ -470,7 +636,9 @@ class Wal2JsonDecoder::Impl {
       }
       case od::json_type::number: {
         const std::string_view raw = TrimRight(v.raw_json_token());
-        if (!IsJsonNumber(raw)) return Corrupt(where + ": not a JSON number: " + Quote(raw));
+        if (!IsJsonNumber(raw)) {
+          return Corrupt(Describe(where) + ": not a JSON number: " + Quote(raw));
+        }
         c->value = raw;
         c->kind = TupleColumn::Kind::kText;
         return std::nullopt;
@@ -484,13 +652,13 @@ class Wal2JsonDecoder::Impl {
       }
       case od::json_type::null: {
         bool is_null = false;
-        if (v.is_null().get(is_null) || !is_null) return Corrupt(where + ": not JSON");
+        if (v.is_null().get(is_null) || !is_null) return Corrupt(Describe(where) + ": not JSON");
         c->kind = TupleColumn::Kind::kNull;
         c->value = {};
         return std::nullopt;
       }
       default:
-        return Corrupt(where + ": expected a string, number, boolean or null");
+        return Corrupt(Describe(where) + ": expected a string, number, boolean or null");
     }
   }
 
@@ -512,9 +680,12 @@ class Wal2JsonDecoder::Impl {
       saw_no_time_ = true;
       return int64_t{0};
     }
+    saw_time_ = true;
+    if (last_time_ && *text == last_time_text_) return *last_time_;  // a C repeats its B's
     const std::optional<int64_t> t = ParseTimestamptz(*text);
     if (!t) return Corrupt(Where(field) + ": not a timestamp with time zone: " + Quote(*text));
-    saw_time_ = true;
+    last_time_text_.assign(*text);
+    last_time_ = *t;
     return *t;
   }
 
@@ -544,6 +715,9 @@ class Wal2JsonDecoder::Impl {
                           const std::vector<Column>* columns, OutputBuffer* out) {
     if (last_relation_ < relations_.size()) {
       const Relation& r = relations_[last_relation_];
+      if (columns == &columns_ && matched_relation_ == last_relation_) {
+        return r.id;  // compared while the row was parsed
+      }
       if (columns == nullptr ? r.schema == schema && r.table == table
                              : Matches(r, schema, table, *columns)) {
         return r.id;
@@ -579,6 +753,7 @@ class Wal2JsonDecoder::Impl {
       for (const Column& c : *columns) {
         r.names.emplace_back(c.name);
         r.types.emplace_back(c.type);
+        r.plain = r.plain && !NeedsEscape(c.name) && !NeedsEscape(c.type);
         message.columns.push_back(pgoutput::RelationColumn{
             0, std::string(c.name), c.type_oid ? *c.type_oid : TypeOidOf(c.type), -1});
       }
@@ -586,7 +761,7 @@ class Wal2JsonDecoder::Impl {
     by_table_[TableKey(schema, table)].push_back(static_cast<uint32_t>(relations_.size()));
     last_relation_ = relations_.size();
     relations_.push_back(std::move(r));
-    out->Append().message = std::move(message);
+    out->Set(out->Append(), std::move(message));
     return relations_.back().id;
   }
 
@@ -596,9 +771,7 @@ class Wal2JsonDecoder::Impl {
                                   OutputBuffer* out) {
     Result<Oid> id = RelationFor(schema, table, &columns_, out);
     if (!id.ok()) return id.error();
-    Output& o = out->Append();
-    auto* insert = std::get_if<pgoutput::InsertMessage>(&o.message);
-    if (insert == nullptr) insert = &o.message.emplace<pgoutput::InsertMessage>();
+    pgoutput::InsertMessage* insert = &out->MakeInsert(out->Append());
     insert->xid.reset();
     insert->relation_id = id.value();
     std::vector<TupleColumn>& tuple = insert->new_tuple.columns;
@@ -617,14 +790,33 @@ class Wal2JsonDecoder::Impl {
     Output& o = out->Append();
     pgoutput::TruncateMessage truncate;
     truncate.relation_ids.push_back(id.value());
-    o.message = std::move(truncate);  // wal2json prints neither CASCADE nor RESTART IDENTITY
+    out->Set(o, std::move(truncate));  // wal2json prints neither CASCADE nor RESTART IDENTITY
     return std::nullopt;
   }
 
   // --- v2 "columns": [{"name":..,"type":..,"value":..}, ...] ---------------
 
-  std::optional<Error> ParseColumns(od::value& v) {
+  // columns[i].key, which must be there.
+  // (Keys are arrays, so that their length is a constant and the key
+  // comparisons inline: strlen and memcmp calls cost more than they do.)
+  template <size_t N>
+  std::optional<Error> Member(od::object& object, const char (&key)[N], size_t i, od::value* out) {
+    const auto e = object.find_field_unordered(std::string_view(key, N - 1)).get(*out);
+    if (e == simdjson::NO_SUCH_FIELD) {
+      return Corrupt(Describe(Path{"columns", i, key}) + ": missing");
+    }
+    if (e) return Json(Path{"columns", i, key}, e);
+    return std::nullopt;
+  }
+
+  // `expected`: the relation the previous row used, when this row is of the
+  // same table: each name and type is compared with it in the raw text, and
+  // when all are the same, matched_relation_ spares RelationFor the work.
+  std::optional<Error> ParseColumns(od::value& v, const Relation* expected) {
     columns_.clear();
+    matched_relation_ = SIZE_MAX;
+    if (expected != nullptr && !expected->plain) expected = nullptr;
+    bool match = expected != nullptr;
     od::array array;
     if (const auto e = v.get_array().get(array)) {
       if (e == simdjson::INCORRECT_TYPE) return Corrupt(Where("columns") + ": expected an array");
@@ -645,35 +837,62 @@ class Wal2JsonDecoder::Impl {
         return Corrupt(Where("columns") + ": more than " + std::to_string(kMaxColumns));
       }
       Column& c = columns_.emplace_back();
-      bool has_name = false, has_value = false;
-      for (auto f : object) {
-        od::field field;
-        if (const auto e = std::move(f).get(field)) return Json(Where("columns", i), e);
-        const od::raw_json_string key = field.key();
-        od::value value = field.value();
-        if (key.unsafe_is_equal("name")) {
-          Result<std::string_view> s = String(value, Where("columns", i) + ".name");
-          if (!s.ok()) return s.error();
-          c.name = s.value();
-          has_name = true;
-        } else if (key.unsafe_is_equal("type")) {
-          Result<std::string_view> s = String(value, Where("columns", i) + ".type");
-          if (!s.ok()) return s.error();
-          c.type = s.value();
-        } else if (key.unsafe_is_equal("value")) {
-          if (auto e = ColumnValue(value, Where("columns", i) + ".value", &c)) return e;
-          has_value = true;
-        } else if (key.unsafe_is_equal("typeoid")) {
-          Result<std::optional<uint32_t>> oid =
-              OptionalU32(value, Where("columns", i) + ".typeoid");
+      // wal2json's order is name, type, typeoid, value, optional, default;
+      // a lookup in that order goes forward without constructing a field
+      // per key, which iterating the object does (and which costs more than
+      // the rest of the row).  Absent keys cost one pass over the object.
+      od::value value;
+      match = match && i < expected->names.size();
+      if (auto e = Member(object, "name", i, &value)) return e;
+      if (match && RawIs(value, expected->names[i], &c.name)) {
+      } else if (auto e = String(value, Path{"columns", i, "name"}, &c.name)) {
+        return e;
+      } else {
+        match = false;
+      }
+      auto type = object.find_field_unordered(std::string_view("type", 4));
+      if (type.error() != simdjson::NO_SUCH_FIELD) {
+        if (const auto e = type.get(value)) return Json(Path{"columns", i, "type"}, e);
+        if (match && RawIs(value, expected->types[i], &c.type)) {
+        } else if (auto e = String(value, Path{"columns", i, "type"}, &c.type)) {
+          return e;
+        } else {
+          match = false;
+        }
+      } else {
+        match = match && expected->types[i].empty();
+      }
+      // include-type-oids is all or nothing: asked of the first column only.
+      if (i == 0 || typeoids_) {
+        auto typeoid = object.find_field_unordered(std::string_view("typeoid", 7));
+        typeoids_ = typeoid.error() != simdjson::NO_SUCH_FIELD;
+        if (typeoids_) {
+          if (const auto e = typeoid.get(value)) return Json(Path{"columns", i, "typeoid"}, e);
+          Result<std::optional<uint32_t>> oid = OptionalU32(value, Path{"columns", i, "typeoid"});
           if (!oid.ok()) return oid.error();
           c.type_oid = oid.value();
         }
       }
-      if (!has_name) return Corrupt(Where("columns", i) + ".name: missing");
-      if (!has_value) return Corrupt(Where("columns", i) + ".value: missing");
+      if (auto e = Member(object, "value", i, &value)) return e;
+      if (auto e = ColumnValue(value, Path{"columns", i, "value"}, &c)) return e;
+    }
+    if (match && columns_.size() == expected->names.size()) {
+      matched_relation_ = static_cast<size_t>(expected - relations_.data());
     }
     return std::nullopt;
+  }
+
+  // Whether the string at `v` is `expected`, compared in the raw text
+  // (REQUIRES: `expected` needs no escaping); `*out` is then a view of it.
+  static bool RawIs(od::value& v, const std::string& expected, std::string_view* out) {
+    const std::string_view raw = v.raw_json_token();
+    const size_t n = expected.size();
+    if (raw.size() < n + 2 || raw[0] != '"' || raw[n + 1] != '"' ||
+        !SameBytes(raw.data() + 1, expected.data(), n)) {
+      return false;
+    }
+    *out = raw.substr(1, n);
+    return true;
   }
 
   // --- v1 "change": [{"kind":"insert",...}, ...] ----------------------------
@@ -693,9 +912,9 @@ class Wal2JsonDecoder::Impl {
       if (out->size() == kMaxColumns) {
         return Corrupt(Where(field) + ": more than " + std::to_string(kMaxColumns));
       }
-      Result<std::string_view> s = String(ev, Where(field, out->size()));
-      if (!s.ok()) return s.error();
-      out->push_back(s.value());
+      std::string_view s;
+      if (auto e = String(ev, Path{field, out->size()}, &s)) return e;
+      out->push_back(s);
     }
     return std::nullopt;
   }
@@ -713,7 +932,7 @@ class Wal2JsonDecoder::Impl {
       if (out->size() == kMaxColumns) {
         return Corrupt(Where(field) + ": more than " + std::to_string(kMaxColumns));
       }
-      Result<std::optional<uint32_t>> oid = OptionalU32(ev, Where(field, out->size()));
+      Result<std::optional<uint32_t>> oid = OptionalU32(ev, Path{field, out->size()});
       if (!oid.ok()) return oid.error();
       out->push_back(oid.value().value_or(0));
     }
@@ -736,91 +955,82 @@ class Wal2JsonDecoder::Impl {
         return Corrupt(Where("columnvalues") + ": more than " + std::to_string(kMaxColumns));
       }
       Column& c = values_.emplace_back();
-      if (auto e = ColumnValue(ev, Where("columnvalues", values_.size() - 1), &c)) return e;
+      if (auto e = ColumnValue(ev, Path{"columnvalues", values_.size() - 1}, &c)) return e;
     }
     return std::nullopt;
   }
 
   // One element of "change".  `*non_transactional` is set for a message
-  // emitted outside any transaction.
+  // emitted outside any transaction.  Fields are looked up in wal2json's
+  // order: kind, schema, table, columnnames, columntypes, columntypeoids,
+  // columnvalues (oldkeys, of updates and deletes, is never read).
   std::optional<Error> Change(od::value& v, OutputBuffer* out, bool* non_transactional) {
     od::object object;
     if (const auto e = v.get_object().get(object)) {
       if (e == simdjson::INCORRECT_TYPE) return Corrupt(Where() + ": expected an object");
       return Json(Where(), e);
     }
-    std::optional<std::string_view> kind, schema, table;
-    bool has_names = false, has_values = false, has_types = false, has_oids = false;
-    std::optional<bool> transactional;
-    for (auto f : object) {
-      od::field field;
-      if (const auto e = std::move(f).get(field)) return Json(Where(), e);
-      const od::raw_json_string key = field.key();
-      od::value value = field.value();
-      if (key.unsafe_is_equal("kind")) {
-        Result<std::string_view> s = String(value, Where("kind"));
-        if (!s.ok()) return s.error();
-        kind = s.value();
-      } else if (key.unsafe_is_equal("schema")) {
-        Result<std::string_view> s = String(value, Where("schema"));
-        if (!s.ok()) return s.error();
-        schema = s.value();
-      } else if (key.unsafe_is_equal("table")) {
-        Result<std::string_view> s = String(value, Where("table"));
-        if (!s.ok()) return s.error();
-        table = s.value();
-      } else if (key.unsafe_is_equal("columnnames")) {
-        if (auto e = StringArray(value, "columnnames", &names_)) return e;
-        has_names = true;
-      } else if (key.unsafe_is_equal("columntypes")) {
-        if (auto e = StringArray(value, "columntypes", &types_)) return e;
-        has_types = true;
-      } else if (key.unsafe_is_equal("columntypeoids")) {
-        if (auto e = OidArray(value, "columntypeoids", &oids_)) return e;
-        has_oids = true;
-      } else if (key.unsafe_is_equal("columnvalues")) {
-        if (auto e = ValueArray(value)) return e;
-        has_values = true;
-      } else if (key.unsafe_is_equal("transactional")) {
-        bool b = false;
-        if (value.get_bool().get(b))
+    od::value value;
+    auto required = [&]<size_t N>(const char(&key)[N]) -> std::optional<Error> {
+      const auto e = object.find_field_unordered(std::string_view(key, N - 1)).get(value);
+      if (e == simdjson::NO_SUCH_FIELD) return Corrupt(Where(key) + ": missing");
+      if (e) return Json(Path{key}, e);
+      return std::nullopt;
+    };
+    std::string_view kind, schema, table;
+    std::optional<Error> e;
+    if ((e = required("kind")) || (e = String(value, Path{"kind"}, &kind))) return e;
+    if (kind == "update" || kind == "delete") return std::nullopt;
+    if (kind == "message") {
+      bool transactional = true;
+      e = IfPresent(object, "transactional", [&](od::value& t) -> std::optional<Error> {
+        if (t.get_bool().get(transactional)) {
           return Corrupt(Where("transactional") + ": expected a boolean");
-        transactional = b;
-      }
-    }
-    if (!kind) return Corrupt(Where("kind") + ": missing");
-    if (*kind == "insert") {
-      if (!schema) return Corrupt(Where("schema") + ": missing");
-      if (!table) return Corrupt(Where("table") + ": missing");
-      if (!has_names) return Corrupt(Where("columnnames") + ": missing");
-      if (!has_values) return Corrupt(Where("columnvalues") + ": missing");
-      if (values_.size() != names_.size() || (has_types && types_.size() != names_.size()) ||
-          (has_oids && oids_.size() != names_.size())) {
-        return Corrupt(Where() + ": columnnames has " + std::to_string(names_.size()) +
-                       " entries, columnvalues " + std::to_string(values_.size()) +
-                       (has_types ? ", columntypes " + std::to_string(types_.size()) : "") +
-                       (has_oids ? ", columntypeoids " + std::to_string(oids_.size()) : ""));
-      }
-      columns_.clear();
-      for (size_t i = 0; i < names_.size(); ++i) {
-        Column& c = columns_.emplace_back(values_[i]);
-        c.name = names_[i];
-        if (has_types) c.type = types_[i];
-        if (has_oids) c.type_oid = oids_[i];
-      }
-      return EmitInsert(*schema, *table, out);
-    }
-    if (*kind == "update" || *kind == "delete") return std::nullopt;
-    if (*kind == "message") {
-      *non_transactional = transactional.has_value() && !*transactional;
+        }
+        return std::nullopt;
+      });
+      if (e) return e;
+      *non_transactional = !transactional;
       return std::nullopt;
     }
-    if (*kind == "truncate") {  // not printed by wal2json 2.5; taken as v2's T
-      if (!schema) return Corrupt(Where("schema") + ": missing");
-      if (!table) return Corrupt(Where("table") + ": missing");
-      return EmitTruncate(*schema, *table, out);
+    if (kind != "insert" && kind != "truncate") {
+      return Corrupt(Where("kind") + ": unknown " + Quote(kind));
     }
-    return Corrupt(Where("kind") + ": unknown " + Quote(*kind));
+    if ((e = required("schema")) || (e = String(value, Path{"schema"}, &schema)) ||
+        (e = required("table")) || (e = String(value, Path{"table"}, &table))) {
+      return e;
+    }
+    if (kind == "truncate") return EmitTruncate(schema, table, out);  // not printed by wal2json 2.5
+
+    bool has_types = false, has_oids = false;
+    if ((e = required("columnnames")) || (e = StringArray(value, "columnnames", &names_))) return e;
+    e = IfPresent(object, "columntypes", [&](od::value& t) {
+      has_types = true;
+      return StringArray(t, "columntypes", &types_);
+    });
+    if (e) return e;
+    e = IfPresent(object, "columntypeoids", [&](od::value& t) {
+      has_oids = true;
+      return OidArray(t, "columntypeoids", &oids_);
+    });
+    if (e) return e;
+    if ((e = required("columnvalues")) || (e = ValueArray(value))) return e;
+    if (values_.size() != names_.size() || (has_types && types_.size() != names_.size()) ||
+        (has_oids && oids_.size() != names_.size())) {
+      return Corrupt(Where() + ": columnnames has " + std::to_string(names_.size()) +
+                     " entries, columnvalues " + std::to_string(values_.size()) +
+                     (has_types ? ", columntypes " + std::to_string(types_.size()) : "") +
+                     (has_oids ? ", columntypeoids " + std::to_string(oids_.size()) : ""));
+    }
+    columns_.clear();
+    matched_relation_ = SIZE_MAX;
+    for (size_t i = 0; i < names_.size(); ++i) {
+      Column& c = columns_.emplace_back(values_[i]);
+      c.name = names_[i];
+      if (has_types) c.type = types_[i];
+      if (has_oids) c.type_oid = oids_[i];
+    }
+    return EmitInsert(schema, table, out);
   }
 
   // Converts "change"; counts its elements and those that are part of the
@@ -851,9 +1061,12 @@ class Wal2JsonDecoder::Impl {
   Result<DocumentInfo> DecodeDocument(std::string_view doc, OutputBuffer* out) {
     action_ = 0;
     change_index_ = -1;
-    const size_t start = out->size();
-    const size_t first = doc.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return Corrupt("document: empty");
+    size_t first = 0;
+    while (first < doc.size() &&
+           (doc[first] == ' ' || doc[first] == '\t' || doc[first] == '\n' || doc[first] == '\r')) {
+      ++first;
+    }
+    if (first == doc.size()) return Corrupt("document: empty");
     if (doc[first] != '{') {
       switch (doc[first]) {
         case '[':
@@ -864,6 +1077,10 @@ class Wal2JsonDecoder::Impl {
           return Corrupt("document: not a JSON object");
       }
     }
+    if (Record r; QuickTransactionRecord(doc.substr(first), &r)) {
+      action_ = r.action;
+      return EmitRecord(r, out);
+    }
     od::document document;
     if (const auto e = parser_
                            .iterate(simdjson::padded_string_view(doc.data(), doc.size(),
@@ -873,80 +1090,121 @@ class Wal2JsonDecoder::Impl {
     }
     od::object object;
     if (const auto e = document.get_object().get(object)) return Json("document", e);
-
-    Record r;
-    // v1: the Begin goes first, its fields are known at the end.
-    size_t changes = 0, transactional = 0, changes_start = 0;
-    for (auto f : object) {
-      od::field field;
-      if (const auto e = std::move(f).get(field)) return Json(Where(), e);
-      const od::raw_json_string key = field.key();
-      od::value value = field.value();
-      if (key.unsafe_is_equal("action")) {
-        Result<std::string_view> s = String(value, "action");
-        if (!s.ok()) return s.error();
-        if (s.value().size() != 1 ||
-            std::string_view("BCIUDTM").find(s.value()[0]) == std::string_view::npos) {
-          return Corrupt("action: unknown " + Quote(s.value()));
-        }
-        if (r.has_change) return Corrupt("document: both \"action\" and \"change\"");
-        r.action = action_ = s.value()[0];
-      } else if (key.unsafe_is_equal("xid")) {
-        Result<std::optional<uint32_t>> xid = OptionalU32(value, Where("xid"));
-        if (!xid.ok()) return xid.error();
-        r.xid = xid.value();
-      } else if (key.unsafe_is_equal("timestamp")) {
-        Result<std::optional<std::string_view>> s = OptionalString(value, Where("timestamp"));
-        if (!s.ok()) return s.error();
-        r.timestamp = s.value();
-      } else if (key.unsafe_is_equal("lsn")) {
-        Result<std::optional<Lsn>> lsn = OptionalLsn(value, Where("lsn"));
-        if (!lsn.ok()) return lsn.error();
-        r.lsn = lsn.value();
-      } else if (key.unsafe_is_equal("nextlsn")) {
-        Result<std::optional<Lsn>> lsn = OptionalLsn(value, Where("nextlsn"));
-        if (!lsn.ok()) return lsn.error();
-        r.nextlsn = lsn.value();
-      } else if (key.unsafe_is_equal("schema")) {
-        Result<std::string_view> s = String(value, Where("schema"));
-        if (!s.ok()) return s.error();
-        r.schema = s.value();
-      } else if (key.unsafe_is_equal("table")) {
-        Result<std::string_view> s = String(value, Where("table"));
-        if (!s.ok()) return s.error();
-        r.table = s.value();
-      } else if (key.unsafe_is_equal("columns")) {
-        // Only an Insert's columns matter; U and D (and unknown fields) are
-        // skipped by not reading them.
-        if (action_ == 0 || action_ == 'I') {
-          if (auto e = ParseColumns(value)) return *e;
-          r.has_columns = true;
-        }
-      } else if (key.unsafe_is_equal("change")) {
-        if (r.action != 0) return Corrupt("document: both \"action\" and \"change\"");
-        if (r.has_change) return Corrupt("change: twice");
-        r.has_change = true;
-        changes_start = out->size();
-        out->Append().message.emplace<pgoutput::BeginMessage>();  // filled in below
-        if (auto e = Changes(value, out, &changes, &transactional)) return *e;
-      }
-    }
-    // Trailing bytes after the object: another document on the same line.
+    auto action = object.find_field_unordered(std::string_view("action", 6));
+    Result<DocumentInfo> info = action.error() == simdjson::NO_SUCH_FIELD
+                                    ? DecodeV1(object, out)
+                                    : DecodeV2(object, action, out);
+    if (!info.ok()) return info;
+    // Bytes after the object: another document on the same line.
     if (!document.current_location().error()) {
       return Corrupt("document: more after the closing brace");
     }
+    return info;
+  }
 
-    if (r.has_change) {
-      if (changes > 0 && transactional == 0) {
-        // Only messages emitted outside any transaction: no transaction.
-        out->Truncate(changes_start);
-        return DocumentInfo{1, 0, 0};
-      }
-      return FinishV1(r, changes_start, start, out);
+  // Looks up an optional field and hands it to `parse`.
+  template <size_t N, typename Parse>
+  std::optional<Error> IfPresent(od::object& object, const char (&key)[N], Parse&& parse) {
+    auto found = object.find_field_unordered(std::string_view(key, N - 1));
+    if (found.error() == simdjson::NO_SUCH_FIELD) return std::nullopt;
+    od::value value;
+    if (const auto e = found.get(value)) return Json(Path{key}, e);
+    return parse(value);
+  }
+
+  // A v2 record.  Fields are looked up in wal2json's order (action, xid,
+  // timestamp, lsn, nextlsn, schema, table, columns), each only where the
+  // record's kind uses it: an I reads neither xid nor timestamp, a U, D or
+  // M nothing more.
+  Result<DocumentInfo> DecodeV2(od::object& object,
+                                simdjson::simdjson_result<od::value>& action_field,
+                                OutputBuffer* out) {
+    od::value value;
+    const Path action_path{"action", Path::kNoIndex, nullptr, true};
+    if (const auto e = action_field.get(value)) return Json(action_path, e);
+    std::string_view action;
+    if (auto e = String(value, action_path, &action)) return *e;
+    if (action.size() != 1 ||
+        std::string_view("BCIUDTM").find(action[0]) == std::string_view::npos) {
+      return Corrupt("action: unknown " + Quote(action));
     }
-    if (r.action == 0) {
-      return Corrupt("document: not wal2json (neither \"action\" nor \"change\")");
+    action_ = action[0];
+
+    Record r;
+    r.action = action_;
+    auto xid = [&](od::value& v) -> std::optional<Error> {
+      Result<std::optional<uint32_t>> x = OptionalU32(v, Path{"xid"});
+      if (!x.ok()) return x.error();
+      r.xid = x.value();
+      return std::nullopt;
+    };
+    auto timestamp = [&](od::value& v) -> std::optional<Error> {
+      Result<std::optional<std::string_view>> t = OptionalString(v, Path{"timestamp"});
+      if (!t.ok()) return t.error();
+      r.timestamp = t.value();
+      return std::nullopt;
+    };
+    auto lsn = [&](const char* key, std::optional<Lsn>* into) {
+      return [this, key, into](od::value& v) -> std::optional<Error> {
+        Result<std::optional<Lsn>> l = OptionalLsn(v, Path{key});
+        if (!l.ok()) return l.error();
+        *into = l.value();
+        return std::nullopt;
+      };
+    };
+    auto name = [&](const char* key, std::optional<std::string_view>* into) {
+      return [this, key, into](od::value& v) -> std::optional<Error> {
+        std::string_view s;
+        if (auto e = String(v, Path{key}, &s)) return e;
+        *into = s;
+        return std::nullopt;
+      };
+    };
+    std::optional<Error> e;
+    switch (r.action) {
+      case 'B':
+      case 'C':
+        if ((e = IfPresent(object, "xid", xid)) ||
+            (e = IfPresent(object, "timestamp", timestamp)) ||
+            (e = IfPresent(object, "lsn", lsn("lsn", &r.lsn))) ||
+            (r.action == 'C' && (e = IfPresent(object, "nextlsn", lsn("nextlsn", &r.nextlsn))))) {
+          return *e;
+        }
+        break;
+      case 'I':
+      case 'T':
+        if ((e = IfPresent(object, "lsn", lsn("lsn", &r.lsn))) ||
+            (e = IfPresent(object, "schema", name("schema", &r.schema))) ||
+            (e = IfPresent(object, "table", name("table", &r.table)))) {
+          return *e;
+        }
+        if (!r.schema) return Corrupt(Where("schema") + ": missing");
+        if (!r.table) return Corrupt(Where("table") + ": missing");
+        if (r.action == 'I') {
+          auto columns = object.find_field_unordered(std::string_view("columns", 7));
+          if (columns.error() == simdjson::NO_SUCH_FIELD) return Corrupt("I.columns: missing");
+          if (const auto err = columns.get(value)) return Json(Path{"columns"}, err);
+          const Relation* last =
+              last_relation_ < relations_.size() ? &relations_[last_relation_] : nullptr;
+          if (last != nullptr && (last->schema != *r.schema || last->table != *r.table)) {
+            last = nullptr;
+          }
+          if ((e = ParseColumns(value, last))) return *e;
+        }
+        break;
+      default:  // U, D, M: nothing the policy uses
+        break;
     }
+    // To the end of the object, so that what follows it can be checked.
+    std::string_view rest;
+    if (const auto err = object.raw_json().get(rest)) return Json(Where(), err);
+    return EmitRecord(r, out);
+  }
+
+  // The messages of a v2 record whose fields are read.
+  Result<DocumentInfo> EmitRecord(const Record& r, OutputBuffer* out) {
+    const size_t start = out->size();
+    std::optional<Error> e;
     int64_t time = 0;
     switch (r.action) {
       case 'B':
@@ -958,30 +1216,70 @@ class Wal2JsonDecoder::Impl {
         break;
       }
       case 'I':
-        if (!r.schema) return Corrupt("I.schema: missing");
-        if (!r.table) return Corrupt("I.table: missing");
-        if (!r.has_columns) return Corrupt("I.columns: missing");
-        if (auto e = EmitInsert(*r.schema, *r.table, out)) return *e;
+        if ((e = EmitInsert(*r.schema, *r.table, out))) return *e;
         break;
       case 'T':
-        if (!r.schema) return Corrupt("T.schema: missing");
-        if (!r.table) return Corrupt("T.table: missing");
-        if (auto e = EmitTruncate(*r.schema, *r.table, out)) return *e;
+        if ((e = EmitTruncate(*r.schema, *r.table, out))) return *e;
         break;
-      default:  // U, D, M: nothing the policy uses
+      default:
         break;
     }
     for (size_t i = start; i < out->size(); ++i) (*out)[i].lsn = Position(r.lsn);
     if (r.action == 'B') {
       Output& o = (*out)[start];
-      o.message = pgoutput::BeginMessage{o.lsn, time, r.xid.value_or(0)};
+      out->Set(o, pgoutput::BeginMessage{o.lsn, time, r.xid.value_or(0)});
       in_transaction_ = true;
     } else if (r.action == 'C') {
       Output& o = (*out)[start];
-      o.message = pgoutput::CommitMessage{0, o.lsn, r.nextlsn.value_or(o.lsn), time};
+      out->Set(o, pgoutput::CommitMessage{0, o.lsn, r.nextlsn.value_or(o.lsn), time});
       in_transaction_ = false;
     }
     return DocumentInfo{2, r.action, out->size() - start};
+  }
+
+  // A v1 transaction: {"xid":..,"nextlsn":..,"timestamp":..,"change":[..]}.
+  Result<DocumentInfo> DecodeV1(od::object& object, OutputBuffer* out) {
+    const size_t start = out->size();
+    Record r;
+    // The Begin goes first; its fields are known at the end.
+    size_t changes = 0, transactional = 0, changes_start = 0;
+    // The failed look-up of "action" went through the object: start again.
+    bool has_fields = false;
+    if (const auto e = object.reset().get(has_fields)) return Json(Where(), e);
+    for (auto f : object) {
+      od::field field;
+      if (const auto e = std::move(f).get(field)) return Json(Where(), e);
+      const od::raw_json_string key = field.key();
+      od::value value = field.value();
+      if (key.unsafe_is_equal("xid")) {
+        Result<std::optional<uint32_t>> xid = OptionalU32(value, Path{"xid"});
+        if (!xid.ok()) return xid.error();
+        r.xid = xid.value();
+      } else if (key.unsafe_is_equal("timestamp")) {
+        Result<std::optional<std::string_view>> s = OptionalString(value, Path{"timestamp"});
+        if (!s.ok()) return s.error();
+        r.timestamp = s.value();
+      } else if (key.unsafe_is_equal("nextlsn")) {
+        Result<std::optional<Lsn>> lsn = OptionalLsn(value, Path{"nextlsn"});
+        if (!lsn.ok()) return lsn.error();
+        r.nextlsn = lsn.value();
+      } else if (key.unsafe_is_equal("change")) {
+        if (r.has_change) return Corrupt("change: twice");
+        r.has_change = true;
+        changes_start = out->size();
+        out->Set(out->Append(), pgoutput::BeginMessage{});  // filled in below
+        if (auto e = Changes(value, out, &changes, &transactional)) return *e;
+      }
+    }
+    if (!r.has_change) {
+      return Corrupt("document: not wal2json (neither \"action\" nor \"change\")");
+    }
+    if (changes > 0 && transactional == 0) {
+      // Only messages emitted outside any transaction: no transaction.
+      out->Truncate(changes_start);
+      return DocumentInfo{1, 0, 0};
+    }
+    return FinishV1(r, changes_start, start, out);
   }
 
   // v1: fills in the Begin, appends the Commit and gives every message the
@@ -993,9 +1291,9 @@ class Wal2JsonDecoder::Impl {
     out->Append();
     for (size_t i = changes_start; i < out->size(); ++i) (*out)[i].lsn = Position(r.nextlsn);
     Output& begin = (*out)[changes_start];
-    begin.message = pgoutput::BeginMessage{begin.lsn, time.value(), r.xid.value_or(0)};
+    out->Set(begin, pgoutput::BeginMessage{begin.lsn, time.value(), r.xid.value_or(0)});
     Output& commit = (*out)[out->size() - 1];
-    commit.message = pgoutput::CommitMessage{0, commit.lsn, commit.lsn, time.value()};
+    out->Set(commit, pgoutput::CommitMessage{0, commit.lsn, commit.lsn, time.value()});
     return DocumentInfo{1, 0, out->size() - start};
   }
 
@@ -1015,6 +1313,12 @@ class Wal2JsonDecoder::Impl {
   std::vector<Column> values_;
   char action_ = 0;
   int64_t change_index_ = -1;
+  bool typeoids_ = false;  // the row's first column had a "typeoid"
+  // The relation columns_ was found equal to while parsed (ParseColumns).
+  size_t matched_relation_ = SIZE_MAX;
+
+  std::string last_time_text_;  // the last "timestamp" parsed, and its value
+  std::optional<int64_t> last_time_;
 
   Lsn last_lsn_;
   bool saw_real_lsn_ = false;

@@ -61,9 +61,19 @@ class OutputBuffer {
   // Forgets the entries from `size` on.  REQUIRES: size <= size().
   void Truncate(size_t size) { size_ = size; }
 
+  // Makes `entry` hold `message`.  An Insert it held is set aside, with its
+  // storage, for MakeInsert: with one row per transaction the entries
+  // alternate between Begin, Insert and Commit.
+  void Set(Output& entry, pgoutput::Message&& message);
+  // Makes `entry` hold an Insert, with the storage of the one it held or of
+  // one set aside.  Its fields are stale: the caller overwrites them all.
+  pgoutput::InsertMessage& MakeInsert(Output& entry);
+
  private:
+  static constexpr size_t kSpareInserts = 4;
   std::vector<Output> entries_;
   size_t size_ = 0;
+  std::vector<pgoutput::InsertMessage> spare_;  // at most kSpareInserts
 };
 
 struct DocumentInfo {
