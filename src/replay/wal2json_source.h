@@ -63,12 +63,14 @@ class Wal2JsonSource final : public Source {
   const char* kind() const override { return "wal2json"; }
   uint64_t bytes_read() const override { return bytes_read_; }
   uint64_t bytes_total() const override { return bytes_total_; }  // 0 for a pipe
-  int64_t records() const override { return records_; }           // documents, skipped ones too
+  // Documents read, skipped ones too (not a torn tail).
+  int64_t records() const override { return records_; }
   int64_t skipped() const override { return skipped_; }
   // The torn tail, the first skipped documents by name, then a count.
   std::vector<std::string> warnings() const override;
 
-  // See "Positions" above; meaningful once Next returned false.
+  // See "Positions" above: what the messages so far carried (one recording
+  // has one set of options, so its first transaction tells).
   bool lsns_real() const { return decoder_.lsns_real(); }
   bool timestamps_real() const { return decoder_.timestamps_real(); }
 
