@@ -1,43 +1,45 @@
 #include "decoder/lsn.h"
 
+#include <array>
 #include <cstdio>
 
 namespace partwatch {
 
 namespace {
 
-// Parses 1..8 hex digits; returns false on an empty, too long or non-hex field.
-bool ParseHexHalf(std::string_view text, uint32_t* out) {
-  if (text.empty() || text.size() > 8) return false;
-  uint32_t value = 0;
-  for (char c : text) {
-    uint32_t digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<uint32_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<uint32_t>(c - 'a' + 10);
-    } else if (c >= 'A' && c <= 'F') {
-      digit = static_cast<uint32_t>(c - 'A' + 10);
-    } else {
-      return false;
-    }
-    value = (value << 4) | digit;
-  }
-  *out = value;
-  return true;
-}
+// Hex digit values by character, -1 for anything else.
+constexpr auto kHexValues = [] {
+  std::array<int8_t, 256> t{};
+  t.fill(-1);
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<int8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) t[c] = static_cast<int8_t>(c - 'A' + 10);
+  return t;
+}();
 
 }  // namespace
 
+// One pass (a wal2json replay parses one per record): 1..8 hex digits,
+// '/', 1..8 hex digits, nothing else.
 std::optional<Lsn> Lsn::Parse(std::string_view text) {
-  const size_t slash = text.find('/');
-  if (slash == std::string_view::npos) return std::nullopt;
-  uint32_t hi = 0;
-  uint32_t lo = 0;
-  if (!ParseHexHalf(text.substr(0, slash), &hi) || !ParseHexHalf(text.substr(slash + 1), &lo)) {
-    return std::nullopt;
+  const size_t n = text.size();
+  size_t i = 0;
+  uint64_t hi = 0;
+  for (; i < n && i <= 8; ++i) {
+    const int8_t digit = kHexValues[static_cast<unsigned char>(text[i])];
+    if (digit < 0) break;
+    hi = (hi << 4) | static_cast<uint64_t>(digit);
   }
-  return Lsn((static_cast<uint64_t>(hi) << 32) | lo);
+  if (i == 0 || i > 8 || i == n || text[i] != '/') return std::nullopt;
+  const size_t lo_start = ++i;
+  if (n - lo_start == 0 || n - lo_start > 8) return std::nullopt;
+  uint64_t lo = 0;
+  for (; i < n; ++i) {
+    const int8_t digit = kHexValues[static_cast<unsigned char>(text[i])];
+    if (digit < 0) return std::nullopt;
+    lo = (lo << 4) | static_cast<uint64_t>(digit);
+  }
+  return Lsn((hi << 32) | lo);
 }
 
 std::string Lsn::ToString() const {

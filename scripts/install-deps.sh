@@ -9,6 +9,7 @@ PACKAGES=(
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libgtest-dev
   postgresql-15 postgresql-client-15 postgresql-15-partman
   libcpp-httplib-dev prometheus-cpp-dev prometheus prometheus-alertmanager
+  libsimdjson-dev postgresql-15-wal2json
   curl python3 libxxhash-dev libzstd-dev
   chromium  # headless, for the HTML replay report's browser test (report_tests)
 )

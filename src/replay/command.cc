@@ -20,6 +20,7 @@
 #include "src/replay/capture_source.h"
 #include "src/replay/simulator.h"
 #include "src/replay/slot_source.h"
+#include "src/replay/wal2json_source.h"
 #include "src/session/state.h"
 
 namespace partwatch::replay {
@@ -145,9 +146,9 @@ std::vector<std::unique_ptr<Source>> Replayer::OpenSources(std::optional<Lsn> sl
     if (IsCapture(path)) {
       out.push_back(std::make_unique<CaptureSource>(path, options_.skip_bad));
     } else {
-      std::error_code ec;
-      if (!std::filesystem::exists(path, ec)) throw ReplayError(path + ": no such file or directory");
-      throw ReplayError(path + ": not a partwatch capture; wal2json files are not supported by this build yet");
+      Wal2JsonSource::Options o;
+      o.skip_bad = options_.skip_bad;
+      out.push_back(std::make_unique<Wal2JsonSource>(path, o));
     }
   }
   if (!options_.slot.empty()) {
@@ -247,8 +248,10 @@ int Replayer::Run() {
   bool all_captures = true;
   for (const std::string& path : options_.sources) {
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) throw ReplayError(path + ": no such file or directory");
-    all_captures &= IsCapture(path);
+    if (path != "-" && !std::filesystem::exists(path, ec)) {
+      throw ReplayError(path + ": no such file or directory");
+    }
+    all_captures &= path != "-" && IsCapture(path);
   }
   const bool need_db = !options_.slot.empty() || !all_captures;
   if (options_.sources.empty() && options_.slot.empty()) {

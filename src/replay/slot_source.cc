@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "decoder/wal2json.h"
+
 namespace partwatch::replay {
 
 namespace {
@@ -30,7 +32,11 @@ bool DecodeHexBytea(std::string_view text, std::string* out) {
 
 }  // namespace
 
-struct SlotSource::Text {};
+// A wal2json slot's rows: one JSON document each (format-version 2).
+struct SlotSource::Text {
+  wal2json::Wal2JsonDecoder decoder;
+  wal2json::OutputBuffer out;
+};
 
 SlotSource::SlotSource(pg::Connection conn, const std::string& slot, const std::string& publication,
                        bool skip_bad, std::optional<Lsn> upto)
@@ -61,7 +67,11 @@ SlotSource::SlotSource(pg::Connection conn, const std::string& slot, const std::
              conn_.QuoteLiteral(conn_.QuoteIdent(publication)) + ")";
     decoder_.emplace(1);
   } else if (plugin_ == "wal2json") {
-    throw ReplayError("slot " + slot + ": wal2json slots are not supported by this build yet");
+    select = "SELECT lsn::text, data FROM pg_logical_slot_peek_changes(" + conn_.QuoteLiteral(slot) + ", " +
+             upto_sql +
+             ", NULL, 'format-version', '2', 'include-xids', '1', 'include-timestamp', '1', "
+             "'include-lsn', '1')";
+    text_ = std::make_unique<Text>();
   } else {
     throw ReplayError("slot " + slot + ": plugin " + plugin_ + "; replay reads pgoutput and wal2json slots");
   }
@@ -91,6 +101,23 @@ bool SlotSource::Fetch() {
     item.kind = Item::Kind::kMessage;
     if (auto l = Lsn::Parse(r.text(i, 0))) item.lsn = *l;
     last_lsn_ = std::max(last_lsn_, item.lsn);
+    if (text_) {
+      text_->out.clear();
+      Result<wal2json::DocumentInfo> d = text_->decoder.Decode(r.value(i, 1), &text_->out);
+      if (!d.ok()) {
+        if (!skip_bad_) throw ReplayError(name() + ": change at " + item.lsn.ToString() + ": " + d.error().message);
+        ++skipped_;
+        continue;
+      }
+      for (size_t k = 0; k < text_->out.size(); ++k) {
+        Item m;
+        m.kind = Item::Kind::kMessage;
+        m.lsn = text_->out[k].lsn;
+        m.message = std::move(text_->out[k].message);
+        pending_.push_back(std::move(m));
+      }
+      continue;
+    }
     if (!DecodeHexBytea(r.text(i, 1), &bytes)) {
       if (!skip_bad_) throw ReplayError(name() + ": change at " + item.lsn.ToString() + ": malformed bytea");
       ++skipped_;

@@ -9,7 +9,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
+
+#include <sys/wait.h>
+#include <csignal>
+#include <unistd.h>
 
 #include "src/capture/segment_io.h"
 #include "tests/integration/fixture.h"
@@ -228,6 +233,124 @@ TEST_F(ReplayTest, DamagedCapturesAreReportedWithFileAndOffset) {
   std::ofstream(dir_ + "/bad/capture-00000099.pwcap", std::ios::binary) << "PWCAP9\r\nxxxxxxxxxxxx";
   r = RunPartwatch({"replay", dir_ + "/bad/capture-00000099.pwcap"}, Unreachable(1'000'000));
   EXPECT_EQ(r.exit_code, 1);
+}
+
+}  // namespace
+}  // namespace partwatch::testing
+
+namespace partwatch::testing {
+namespace {
+
+// What pg_recvlogical with wal2json records, replayed: the counts equal the
+// SQL ground truth (rolled-back transactions and savepoints, a NULL key and
+// hostile values included), and the same changes peeked from the wal2json
+// slot give the same counts without moving it.
+class Wal2JsonReplayTest : public ReplayTest {
+ protected:
+  static std::map<std::string, int64_t> Counts(const json& report, const std::string& table) {
+    std::map<std::string, int64_t> out;
+    for (const json& t : report.at("tables")) {
+      if (t.at("name") != table) continue;
+      for (const json& v : t.at("values")) {
+        out[v.at("value").is_null() ? "<NULL>" : v.at("value").get<std::string>()] = v.at("rows");
+      }
+    }
+    return out;
+  }
+  std::map<std::string, int64_t> Truth(const std::string& sql) const {
+    std::map<std::string, int64_t> out;
+    pg::Connection c = db_->Connect();
+    pg::QueryResult r = c.Exec(sql);
+    for (int i = 0; i < r.rows(); ++i) out[r.is_null(i, 0) ? "<NULL>" : r.text(i, 0)] = r.int64(i, 1);
+    return out;
+  }
+};
+
+TEST_F(Wal2JsonReplayTest, RecordedFileAndSlotPeekMatchTheDatabase) {
+  db_->Exec(
+      "CREATE TABLE tags (id serial, tag text, at timestamptz DEFAULT now()) PARTITION BY LIST (tag);"
+      "CREATE TABLE tags_a PARTITION OF tags FOR VALUES IN ('a');"
+      "CREATE TABLE tags_default PARTITION OF tags DEFAULT;");
+  const std::string bin = "/usr/lib/postgresql/15/bin/pg_recvlogical";
+  const std::string conn = "'" + db_->Conninfo() + "'";
+  std::string out;
+  ASSERT_EQ(RunCommand(bin + " -d " + conn + " --slot w2j --create-slot -P wal2json", &out), 0) << out;
+  // Recorded by the real client, for the file source.
+  const std::string file = dir_ + "/changes.jsonl";
+  const pid_t rec = fork();
+  if (rec == 0) {
+    execl(bin.c_str(), bin.c_str(), "-d", db_->Conninfo().c_str(), "--slot", "w2j_file", "--create-slot",
+          "--start", "-P", "wal2json", "-o", "format-version=2", "-o", "include-timestamp=1", "-o",
+          "include-lsn=1", "-o", "include-xids=1", "-F", "1", "-s", "1", "-f", file.c_str(), nullptr);
+    _exit(127);
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    return db_->Scalar("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'w2j_file' AND active") == "1";
+  }));
+
+  db_->Exec(InsertOrders(150, "returned"));
+  db_->Exec(InsertOrders(3, "say \"hi\", \\ ok"));
+  db_->Exec(InsertOrders(2, "tab\there"));
+  db_->Exec("BEGIN; " + InsertOrders(40, "kept") + "; SAVEPOINT s; " + InsertOrders(70, "rolled_back_sp") +
+            "; ROLLBACK TO s; " + InsertOrders(2, "kept") + "; COMMIT");
+  db_->Exec("BEGIN; " + InsertOrders(90, "rolled_back") + "; ROLLBACK");
+  db_->Exec("COPY orders (customer_name, status) FROM PROGRAM 'seq 1 25 | sed s/$/,copied/' WITH (FORMAT csv)");
+  db_->Exec("UPDATE orders SET status = 'moved_in' WHERE id IN (SELECT id FROM orders WHERE status = 'new' LIMIT 5)");
+  db_->Exec("INSERT INTO orders (customer_name, status) SELECT 'n', 'new' FROM generate_series(1, 5)");
+  db_->Exec("UPDATE orders SET status = 'moved_in' WHERE status = 'new'");
+  db_->Exec("INSERT INTO tags (tag) VALUES (NULL), (NULL), ('b'), ('a')");
+
+  ASSERT_TRUE(WaitCaughtUp(*db_, "w2j_file"));
+  kill(rec, SIGINT);
+  int status = 0;
+  waitpid(rec, &status, 0);
+
+  const std::string tables = TableBlock("public.orders", 100) + TableBlock("public.tags", 1000);
+  const auto orders_truth = Truth("SELECT status, count(*) FROM orders_other GROUP BY 1");
+  const auto tags_truth = Truth("SELECT tag, count(*) FROM tags_default GROUP BY 1");
+  ASSERT_EQ(orders_truth.at("moved_in"), 5);
+
+  const CommandResult r = RunPartwatch({"replay", "--json", "--values", "0", file}, Config(tables));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json report = json::parse(r.out);
+  EXPECT_EQ(report.at("sources")[0].at("kind"), "wal2json");
+  EXPECT_EQ(Counts(report, "public.orders"), orders_truth) << r.out.substr(0, 3000);
+  EXPECT_EQ(Counts(report, "public.tags"), tags_truth) << r.out.substr(0, 3000);
+  const json returned = Value(report, "returned");
+  ASSERT_EQ(returned.at("crossings").size(), 1u);
+  EXPECT_EQ(returned.at("crossings")[0].at("rows"), 150);
+  EXPECT_TRUE(returned.at("crossings")[0].at("time").is_string());
+
+  // The same history from the wal2json slot created before the workload.
+  const std::string before = db_->Scalar(
+      "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'w2j'");
+  const CommandResult s = RunPartwatch({"replay", "--json", "--values", "0", "--slot", "w2j"}, Config(tables));
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  const json peeked = json::parse(s.out);
+  EXPECT_EQ(Counts(peeked, "public.orders"), orders_truth) << s.out.substr(0, 3000);
+  EXPECT_EQ(Counts(peeked, "public.tags"), tags_truth);
+  EXPECT_EQ(db_->Scalar("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'w2j'"),
+            before);
+  db_->Exec("SELECT pg_drop_replication_slot('w2j'); SELECT pg_drop_replication_slot('w2j_file')");
+}
+
+// A line that is not wal2json stops the replay with the file and line;
+// --skip-bad counts it and goes on.
+TEST_F(Wal2JsonReplayTest, ABadLineIsNamedByFileAndLine) {
+  const std::string file = dir_ + "/bad.jsonl";
+  std::ofstream(file) << "{\"action\":\"B\",\"xid\":1}\n"
+                      << "{\"action\":\"I\",\"schema\":\"public\",\"table\":\"orders_other\",\"columns\":"
+                         "[{\"name\":\"status\",\"type\":\"text\",\"value\":\"x\"}]}\n"
+                      << "this is not json\n"
+                      << "{\"action\":\"C\",\"xid\":1}\n";
+  CommandResult r = RunPartwatch({"replay", file}, Config(TableBlock("public.orders", 100)));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bad.jsonl:3"), std::string::npos) << r.err;
+  r = RunPartwatch({"replay", "--json", "--skip-bad", file}, Config(TableBlock("public.orders", 100)));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const json report = json::parse(r.out);
+  EXPECT_EQ(report.at("sources")[0].at("skipped"), 1);
+  EXPECT_EQ(Value(report, "x").at("rows"), 1);
 }
 
 }  // namespace
