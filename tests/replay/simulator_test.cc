@@ -274,3 +274,56 @@ TEST(SimulatorTest, TracedValuesGetOnePointPerMinute) {
 
 }  // namespace
 }  // namespace partwatch::replay
+
+#include "src/replay/command.h"
+
+namespace partwatch::replay {
+namespace {
+
+TEST(ReplayArgsTest, TimesParseWithAndWithoutOffsets) {
+  // 2000-01-02 00:00 UTC is one day after the epoch.
+  EXPECT_EQ(ParseTimeArg("2000-01-02"), int64_t{86'400'000'000});
+  EXPECT_EQ(ParseTimeArg("2000-01-01 01:30"), int64_t{5'400'000'000});
+  EXPECT_EQ(ParseTimeArg("2000-01-01T01:30:00.5Z"), int64_t{5'400'500'000});
+  EXPECT_EQ(ParseTimeArg("2000-01-01 02:00:00+01:00"), int64_t{3'600'000'000});
+  EXPECT_EQ(ParseTimeArg("2000-01-01 00:00-0130"), int64_t{5'400'000'000});
+  EXPECT_EQ(ParseTimeArg("2026-02-29"), std::nullopt);
+  EXPECT_EQ(ParseTimeArg("yesterday"), std::nullopt);
+  EXPECT_EQ(ParseTimeArg("2026-12-02 25:00"), std::nullopt);
+}
+
+TEST(ReplayArgsTest, Intervals) {
+  EXPECT_EQ(ParseIntervalText("1 year")->months, 12);
+  EXPECT_EQ(ParseIntervalText("6 mons")->months, 6);
+  EXPECT_EQ(ParseIntervalText("2 weeks")->days, 14);
+  const auto iv = ParseIntervalText("1 year 2 days 3 hours");
+  ASSERT_TRUE(iv);
+  EXPECT_EQ(iv->months, 12);
+  EXPECT_EQ(iv->days, 2);
+  EXPECT_EQ(iv->micros, 3 * int64_t{3'600'000'000});
+  EXPECT_FALSE(ParseIntervalText("soon"));
+  EXPECT_FALSE(ParseIntervalText(""));
+}
+
+// RANGE: a bucket past commit time + max_future is held, one inside is created.
+TEST(SimulatorTest, MaxFutureHoldsFarBuckets) {
+  Result<policy::Bucketer> b = policy::Bucketer::Make(policy::RangeKeyType::kDate, policy::RangeInterval{0, 1, 0, 0},
+                                                      std::nullopt, {});
+  ASSERT_TRUE(b.ok());
+  TableSetup s = OrdersSetup({1});
+  s.strategy = "range";
+  s.rule.bucketer = std::make_shared<const policy::Bucketer>(std::move(b).value());
+  s.max_future = policy::RangeInterval{0, 30, 0, 0};
+  Simulator sim({s}, {});
+  sim.Feed(Relation());
+  // Commit time 2026-12-01 00:00 UTC.
+  const int64_t now = *ParseTimeArg("2026-12-01");
+  Txn(sim, 0x100, now, "2026-12-10", 2);
+  Txn(sim, 0x200, now, "2027-06-01", 2);
+  const TableReport t = sim.Finish().tables[0];
+  EXPECT_EQ(Find(t, "2026-12-10")->crossings.at(0).decision, DecisionKind::kCreate);
+  EXPECT_EQ(Find(t, "2027-06-01")->crossings.at(0).decision, DecisionKind::kMaxFuture);
+}
+
+}  // namespace
+}  // namespace partwatch::replay

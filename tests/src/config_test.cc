@@ -457,3 +457,40 @@ TEST(ConfigAlertsTest, ChangingAlertsNeedsARestart) {
 
 }  // namespace
 }  // namespace partwatch
+
+namespace partwatch {
+namespace {
+
+TEST(CaptureConfigTest, KeysAreReadAndBadOnesNamed) {
+  const Config none = ParseConfig(kMinimal, "test.toml");
+  EXPECT_TRUE(none.capture.dir.empty());
+  const Config c = ParseConfig(std::string(kMinimal) +
+                                   "[capture]\ndir = \"/var/lib/pw\"\nsegment_size_mb = 8\n"
+                                   "max_size_mb = 100\nretain = \"7 days\"\ncompression = \"zstd\"\n"
+                                   "sync_interval_ms = \"1s\"\n",
+                               "test.toml");
+  EXPECT_EQ(c.capture.dir, "/var/lib/pw");
+  EXPECT_EQ(c.capture.segment_size, int64_t{8} << 20);
+  EXPECT_EQ(c.capture.max_size, int64_t{100} << 20);
+  EXPECT_EQ(c.capture.retain, std::chrono::milliseconds(int64_t{7} * 86'400'000));
+  EXPECT_TRUE(c.capture.zstd);
+  EXPECT_EQ(c.capture.sync_interval, std::chrono::milliseconds(1000));
+
+  const std::string k = std::string(kMinimal) + "[capture]\ndir = \"/x\"\n";
+  EXPECT_NE(ErrorOf(k + "compression = \"lz4\"\n").find("capture.compression"), std::string::npos);
+  EXPECT_NE(ErrorOf(k + "max_size_mb = 10\n").find("capture.max_size_mb"), std::string::npos);
+  EXPECT_NE(ErrorOf(k + "retain = \"forever\"\n").find("capture.retain"), std::string::npos);
+  EXPECT_NE(ErrorOf(k + "segment_sise_mb = 1\n").find("segment_sise_mb"), std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kMinimal) + "[capture]\ndir = \"\"\n").find("capture.dir"), std::string::npos);
+}
+
+TEST(CaptureConfigTest, ChangingItNeedsARestart) {
+  const Config a = ParseConfig(std::string(kMinimal) + "[capture]\ndir = \"/a\"\n", "a.toml");
+  const Config b = ParseConfig(std::string(kMinimal) + "[capture]\ndir = \"/b\"\n", "b.toml");
+  const ReloadDiff d = DiffForReload(a, b);
+  ASSERT_EQ(d.restart_needed.size(), 1u);
+  EXPECT_NE(d.restart_needed[0].find("capture.dir"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace partwatch
