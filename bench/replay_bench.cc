@@ -81,22 +81,28 @@ int main(int argc, char** argv) {
     rel.nspname = "public";
     rel.relname = "orders_other";
     rel.replica_identity = 'd';
-    rel.columns = {{0, "id", 20, -1}, {0, "customer_name", 25, -1}, {0, "status", 25, -1}, {0, "created_at", 1114, -1}};
+    rel.columns = {{0, "id", 20, -1},
+                   {0, "customer_name", 25, -1},
+                   {0, "status", 25, -1},
+                   {0, "created_at", 1114, -1}};
     uint64_t lsn = 0x1000000;
     w.Append(Event(pgoutput::testing::Encode(rel), lsn));
     for (int64_t row = 0; row < n;) {
       lsn += 100;
-      w.Append(Event(pgoutput::testing::Encode(pgoutput::BeginMessage{Lsn(lsn + 99), 1000 + row, 1}), lsn));
+      w.Append(Event(
+          pgoutput::testing::Encode(pgoutput::BeginMessage{Lsn(lsn + 99), 1000 + row, 1}), lsn));
       for (int k = 0; k < 100 && row < n; ++k, ++row) {
         pgoutput::InsertMessage ins;
         ins.relation_id = 1;
-        ins.new_tuple.columns = {{pgoutput::TupleColumn::Kind::kText, std::to_string(row)},
-                                 {pgoutput::TupleColumn::Kind::kText, "Customer"},
-                                 {pgoutput::TupleColumn::Kind::kText, "status_" + std::to_string(row % 1000)},
-                                 {pgoutput::TupleColumn::Kind::kText, "2026-12-02 16:00:00.123456"}};
+        ins.new_tuple.columns = {
+            {pgoutput::TupleColumn::Kind::kText, std::to_string(row)},
+            {pgoutput::TupleColumn::Kind::kText, "Customer"},
+            {pgoutput::TupleColumn::Kind::kText, "status_" + std::to_string(row % 1000)},
+            {pgoutput::TupleColumn::Kind::kText, "2026-12-02 16:00:00.123456"}};
         w.Append(Event(pgoutput::testing::Encode(ins), lsn + 1 + static_cast<uint64_t>(k)));
       }
-      w.Append(Event(pgoutput::testing::Encode(pgoutput::CommitMessage{0, Lsn(lsn + 99), Lsn(lsn + 100), 1000 + row}),
+      w.Append(Event(pgoutput::testing::Encode(
+                         pgoutput::CommitMessage{0, Lsn(lsn + 99), Lsn(lsn + 100), 1000 + row}),
                      lsn + 99));
       w.Processed(Lsn(lsn + 100));
       if (row % 100'000 == 0) w.Flush(false);
@@ -104,7 +110,8 @@ int main(int argc, char** argv) {
   }
   uint64_t bytes = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir)) bytes += e.file_size();
-  std::printf("capture: %lld rows, %.1f MB on disk%s\n", static_cast<long long>(n), bytes / 1e6, zstd ? " (zstd)" : "");
+  std::printf("capture: %lld rows, %.1f MB on disk%s\n", static_cast<long long>(n), bytes / 1e6,
+              zstd ? " (zstd)" : "");
   for (size_t scenarios : {1, 3}) {
     int64_t rows = 0;
     const double secs = Replay(dir, scenarios, &rows);

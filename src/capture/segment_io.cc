@@ -42,15 +42,18 @@ std::vector<SegmentFile> ListSegments(const std::string& dir) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     SegmentFile f;
-    if (!entry.is_regular_file() || !ParseSegmentName(entry.path().filename().string(), &f.seq, &f.zstd)) {
+    if (!entry.is_regular_file() ||
+        !ParseSegmentName(entry.path().filename().string(), &f.seq, &f.zstd)) {
       continue;
     }
     f.path = entry.path().string();
     f.size = entry.file_size();
     out.push_back(std::move(f));
   }
-  if (ec) throw std::runtime_error("cannot read the capture directory " + dir + ": " + ec.message());
-  std::sort(out.begin(), out.end(), [](const SegmentFile& a, const SegmentFile& b) { return a.seq < b.seq; });
+  if (ec)
+    throw std::runtime_error("cannot read the capture directory " + dir + ": " + ec.message());
+  std::sort(out.begin(), out.end(),
+            [](const SegmentFile& a, const SegmentFile& b) { return a.seq < b.seq; });
   return out;
 }
 
@@ -64,7 +67,8 @@ struct SegmentReader::Zstd {
 
 SegmentReader::SegmentReader(const std::string& path) : path_(path) {
   file_ = std::fopen(path.c_str(), "rb");
-  if (file_ == nullptr) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  if (file_ == nullptr)
+    throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
   std::error_code ec;
   file_size_ = std::filesystem::file_size(path, ec);
   uint64_t seq = 0;
@@ -88,7 +92,8 @@ bool SegmentReader::Read(size_t max, std::string* out) {
     out->resize(old + n);
     file_bytes_read_ += n;
     if (n == 0) {
-      if (std::ferror(file_)) throw std::runtime_error("cannot read " + path_ + ": " + std::strerror(errno));
+      if (std::ferror(file_))
+        throw std::runtime_error("cannot read " + path_ + ": " + std::strerror(errno));
       eof_ = true;
       return false;
     }
@@ -105,7 +110,8 @@ bool SegmentReader::Read(size_t max, std::string* out) {
       z.in_pos = 0;
       file_bytes_read_ += n;
       if (n == 0) {
-        if (std::ferror(file_)) throw std::runtime_error("cannot read " + path_ + ": " + std::strerror(errno));
+        if (std::ferror(file_))
+          throw std::runtime_error("cannot read " + path_ + ": " + std::strerror(errno));
         eof_ = true;
         truncated_frame_ = z.last_hint != 0;
         break;
@@ -119,7 +125,8 @@ bool SegmentReader::Read(size_t max, std::string* out) {
     out->resize(old + ob.pos);
     z.in_pos = ib.pos;
     if (ZSTD_isError(hint)) {
-      throw std::runtime_error(path_ + ": offset " + std::to_string(file_bytes_read_ - (z.in.size() - z.in_pos)) +
+      throw std::runtime_error(path_ + ": offset " +
+                               std::to_string(file_bytes_read_ - (z.in.size() - z.in_pos)) +
                                " (compressed): zstd: " + ZSTD_getErrorName(hint));
     }
     z.last_hint = hint;

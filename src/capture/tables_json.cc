@@ -57,8 +57,10 @@ std::string TablesToJson(const std::vector<TableInfo>& tables) {
       const policy::RangeInterval& iv = r.bucketer->interval();
       json range{{"type", std::string(policy::RangeKeyTypeName(r.type))},
                  {"interval_source", r.interval_source},
-                 {"interval",
-                  json{{"months", iv.months}, {"days", iv.days}, {"micros", iv.micros}, {"width", iv.width}}},
+                 {"interval", json{{"months", iv.months},
+                                   {"days", iv.days},
+                                   {"micros", iv.micros},
+                                   {"width", iv.width}}},
                  {"origin", r.bucketer->origin()},
                  {"name_template", r.name_template},
                  {"max_future", r.max_future}};
@@ -115,16 +117,17 @@ std::vector<TableInfo> TablesFromJson(const std::string& text) {
         iv.width = ij.at("width").get<int64_t>();
         Result<policy::Bucketer> b =
             policy::Bucketer::Make(spec.type, iv, r.at("origin").get<int64_t>(), bounds);
-        if (!b.ok()) throw std::runtime_error("table " + t.DisplayName() + ": " + b.error().message);
+        if (!b.ok())
+          throw std::runtime_error("table " + t.DisplayName() + ": " + b.error().message);
         spec.bucketer = std::make_shared<const policy::Bucketer>(std::move(b).value());
         spec.name_template = r.value("name_template", "");
         spec.max_future = r.value("max_future", "");
         if (r.contains("newest_end")) spec.newest_end = r.at("newest_end").get<int64_t>();
         if (r.contains("partman")) {
           const json& pm = r.at("partman");
-          spec.partman = PartmanInfo{pm.at("schema").get<std::string>(), pm.at("version").get<std::string>(),
-                                     pm.at("interval").get<std::string>(),
-                                     pm.at("datetime_string").get<std::string>()};
+          spec.partman = PartmanInfo{
+              pm.at("schema").get<std::string>(), pm.at("version").get<std::string>(),
+              pm.at("interval").get<std::string>(), pm.at("datetime_string").get<std::string>()};
         }
         t.range = std::move(spec);
       }

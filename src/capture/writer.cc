@@ -7,9 +7,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <zstd.h>
+#include <nlohmann/json.hpp>
 
 #include "decoder/capture.h"
 #include "src/capture/segment_io.h"
@@ -59,11 +59,20 @@ Scan ScanRecords(std::span<const std::byte> data) {
       std::span<const std::byte> msg;
       if (ParseMessagePayload(rec.payload, &s, &e, &msg) && !msg.empty()) {
         switch (static_cast<char>(msg[0])) {
-          case 'B': in_txn = true; break;
-          case 'C': in_txn = false; break;
-          case 'S': in_block = true; break;
-          case 'E': in_block = false; break;
-          default: break;
+          case 'B':
+            in_txn = true;
+            break;
+          case 'C':
+            in_txn = false;
+            break;
+          case 'S':
+            in_block = true;
+            break;
+          case 'E':
+            in_block = false;
+            break;
+          default:
+            break;
         }
       }
     }
@@ -142,18 +151,22 @@ std::string RepairNewestSegment(const std::string& dir) {
   std::string why;
   if (scan.torn || truncated_frame) why = "a record torn by a crash";
   if (scan.clean < scan.valid) {
-    why += std::string(why.empty() ? "" : ", and ") + "a transaction left open: the server sends it again";
+    why += std::string(why.empty() ? "" : ", and ") +
+           "a transaction left open: the server sends it again";
   }
-  return "capture: cut " + std::to_string(data.size() - keep) + " bytes off the end of " + last.path +
-         " at offset " + std::to_string(keep) + " (" + why + ")";
+  return "capture: cut " + std::to_string(data.size() - keep) + " bytes off the end of " +
+         last.path + " at offset " + std::to_string(keep) + " (" + why + ")";
 }
 
-Writer::Writer(const CaptureConfig& config, SessionInfo info) : config_(config), info_(std::move(info)) {
+Writer::Writer(const CaptureConfig& config, SessionInfo info)
+    : config_(config), info_(std::move(info)) {
   std::error_code ec;
   std::filesystem::create_directories(config_.dir, ec);
-  if (ec) throw CaptureError("cannot create the capture directory " + config_.dir + ": " + ec.message());
+  if (ec)
+    throw CaptureError("cannot create the capture directory " + config_.dir + ": " + ec.message());
   try {
-    if (std::string warning = RepairNewestSegment(config_.dir); !warning.empty()) spdlog::warn("{}", warning);
+    if (std::string warning = RepairNewestSegment(config_.dir); !warning.empty())
+      spdlog::warn("{}", warning);
     const std::vector<SegmentFile> segments = ListSegments(config_.dir);
     seq_ = segments.empty() ? 0 : segments.back().seq;
   } catch (const CaptureError&) {
@@ -275,7 +288,8 @@ Lsn Writer::Flush(bool force) {
     FaultPoint("capture.written");
   }
   written_ = processed_;
-  if (unsynced_ && (force || std::chrono::steady_clock::now() - last_sync_ >= config_.sync_interval)) {
+  if (unsynced_ &&
+      (force || std::chrono::steady_clock::now() - last_sync_ >= config_.sync_interval)) {
     Sync();
   }
   if (!unsynced_) durable_ = written_;

@@ -85,9 +85,9 @@ class Writer {
   std::string scratch_;         // compressed output
   bool unsynced_ = false;
   Lsn last_wal_end_;
-  Lsn processed_;         // Processed()'s latest
-  Lsn written_;           // processed_ when the buffer was last written
-  Lsn durable_;           // written_ when last fsync'ed
+  Lsn processed_;  // Processed()'s latest
+  Lsn written_;    // processed_ when the buffer was last written
+  Lsn durable_;    // written_ when last fsync'ed
   std::chrono::steady_clock::time_point last_sync_;
 };
 

@@ -10,12 +10,14 @@ namespace {
 constexpr size_t kChunk = 1 << 20;
 }  // namespace
 
-CaptureSource::CaptureSource(const std::string& path, bool skip_bad) : path_(path), skip_bad_(skip_bad) {
+CaptureSource::CaptureSource(const std::string& path, bool skip_bad)
+    : path_(path), skip_bad_(skip_bad) {
   std::error_code ec;
   try {
     if (std::filesystem::is_directory(path, ec)) {
       files_ = capture::ListSegments(path);
-      if (files_.empty()) throw ReplayError(path + ": no capture segments (capture-*.pwcap) in this directory");
+      if (files_.empty())
+        throw ReplayError(path + ": no capture segments (capture-*.pwcap) in this directory");
     } else if (std::filesystem::is_regular_file(path, ec)) {
       capture::SegmentFile f;
       f.path = path;
@@ -70,11 +72,13 @@ bool CaptureSource::OpenNext() {
 void CaptureSource::Header(const capture::Record& rec) {
   nlohmann::json h;
   try {
-    h = nlohmann::json::parse(std::string_view(reinterpret_cast<const char*>(rec.payload.data()), rec.payload.size()));
+    h = nlohmann::json::parse(
+        std::string_view(reinterpret_cast<const char*>(rec.payload.data()), rec.payload.size()));
     const std::string sysid = h.at("system_identifier").get<std::string>();
     if (!system_id_.empty() && sysid != system_id_) {
-      Fail(consumed_ + rec.offset, "a capture of database system " + sysid + ", but the segments before it are of system " +
-                                       system_id_ + ": captures of different servers cannot be replayed together");
+      Fail(consumed_ + rec.offset,
+           "a capture of database system " + sysid + ", but the segments before it are of system " +
+               system_id_ + ": captures of different servers cannot be replayed together");
     }
     system_id_ = sysid;
     proto_version_ = h.value("proto_version", 1);
@@ -101,8 +105,11 @@ bool CaptureSource::Next(Item* item) {
     // Keep the buffer small: drop what was parsed.
     const auto finish_segment = [&]() {
       if (reader_->truncated_frame()) {
-        warnings_.push_back(current_ + ": the compressed data ends inside a zstd frame (a crash while writing); "
-                            "the records before offset " + std::to_string(consumed_ + buf_.size() - pos_) + " are read");
+        warnings_.push_back(
+            current_ +
+            ": the compressed data ends inside a zstd frame (a crash while writing); "
+            "the records before offset " +
+            std::to_string(consumed_ + buf_.size() - pos_) + " are read");
       }
       done_bytes_ += reader_->file_bytes_read();
       reader_.reset();
@@ -113,8 +120,8 @@ bool CaptureSource::Next(Item* item) {
       }
       const auto bytes = std::as_bytes(std::span(buf_.data(), buf_.size()));
       if (buf_.size() < capture::kMagic.size()) {
-        warnings_.push_back(current_ + ": cut short before its first record (" + std::to_string(buf_.size()) +
-                            " bytes); nothing read from it");
+        warnings_.push_back(current_ + ": cut short before its first record (" +
+                            std::to_string(buf_.size()) + " bytes); nothing read from it");
         finish_segment();
         continue;
       }
@@ -129,7 +136,8 @@ bool CaptureSource::Next(Item* item) {
       consumed_ = capture::kMagic.size();
       magic_checked_ = true;
     }
-    capture::RecordReader rr(std::as_bytes(std::span(buf_.data() + pos_, buf_.size() - pos_)), at_end_);
+    capture::RecordReader rr(std::as_bytes(std::span(buf_.data() + pos_, buf_.size() - pos_)),
+                             at_end_);
     capture::Record rec;
     const capture::RecordReader::Status st = rr.Next(&rec);
     using S = capture::RecordReader::Status;
@@ -157,7 +165,8 @@ bool CaptureSource::Next(Item* item) {
       if (!skip_bad_) Fail(consumed_, rr.error());
       ++skipped_;
       warnings_.push_back(current_ + ": offset " + std::to_string(consumed_) + ": " + rr.error() +
-                          "; the rest of the segment (" + std::to_string(buf_.size() - pos_) + " bytes read) skipped");
+                          "; the rest of the segment (" + std::to_string(buf_.size() - pos_) +
+                          " bytes read) skipped");
       finish_segment();
       Item restart;
       restart.kind = Item::Kind::kSessionStart;
@@ -181,8 +190,9 @@ bool CaptureSource::Next(Item* item) {
       case capture::RecordType::kSessionStart:
       case capture::RecordType::kIdle: {
         Item t;
-        t.kind = rec.type == static_cast<uint8_t>(capture::RecordType::kIdle) ? Item::Kind::kIdle
-                                                                               : Item::Kind::kSessionStart;
+        t.kind = rec.type == static_cast<uint8_t>(capture::RecordType::kIdle)
+                     ? Item::Kind::kIdle
+                     : Item::Kind::kSessionStart;
         if (!capture::ParseLsnPayload(rec.payload, &t.lsn)) Fail(offset, "bad LSN record");
         if (t.kind == Item::Kind::kSessionStart) decoder_.emplace(proto_version_);
         pending_.push_back(std::move(t));
@@ -191,11 +201,14 @@ bool CaptureSource::Next(Item* item) {
       case capture::RecordType::kMessage: {
         Lsn start, end;
         std::span<const std::byte> msg;
-        if (!capture::ParseMessagePayload(rec.payload, &start, &end, &msg)) Fail(offset, "message record shorter than 16 bytes");
+        if (!capture::ParseMessagePayload(rec.payload, &start, &end, &msg))
+          Fail(offset, "message record shorter than 16 bytes");
         if (!decoder_) Fail(offset, "a message before the segment header");
         Result<pgoutput::Message> m = decoder_->Decode(msg);
         if (!m.ok()) {
-          if (!skip_bad_) Fail(offset, "cannot decode the message at " + start.ToString() + ": " + m.error().message);
+          if (!skip_bad_)
+            Fail(offset,
+                 "cannot decode the message at " + start.ToString() + ": " + m.error().message);
           ++skipped_;
           break;
         }

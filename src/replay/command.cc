@@ -70,14 +70,16 @@ Thresholds ParseThresholds(const std::vector<std::string>& entries) {
     size_t start = 0;
     while (start <= raw.size()) {
       const size_t comma = raw.find(',', start);
-      const std::string e = raw.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      const std::string e =
+          raw.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       start = comma == std::string::npos ? raw.size() + 1 : comma + 1;
       if (e.empty()) continue;
       const size_t eq = e.rfind('=');
       int64_t n = 0;
       const std::string num = eq == std::string::npos ? e : e.substr(eq + 1);
       if (!ParseInt(num, &n) || n < 0) {
-        throw std::invalid_argument("--threshold: '" + e + "' is not N or TABLE=N with N a whole number >= 0");
+        throw std::invalid_argument("--threshold: '" + e +
+                                    "' is not N or TABLE=N with N a whole number >= 0");
       }
       if (eq == std::string::npos) {
         t.all.push_back(n);
@@ -92,7 +94,8 @@ Thresholds ParseThresholds(const std::vector<std::string>& entries) {
 // The progress line on a terminal, for inputs that take more than a second.
 class Progress {
  public:
-  explicit Progress(bool quiet) : on_(!quiet && ::isatty(STDERR_FILENO) == 1), start_(Clock::now()) {}
+  explicit Progress(bool quiet)
+      : on_(!quiet && ::isatty(STDERR_FILENO) == 1), start_(Clock::now()) {}
   ~Progress() { Finish(); }
   void Update(const Source& s, int64_t rows) {
     if (!on_ || ++calls_ % 4096 != 0) return;
@@ -101,10 +104,11 @@ class Progress {
     if (secs < 1.0) return;
     std::string line = "replay " + s.name();
     if (s.bytes_total() > 0) {
-      line += " " + std::to_string(static_cast<int>(100.0 * s.bytes_read() / s.bytes_total())) + "%";
+      line +=
+          " " + std::to_string(static_cast<int>(100.0 * s.bytes_read() / s.bytes_total())) + "%";
     }
-    line += "  " + drain::HumanCount(rows) + " rows  " + drain::HumanCount(static_cast<int64_t>(rows / secs)) +
-            " rows/s";
+    line += "  " + drain::HumanCount(rows) + " rows  " +
+            drain::HumanCount(static_cast<int64_t>(rows / secs)) + " rows/s";
     if (line.size() > 78) line = line.substr(line.size() - 78);
     std::fprintf(stderr, "\r%-78s", line.c_str());
     drawn_ = true;
@@ -123,7 +127,8 @@ class Progress {
 
 class Replayer {
  public:
-  Replayer(const Config& config, const ReplayOptions& options) : config_(config), options_(options) {}
+  Replayer(const Config& config, const ReplayOptions& options)
+      : config_(config), options_(options) {}
 
   int Run();
 
@@ -152,8 +157,9 @@ std::vector<std::unique_ptr<Source>> Replayer::OpenSources(std::optional<Lsn> sl
     }
   }
   if (!options_.slot.empty()) {
-    out.push_back(std::make_unique<SlotSource>(conn_->OpenLike(), options_.slot, config_.source.publication,
-                                               options_.skip_bad, slot_upto));
+    out.push_back(std::make_unique<SlotSource>(conn_->OpenLike(), options_.slot,
+                                               config_.source.publication, options_.skip_bad,
+                                               slot_upto));
   }
   return out;
 }
@@ -162,17 +168,21 @@ std::vector<TableSetup> Replayer::Setups(const std::vector<TableInfo>& infos) {
   const Thresholds th = ParseThresholds(options_.thresholds);
   for (const auto& [name, list] : th.per_table) {
     bool known = false;
-    for (const TableConfig& tc : config_.tables) known |= tc.name == name || "public." + tc.name == name;
-    if (!known) throw std::invalid_argument("--threshold " + name + "=...: no [[table]] of that name in the configuration");
+    for (const TableConfig& tc : config_.tables)
+      known |= tc.name == name || "public." + tc.name == name;
+    if (!known)
+      throw std::invalid_argument("--threshold " + name +
+                                  "=...: no [[table]] of that name in the configuration");
   }
   std::vector<TableSetup> setups;
   configured_.clear();
   for (const TableConfig& tc : config_.tables) {
     const TableInfo* info = FindTable(infos, tc);
     if (info == nullptr) {
-      spdlog::warn("replay: table {} is not described by the source (not configured when it was captured?); "
-                   "left out",
-                   tc.name);
+      spdlog::warn(
+          "replay: table {} is not described by the source (not configured when it was captured?); "
+          "left out",
+          tc.name);
       continue;
     }
     TableSetup s;
@@ -180,7 +190,9 @@ std::vector<TableSetup> Replayer::Setups(const std::vector<TableInfo>& infos) {
     s.strategy = info->strategy == 'r' ? "range" : "list";
     const auto own = th.per_table.find(tc.name);
     const auto own_q = th.per_table.find(info->DisplayName());
-    s.thresholds = own != th.per_table.end() ? own->second : own_q != th.per_table.end() ? own_q->second : th.all;
+    s.thresholds = own != th.per_table.end()     ? own->second
+                   : own_q != th.per_table.end() ? own_q->second
+                                                 : th.all;
     s.max_new_partitions_per_hour = options_.max_new_partitions_per_hour >= 0
                                         ? options_.max_new_partitions_per_hour
                                         : tc.max_new_partitions_per_hour;
@@ -189,14 +201,16 @@ std::vector<TableSetup> Replayer::Setups(const std::vector<TableInfo>& infos) {
       if (!text.empty()) {
         s.max_future = ParseIntervalText(text);
         if (!s.max_future) {
-          throw std::invalid_argument("max_future '" + text + "': not an interval such as \"1 year\" or \"90 days\"");
+          throw std::invalid_argument("max_future '" + text +
+                                      "': not an interval such as \"1 year\" or \"90 days\"");
         }
       }
     }
     setups.push_back(std::move(s));
     configured_.push_back(&tc);
   }
-  if (setups.empty()) throw ReplayError("none of the configured tables is described by the sources");
+  if (setups.empty())
+    throw ReplayError("none of the configured tables is described by the sources");
   return setups;
 }
 
@@ -210,7 +224,8 @@ std::vector<policy::TableRule> Replayer::RulesFrom(const std::string& tables_jso
   return rules;
 }
 
-void Replayer::Pass(Simulator& sim, std::vector<std::unique_ptr<Source>>& sources, bool captured_tables) {
+void Replayer::Pass(Simulator& sim, std::vector<std::unique_ptr<Source>>& sources,
+                    bool captured_tables) {
   Progress progress(options_.quiet);
   Item item;
   for (auto& source : sources) {
@@ -235,14 +250,16 @@ int Replayer::Run() {
   SimulatorOptions sopt;
   sopt.report_values = options_.values;
   for (const auto& [text, lsn_out, time_out] :
-       {std::tuple{options_.from, &sopt.from_lsn, &sopt.from_time}, std::tuple{options_.to, &sopt.to_lsn, &sopt.to_time}}) {
+       {std::tuple{options_.from, &sopt.from_lsn, &sopt.from_time},
+        std::tuple{options_.to, &sopt.to_lsn, &sopt.to_time}}) {
     if (text.empty()) continue;
     if (auto l = Lsn::Parse(text)) {
       *lsn_out = *l;
     } else if (auto t = ParseTimeArg(text)) {
       *time_out = *t;
     } else {
-      throw std::invalid_argument("--from/--to '" + text + "': neither an LSN (0/16B2D48) nor a time (2026-12-02 16:00)");
+      throw std::invalid_argument("--from/--to '" + text +
+                                  "': neither an LSN (0/16B2D48) nor a time (2026-12-02 16:00)");
     }
   }
   bool all_captures = true;
@@ -255,7 +272,8 @@ int Replayer::Run() {
   }
   const bool need_db = !options_.slot.empty() || !all_captures;
   if (options_.sources.empty() && options_.slot.empty()) {
-    throw std::invalid_argument("nothing to replay: give a capture directory, a wal2json file or --slot NAME");
+    throw std::invalid_argument(
+        "nothing to replay: give a capture directory, a wal2json file or --slot NAME");
   }
 
   std::vector<TableInfo> infos;
@@ -271,13 +289,14 @@ int Replayer::Run() {
     for (auto& s : sources) {
       auto* c = static_cast<CaptureSource*>(s.get());
       if (!sysid.empty() && c->system_identifier() != sysid) {
-        throw ReplayError(c->name() + ": a capture of database system " + c->system_identifier() + ", but " +
-                          sources.front()->name() + " is of system " + sysid +
+        throw ReplayError(c->name() + ": a capture of database system " + c->system_identifier() +
+                          ", but " + sources.front()->name() + " is of system " + sysid +
                           ": captures of different servers cannot be replayed together");
       }
       sysid = c->system_identifier();
     }
-    infos = capture::TablesFromJson(static_cast<CaptureSource*>(sources.front().get())->tables_json());
+    infos =
+        capture::TablesFromJson(static_cast<CaptureSource*>(sources.front().get())->tables_json());
   }
   setups_ = Setups(infos);
   const std::vector<TableSetup>& setups = setups_;
@@ -400,7 +419,8 @@ std::optional<policy::RangeInterval> ParseIntervalText(const std::string& text) 
     size_t j = i;
     while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
     int64_t n = 0;
-    if (j == i || j - i > 9 || !ParseInt(std::string_view(text).substr(i, j - i), &n)) return std::nullopt;
+    if (j == i || j - i > 9 || !ParseInt(std::string_view(text).substr(i, j - i), &n))
+      return std::nullopt;
     while (j < text.size() && text[j] == ' ') ++j;
     size_t k = j;
     while (k < text.size() && text[k] != ' ' && !(text[k] >= '0' && text[k] <= '9')) ++k;

@@ -17,13 +17,13 @@ struct ReplayOptions {
   std::string slot;                  // --slot NAME ("" = none)
   // --threshold entries: "N" (every table) or "TABLE=N", in scenario order.
   std::vector<std::string> thresholds;
-  std::string max_future;             // --max-future ("" = as configured)
+  std::string max_future;                // --max-future ("" = as configured)
   int max_new_partitions_per_hour = -1;  // -1 = as configured
-  std::string from, to;               // LSN ("0/16B2D48") or time
+  std::string from, to;                  // LSN ("0/16B2D48") or time
   bool json = false;
   bool csv = false;
-  std::string html;        // --html FILE
-  size_t values = 100;     // --values N (0 = all)
+  std::string html;     // --html FILE
+  size_t values = 100;  // --values N (0 = all)
   bool skip_bad = false;
   bool quiet = false;
 };

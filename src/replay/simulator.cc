@@ -96,7 +96,8 @@ class Simulator::Tally : public policy::CommitListener {
         const int64_t cum = (pts.empty() ? 0 : pts.back().second) + n;
         const int64_t at = now_->value_or(0);
         const int64_t minute = policy::FloorDiv<int64_t>(at, kMicrosPerMinute);
-        if (!pts.empty() && policy::FloorDiv<int64_t>(pts.back().first, kMicrosPerMinute) == minute) {
+        if (!pts.empty() &&
+            policy::FloorDiv<int64_t>(pts.back().first, kMicrosPerMinute) == minute) {
           pts.back() = {at, cum};
         } else {
           pts.emplace_back(at, cum);
@@ -183,7 +184,8 @@ void Simulator::UpdateRules(const std::vector<policy::TableRule>& rules) {
     tables_[t].rule = rules[t];
     tables_[t].rule.threshold = threshold;
   }
-  for (size_t k = 0; k < scenarios_.size(); ++k) scenarios_[k]->policy.SetRules(RulesFor(tables_, k));
+  for (size_t k = 0; k < scenarios_.size(); ++k)
+    scenarios_[k]->policy.SetRules(RulesFor(tables_, k));
 }
 
 void Simulator::Trace(std::vector<std::vector<policy::KeyValue>> values) {
@@ -300,8 +302,8 @@ void Simulator::Feed(const Item& item) {
   if (const auto* begin = std::get_if<pgoutput::BeginMessage>(&m)) {
     now_.reset();
     if (begin->commit_time != 0) now_ = begin->commit_time;
-    const bool resent = begin->final_lsn.valid() && high_water_.valid() &&
-                        begin->final_lsn <= high_water_;
+    const bool resent =
+        begin->final_lsn.valid() && high_water_.valid() && begin->final_lsn <= high_water_;
     skipping_ = resent || !InRange(begin->final_lsn, begin->commit_time);
     if (skipping_) return;
   } else if (const auto* commit = std::get_if<pgoutput::CommitMessage>(&m)) {
@@ -385,7 +387,8 @@ Report Simulator::Finish() const {
     for (size_t k = 0; k < tr.thresholds.size(); ++k) {
       for (const auto& [v, c] : scenarios_[k]->crossings[t]) {
         if (tally.values.contains(v)) continue;
-        if (std::none_of(values.begin(), values.end(), [&](const ValueReport& x) { return x.value == v; })) {
+        if (std::none_of(values.begin(), values.end(),
+                         [&](const ValueReport& x) { return x.value == v; })) {
           ValueReport vr;
           vr.value = v;
           vr.rows = c.rows;
@@ -421,10 +424,18 @@ Report Simulator::Finish() const {
       DecisionCounts dc;
       for (const auto& [v, c] : scenarios_[k]->crossings[t]) {
         switch (c.decision) {
-          case DecisionKind::kCreate: ++dc.create; break;
-          case DecisionKind::kAlert: ++dc.alert; break;
-          case DecisionKind::kMaxFuture: ++dc.max_future; break;
-          case DecisionKind::kCapped: ++dc.capped; break;
+          case DecisionKind::kCreate:
+            ++dc.create;
+            break;
+          case DecisionKind::kAlert:
+            ++dc.alert;
+            break;
+          case DecisionKind::kMaxFuture:
+            ++dc.max_future;
+            break;
+          case DecisionKind::kCapped:
+            ++dc.capped;
+            break;
         }
       }
       tr.decisions.push_back(dc);

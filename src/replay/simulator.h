@@ -61,8 +61,8 @@ struct TableSetup {
 };
 
 struct SimulatorOptions {
-  std::optional<Lsn> from_lsn;  // commit position >= from_lsn
-  std::optional<Lsn> to_lsn;    // commit position <= to_lsn
+  std::optional<Lsn> from_lsn;       // commit position >= from_lsn
+  std::optional<Lsn> to_lsn;         // commit position <= to_lsn
   std::optional<int64_t> from_time;  // commit time >= (microseconds since 2000)
   std::optional<int64_t> to_time;    // commit time <= to_time
   size_t report_values = 100;        // values listed per table (0: all tallied)
@@ -115,7 +115,7 @@ class Simulator {
   std::unique_ptr<Tally> tally_;
 
   // De-duplication and range state.
-  Lsn high_water_;          // the last commit fed
+  Lsn high_water_;         // the last commit fed
   bool skipping_ = false;  // inside a non-streamed transaction not fed
   // The commit time of the rows being fed (Begin's, or Stream Commit's);
   // nullopt when the source carries none.

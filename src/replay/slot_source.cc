@@ -45,10 +45,13 @@ SlotSource::SlotSource(pg::Connection conn, const std::string& slot, const std::
       "SELECT plugin, active, active_pid, confirmed_flush_lsn, database = current_database(), "
       "slot_type FROM pg_replication_slots WHERE slot_name = $1",
       {slot});
-  if (r.rows() == 0) throw ReplayError("slot " + slot + ": no such replication slot on this server");
-  if (r.text(0, 5) != "logical") throw ReplayError("slot " + slot + ": a physical slot; replay reads logical slots");
+  if (r.rows() == 0)
+    throw ReplayError("slot " + slot + ": no such replication slot on this server");
+  if (r.text(0, 5) != "logical")
+    throw ReplayError("slot " + slot + ": a physical slot; replay reads logical slots");
   if (r.text(0, 4) != "t") {
-    throw ReplayError("slot " + slot + ": belongs to another database; connect (source.dsn) to that one");
+    throw ReplayError("slot " + slot +
+                      ": belongs to another database; connect (source.dsn) to that one");
   }
   if (r.text(0, 1) == "t") {
     throw ReplayError("slot " + slot + ": in use by process " + r.text(0, 2) +
@@ -62,22 +65,25 @@ SlotSource::SlotSource(pg::Connection conn, const std::string& slot, const std::
   if (plugin_ == "pgoutput") {
     // Protocol 1: the whole of each transaction at its commit (nothing
     // streamed), as a peek decodes it.
-    select = "SELECT lsn::text, data FROM pg_logical_slot_peek_binary_changes(" + conn_.QuoteLiteral(slot) +
-             ", " + upto_sql + ", NULL, 'proto_version', '1', 'publication_names', " +
+    select = "SELECT lsn::text, data FROM pg_logical_slot_peek_binary_changes(" +
+             conn_.QuoteLiteral(slot) + ", " + upto_sql +
+             ", NULL, 'proto_version', '1', 'publication_names', " +
              conn_.QuoteLiteral(conn_.QuoteIdent(publication)) + ")";
     decoder_.emplace(1);
   } else if (plugin_ == "wal2json") {
-    select = "SELECT lsn::text, data FROM pg_logical_slot_peek_changes(" + conn_.QuoteLiteral(slot) + ", " +
-             upto_sql +
+    select = "SELECT lsn::text, data FROM pg_logical_slot_peek_changes(" +
+             conn_.QuoteLiteral(slot) + ", " + upto_sql +
              ", NULL, 'format-version', '2', 'include-xids', '1', 'include-timestamp', '1', "
              "'include-lsn', '1')";
     text_ = std::make_unique<Text>();
   } else {
-    throw ReplayError("slot " + slot + ": plugin " + plugin_ + "; replay reads pgoutput and wal2json slots");
+    throw ReplayError("slot " + slot + ": plugin " + plugin_ +
+                      "; replay reads pgoutput and wal2json slots");
   }
   conn_.Exec("BEGIN");
   conn_.Exec("DECLARE partwatch_peek NO SCROLL CURSOR FOR " + select);
-  spdlog::info("replay: peeking at slot {} ({}), confirmed up to {}", slot_, plugin_, confirmed_.ToString());
+  spdlog::info("replay: peeking at slot {} ({}), confirmed up to {}", slot_, plugin_,
+               confirmed_.ToString());
 }
 
 SlotSource::~SlotSource() {
@@ -105,7 +111,9 @@ bool SlotSource::Fetch() {
       text_->out.clear();
       Result<wal2json::DocumentInfo> d = text_->decoder.Decode(r.value(i, 1), &text_->out);
       if (!d.ok()) {
-        if (!skip_bad_) throw ReplayError(name() + ": change at " + item.lsn.ToString() + ": " + d.error().message);
+        if (!skip_bad_)
+          throw ReplayError(name() + ": change at " + item.lsn.ToString() + ": " +
+                            d.error().message);
         ++skipped_;
         continue;
       }
@@ -119,11 +127,13 @@ bool SlotSource::Fetch() {
       continue;
     }
     if (!DecodeHexBytea(r.text(i, 1), &bytes)) {
-      if (!skip_bad_) throw ReplayError(name() + ": change at " + item.lsn.ToString() + ": malformed bytea");
+      if (!skip_bad_)
+        throw ReplayError(name() + ": change at " + item.lsn.ToString() + ": malformed bytea");
       ++skipped_;
       continue;
     }
-    Result<pgoutput::Message> m = decoder_->Decode(std::as_bytes(std::span(bytes.data(), bytes.size())));
+    Result<pgoutput::Message> m =
+        decoder_->Decode(std::as_bytes(std::span(bytes.data(), bytes.size())));
     if (!m.ok()) {
       if (!skip_bad_) {
         throw ReplayError(name() + ": change at " + item.lsn.ToString() + ": " + m.error().message);

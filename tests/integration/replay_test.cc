@@ -13,8 +13,8 @@
 #include <regex>
 
 #include <sys/wait.h>
-#include <csignal>
 #include <unistd.h>
+#include <csignal>
 
 #include "src/capture/segment_io.h"
 #include "tests/integration/fixture.h"
@@ -44,9 +44,9 @@ class ReplayTest : public OrdersTest {
   // The same configuration with a dsn nothing listens on: replaying a
   // capture needs no database.
   std::string Unreachable(int64_t threshold) const {
-    return MakeConfigForDsn("host=127.0.0.1 port=" + std::to_string(UnusedPort()) +
-                                " dbname=nowhere connect_timeout=2",
-                            TableBlock("public.orders", threshold));
+    return MakeConfigForDsn(
+        "host=127.0.0.1 port=" + std::to_string(UnusedPort()) + " dbname=nowhere connect_timeout=2",
+        TableBlock("public.orders", threshold));
   }
   static json Value(const json& report, const std::string& value) {
     for (const json& t : report.at("tables")) {
@@ -71,12 +71,15 @@ TEST_F(ReplayTest, ReplayOfACaptureMakesTheDecisionsRunMade) {
   ASSERT_EQ(pw->Stop(), 0) << pw->Log();
   std::smatch m;
   const std::string log = pw->Log();
-  ASSERT_TRUE(std::regex_search(log, m, std::regex("value 'returned': 101 rows counted in DEFAULT after commit ([0-9A-F]+/[0-9A-F]+)")))
+  ASSERT_TRUE(std::regex_search(
+      log, m,
+      std::regex(
+          "value 'returned': 101 rows counted in DEFAULT after commit ([0-9A-F]+/[0-9A-F]+)")))
       << log;
   const std::string crossing_lsn = m[1];
 
-  const CommandResult r = RunPartwatch({"replay", "--json", "--threshold", "100,50,1000", dir_ + "/cap"},
-                                       Unreachable(100));
+  const CommandResult r = RunPartwatch(
+      {"replay", "--json", "--threshold", "100,50,1000", dir_ + "/cap"}, Unreachable(100));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json report = json::parse(r.out);
   const json returned = Value(report, "returned");
@@ -98,8 +101,8 @@ TEST_F(ReplayTest, ReplayOfACaptureMakesTheDecisionsRunMade) {
   EXPECT_EQ(report.at("sources")[0].at("kind"), "capture");
 
   // The text report and the HTML file, from the same capture.
-  const CommandResult text = RunPartwatch({"replay", "--html", dir_ + "/report.html", dir_ + "/cap"},
-                                          Unreachable(100));
+  const CommandResult text =
+      RunPartwatch({"replay", "--html", dir_ + "/report.html", dir_ + "/cap"}, Unreachable(100));
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("returned"), std::string::npos) << text.out;
   std::ifstream html(dir_ + "/report.html");
@@ -115,9 +118,10 @@ TEST_F(ReplayTest, ReplayOfACaptureMakesTheDecisionsRunMade) {
 // exactly once.
 TEST_F(ReplayTest, KillNineMidCaptureCountsEveryRowOnce) {
   {
-    auto pw = std::make_unique<PartwatchProcess>(std::vector<std::string>{"run"}, CaptureConfig(1'000'000),
-                                                 std::vector<std::pair<std::string, std::string>>{
-                                                     {"PARTWATCH_FAULT", "capture.written@40=kill"}});
+    auto pw = std::make_unique<PartwatchProcess>(
+        std::vector<std::string>{"run"}, CaptureConfig(1'000'000),
+        std::vector<std::pair<std::string, std::string>>{
+            {"PARTWATCH_FAULT", "capture.written@40=kill"}});
     ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
     for (int i = 0; i < 8; ++i) db_->Exec(InsertOrders(2000, "v" + std::to_string(i)));
     ASSERT_EQ(pw->Wait(std::chrono::seconds(60)), -1) << "killed by SIGKILL: " << pw->Log();
@@ -133,7 +137,8 @@ TEST_F(ReplayTest, KillNineMidCaptureCountsEveryRowOnce) {
   // CaptureWriterTest.TheNextSessionCutsOffATransactionLeftOpen covers that
   // path deterministically.  What matters here is the count below.
 
-  const CommandResult r = RunPartwatch({"replay", "--json", "--values", "0", dir_ + "/cap"}, Unreachable(1'000'000));
+  const CommandResult r =
+      RunPartwatch({"replay", "--json", "--values", "0", dir_ + "/cap"}, Unreachable(1'000'000));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json report = json::parse(r.out);
   for (int i = 0; i < 8; ++i) {
@@ -156,13 +161,15 @@ TEST_F(ReplayTest, SlotPeekReportsWhatTheSlotRetainsWithoutMovingIt) {
   ASSERT_TRUE(WaitSlotInactive(*db_));
   db_->Exec(InsertOrders(25, "while_stopped"));
   db_->Exec(InsertOrders(3, "say \"hi\", \\ ok"));
-  db_->Exec("BEGIN; " + InsertOrders(9, "while_stopped") + "; SAVEPOINT s; " + InsertOrders(100, "gone") +
-            "; ROLLBACK TO s; COMMIT");
+  db_->Exec("BEGIN; " + InsertOrders(9, "while_stopped") + "; SAVEPOINT s; " +
+            InsertOrders(100, "gone") + "; ROLLBACK TO s; COMMIT");
   db_->Exec("BEGIN; " + InsertOrders(50, "while_stopped") + "; ROLLBACK");
   const std::string before = db_->Scalar(
-      "SELECT confirmed_flush_lsn::text || ' ' || restart_lsn::text FROM pg_replication_slots WHERE slot_name = 'partwatch'");
-  const CommandResult r = RunPartwatch({"replay", "--json", "--slot", "partwatch", "--threshold", "20"},
-                                       Config(TableBlock("public.orders", 1000)));
+      "SELECT confirmed_flush_lsn::text || ' ' || restart_lsn::text FROM pg_replication_slots "
+      "WHERE slot_name = 'partwatch'");
+  const CommandResult r =
+      RunPartwatch({"replay", "--json", "--slot", "partwatch", "--threshold", "20"},
+                   Config(TableBlock("public.orders", 1000)));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json report = json::parse(r.out);
   EXPECT_EQ(Value(report, "while_stopped").at("rows"), 34) << r.out;
@@ -170,9 +177,11 @@ TEST_F(ReplayTest, SlotPeekReportsWhatTheSlotRetainsWithoutMovingIt) {
   EXPECT_EQ(Value(report, "say \"hi\", \\ ok").at("rows"), 3) << r.out;
   EXPECT_TRUE(Value(report, "gone").is_null());
   EXPECT_EQ(report.at("sources")[0].at("kind"), "slot");
-  EXPECT_EQ(db_->Scalar("SELECT confirmed_flush_lsn::text || ' ' || restart_lsn::text FROM pg_replication_slots "
-                        "WHERE slot_name = 'partwatch'"),
-            before);
+  EXPECT_EQ(
+      db_->Scalar(
+          "SELECT confirmed_flush_lsn::text || ' ' || restart_lsn::text FROM pg_replication_slots "
+          "WHERE slot_name = 'partwatch'"),
+      before);
   // The rows are where they were: replay changes nothing.
   EXPECT_EQ(Count(*db_, "SELECT count(*) FROM orders_other WHERE status = 'while_stopped'"), 34);
 }
@@ -222,7 +231,9 @@ TEST_F(ReplayTest, DamagedCapturesAreReportedWithFileAndOffset) {
   r = RunPartwatch({"replay", dir_ + "/bad"}, Unreachable(1'000'000));
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.err.find("offset"), std::string::npos) << r.err;
-  EXPECT_TRUE(r.err.find("checksum") != std::string::npos || r.err.find("length") != std::string::npos) << r.err;
+  EXPECT_TRUE(r.err.find("checksum") != std::string::npos ||
+              r.err.find("length") != std::string::npos)
+      << r.err;
   r = RunPartwatch({"replay", "--json", "--skip-bad", dir_ + "/bad"}, Unreachable(1'000'000));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   const json report = json::parse(r.out);
@@ -261,42 +272,54 @@ class Wal2JsonReplayTest : public ReplayTest {
     std::map<std::string, int64_t> out;
     pg::Connection c = db_->Connect();
     pg::QueryResult r = c.Exec(sql);
-    for (int i = 0; i < r.rows(); ++i) out[r.is_null(i, 0) ? "<NULL>" : r.text(i, 0)] = r.int64(i, 1);
+    for (int i = 0; i < r.rows(); ++i)
+      out[r.is_null(i, 0) ? "<NULL>" : r.text(i, 0)] = r.int64(i, 1);
     return out;
   }
 };
 
 TEST_F(Wal2JsonReplayTest, RecordedFileAndSlotPeekMatchTheDatabase) {
   db_->Exec(
-      "CREATE TABLE tags (id serial, tag text, at timestamptz DEFAULT now()) PARTITION BY LIST (tag);"
+      "CREATE TABLE tags (id serial, tag text, at timestamptz DEFAULT now()) PARTITION BY LIST "
+      "(tag);"
       "CREATE TABLE tags_a PARTITION OF tags FOR VALUES IN ('a');"
       "CREATE TABLE tags_default PARTITION OF tags DEFAULT;");
   const std::string bin = "/usr/lib/postgresql/15/bin/pg_recvlogical";
   const std::string conn = "'" + db_->Conninfo() + "'";
   std::string out;
-  ASSERT_EQ(RunCommand(bin + " -d " + conn + " --slot w2j --create-slot -P wal2json", &out), 0) << out;
+  ASSERT_EQ(RunCommand(bin + " -d " + conn + " --slot w2j --create-slot -P wal2json", &out), 0)
+      << out;
   // Recorded by the real client, for the file source.
   const std::string file = dir_ + "/changes.jsonl";
   const pid_t rec = fork();
   if (rec == 0) {
-    execl(bin.c_str(), bin.c_str(), "-d", db_->Conninfo().c_str(), "--slot", "w2j_file", "--create-slot",
-          "--start", "-P", "wal2json", "-o", "format-version=2", "-o", "include-timestamp=1", "-o",
-          "include-lsn=1", "-o", "include-xids=1", "-F", "1", "-s", "1", "-f", file.c_str(), nullptr);
+    execl(bin.c_str(), bin.c_str(), "-d", db_->Conninfo().c_str(), "--slot", "w2j_file",
+          "--create-slot", "--start", "-P", "wal2json", "-o", "format-version=2", "-o",
+          "include-timestamp=1", "-o", "include-lsn=1", "-o", "include-xids=1", "-F", "1", "-s",
+          "1", "-f", file.c_str(), nullptr);
     _exit(127);
   }
   ASSERT_TRUE(WaitFor([&] {
-    return db_->Scalar("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'w2j_file' AND active") == "1";
+    return db_->Scalar(
+               "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'w2j_file' AND "
+               "active") == "1";
   }));
 
   db_->Exec(InsertOrders(150, "returned"));
   db_->Exec(InsertOrders(3, "say \"hi\", \\ ok"));
   db_->Exec(InsertOrders(2, "tab\there"));
-  db_->Exec("BEGIN; " + InsertOrders(40, "kept") + "; SAVEPOINT s; " + InsertOrders(70, "rolled_back_sp") +
-            "; ROLLBACK TO s; " + InsertOrders(2, "kept") + "; COMMIT");
+  db_->Exec("BEGIN; " + InsertOrders(40, "kept") + "; SAVEPOINT s; " +
+            InsertOrders(70, "rolled_back_sp") + "; ROLLBACK TO s; " + InsertOrders(2, "kept") +
+            "; COMMIT");
   db_->Exec("BEGIN; " + InsertOrders(90, "rolled_back") + "; ROLLBACK");
-  db_->Exec("COPY orders (customer_name, status) FROM PROGRAM 'seq 1 25 | sed s/$/,copied/' WITH (FORMAT csv)");
-  db_->Exec("UPDATE orders SET status = 'moved_in' WHERE id IN (SELECT id FROM orders WHERE status = 'new' LIMIT 5)");
-  db_->Exec("INSERT INTO orders (customer_name, status) SELECT 'n', 'new' FROM generate_series(1, 5)");
+  db_->Exec(
+      "COPY orders (customer_name, status) FROM PROGRAM 'seq 1 25 | sed s/$/,copied/' WITH (FORMAT "
+      "csv)");
+  db_->Exec(
+      "UPDATE orders SET status = 'moved_in' WHERE id IN (SELECT id FROM orders WHERE status = "
+      "'new' LIMIT 5)");
+  db_->Exec(
+      "INSERT INTO orders (customer_name, status) SELECT 'n', 'new' FROM generate_series(1, 5)");
   db_->Exec("UPDATE orders SET status = 'moved_in' WHERE status = 'new'");
   db_->Exec("INSERT INTO tags (tag) VALUES (NULL), (NULL), ('b'), ('a')");
 
@@ -324,13 +347,16 @@ TEST_F(Wal2JsonReplayTest, RecordedFileAndSlotPeekMatchTheDatabase) {
   // The same history from the wal2json slot created before the workload.
   const std::string before = db_->Scalar(
       "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'w2j'");
-  const CommandResult s = RunPartwatch({"replay", "--json", "--values", "0", "--slot", "w2j"}, Config(tables));
+  const CommandResult s =
+      RunPartwatch({"replay", "--json", "--values", "0", "--slot", "w2j"}, Config(tables));
   ASSERT_EQ(s.exit_code, 0) << s.err;
   const json peeked = json::parse(s.out);
   EXPECT_EQ(Counts(peeked, "public.orders"), orders_truth) << s.out.substr(0, 3000);
   EXPECT_EQ(Counts(peeked, "public.tags"), tags_truth);
-  EXPECT_EQ(db_->Scalar("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'w2j'"),
-            before);
+  EXPECT_EQ(
+      db_->Scalar(
+          "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'w2j'"),
+      before);
   db_->Exec("SELECT pg_drop_replication_slot('w2j'); SELECT pg_drop_replication_slot('w2j_file')");
 }
 
@@ -338,15 +364,17 @@ TEST_F(Wal2JsonReplayTest, RecordedFileAndSlotPeekMatchTheDatabase) {
 // --skip-bad counts it and goes on.
 TEST_F(Wal2JsonReplayTest, ABadLineIsNamedByFileAndLine) {
   const std::string file = dir_ + "/bad.jsonl";
-  std::ofstream(file) << "{\"action\":\"B\",\"xid\":1}\n"
-                      << "{\"action\":\"I\",\"schema\":\"public\",\"table\":\"orders_other\",\"columns\":"
-                         "[{\"name\":\"status\",\"type\":\"text\",\"value\":\"x\"}]}\n"
-                      << "this is not json\n"
-                      << "{\"action\":\"C\",\"xid\":1}\n";
+  std::ofstream(file)
+      << "{\"action\":\"B\",\"xid\":1}\n"
+      << "{\"action\":\"I\",\"schema\":\"public\",\"table\":\"orders_other\",\"columns\":"
+         "[{\"name\":\"status\",\"type\":\"text\",\"value\":\"x\"}]}\n"
+      << "this is not json\n"
+      << "{\"action\":\"C\",\"xid\":1}\n";
   CommandResult r = RunPartwatch({"replay", file}, Config(TableBlock("public.orders", 100)));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("bad.jsonl:3"), std::string::npos) << r.err;
-  r = RunPartwatch({"replay", "--json", "--skip-bad", file}, Config(TableBlock("public.orders", 100)));
+  r = RunPartwatch({"replay", "--json", "--skip-bad", file},
+                   Config(TableBlock("public.orders", 100)));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   const json report = json::parse(r.out);
   EXPECT_EQ(report.at("sources")[0].at("skipped"), 1);

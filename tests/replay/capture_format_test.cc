@@ -10,7 +10,9 @@
 namespace partwatch::capture {
 namespace {
 
-std::span<const std::byte> Bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
+std::span<const std::byte> Bytes(const std::string& s) {
+  return std::as_bytes(std::span(s.data(), s.size()));
+}
 
 std::string ThreeRecords() {
   std::string out;
@@ -59,7 +61,8 @@ TEST(CaptureFormatTest, TruncatedAtEveryByteOfARecordIsATornTail) {
       Record rec;
       ASSERT_EQ(r.Next(&rec), RecordReader::Status::kRecord);
       ASSERT_EQ(r.Next(&rec), RecordReader::Status::kRecord);
-      EXPECT_EQ(r.Next(&rec), at_end ? RecordReader::Status::kTorn : RecordReader::Status::kNeedMore)
+      EXPECT_EQ(r.Next(&rec),
+                at_end ? RecordReader::Status::kTorn : RecordReader::Status::kNeedMore)
           << "cut at " << cut;
     }
   }

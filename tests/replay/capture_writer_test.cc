@@ -85,7 +85,8 @@ class CaptureWriterTest : public ::testing::Test {
   }
   static int Inserts(const std::vector<Item>& items) {
     int n = 0;
-    for (const Item& i : items) n += std::holds_alternative<pgoutput::InsertMessage>(i.message) ? 1 : 0;
+    for (const Item& i : items)
+      n += std::holds_alternative<pgoutput::InsertMessage>(i.message) ? 1 : 0;
     return n;
   }
 
@@ -205,7 +206,8 @@ TEST_F(CaptureWriterTest, ADamagedSegmentNamesFileAndOffset) {
   CaptureSource skipping(config_.dir, true);
   Item item;
   int inserts = 0;
-  while (skipping.Next(&item)) inserts += std::holds_alternative<pgoutput::InsertMessage>(item.message);
+  while (skipping.Next(&item))
+    inserts += std::holds_alternative<pgoutput::InsertMessage>(item.message);
   EXPECT_LT(inserts, 30);
   EXPECT_EQ(skipping.skipped(), 1);
 }

@@ -8,8 +8,8 @@
 namespace partwatch::replay {
 namespace {
 
-using policy::KeyValue;
 using pgoutput::Message;
+using policy::KeyValue;
 
 constexpr pgoutput::Oid kRel = 16400;
 constexpr int64_t kMinute = 60'000'000;
@@ -107,8 +107,8 @@ TEST(SimulatorTest, ThresholdsAreComparedSideBySide) {
   ASSERT_NE(rare, nullptr);
   EXPECT_TRUE(rare->crossings.empty());
   // Rows per minute: three minutes with rows.
-  EXPECT_EQ(t.rows_per_minute,
-            (std::vector<std::pair<int64_t, int64_t>>{{10 * kMinute, 3}, {11 * kMinute, 3}, {12 * kMinute, 1}}));
+  EXPECT_EQ(t.rows_per_minute, (std::vector<std::pair<int64_t, int64_t>>{
+                                   {10 * kMinute, 3}, {11 * kMinute, 3}, {12 * kMinute, 1}}));
 }
 
 TEST(SimulatorTest, AValueIsDecidedOnOncePerScenario) {
@@ -307,8 +307,8 @@ TEST(ReplayArgsTest, Intervals) {
 
 // RANGE: a bucket past commit time + max_future is held, one inside is created.
 TEST(SimulatorTest, MaxFutureHoldsFarBuckets) {
-  Result<policy::Bucketer> b = policy::Bucketer::Make(policy::RangeKeyType::kDate, policy::RangeInterval{0, 1, 0, 0},
-                                                      std::nullopt, {});
+  Result<policy::Bucketer> b = policy::Bucketer::Make(
+      policy::RangeKeyType::kDate, policy::RangeInterval{0, 1, 0, 0}, std::nullopt, {});
   ASSERT_TRUE(b.ok());
   TableSetup s = OrdersSetup({1});
   s.strategy = "range";
