@@ -4,9 +4,10 @@
 // millions of rows; bench/wal2json_bench.cc, docs/benchmarks.md):
 //  - fields are looked up by name in the order wal2json prints them, and
 //    only those the record's kind needs; a look-up in order goes forward
-//    without building a field object per key as iterating an object does.
-//    Any other order works too, only slower; unknown fields (what
-//    include-pk, include-origin, include-not-null ... add) are skipped;
+//    without building a field object per key as iterating an object does
+//    (Fields).  Any other order works too, only slower; unknown fields
+//    (what include-pk, include-origin, include-not-null ... add) are
+//    skipped;
 //  - strings without a backslash are views between their quotes, not
 //    unescaped copies; a row's column names and types are compared in the
 //    raw text with the relation of the row before;
@@ -299,6 +300,48 @@ struct Column {
   std::optional<Oid> type_oid;
   TupleColumn::Kind kind = TupleColumn::Kind::kNull;
   std::string_view value;  // kText only
+};
+
+// An object's fields looked up by name.  simdjson's find_field_unordered
+// searches forward from the last field found and then from the start up to
+// there; its second pass assumes the first one validated the object, which
+// damaged input breaks (fuzzing found the assertion, a wild read with
+// NDEBUG).  Find does the same with two checked forward passes: from the
+// last field found, then, when that did not start at the first field, from
+// the start.  In wal2json's order every look-up is one step forward; an
+// absent field costs a pass over the object.
+class Fields {
+ public:
+  explicit Fields(od::object& object) : object_(object) {}
+
+  // (An array, so that the key's length is a constant and the comparisons
+  // inline: strlen and memcmp calls cost more than they do.)
+  template <size_t N>
+  simdjson::error_code Find(const char (&key)[N], od::value* out) {
+    const std::string_view name(key, N - 1);
+    const bool from_start = at_start_;
+    auto e = object_.find_field(name).get(*out);
+    if (e == simdjson::NO_SUCH_FIELD && !from_start) {
+      if ((e = Rewind())) return e;
+      e = object_.find_field(name).get(*out);
+    }
+    if (e == simdjson::NO_SUCH_FIELD) {
+      if ((e = Rewind())) return e;
+      return simdjson::NO_SUCH_FIELD;
+    }
+    at_start_ = false;
+    return e;
+  }
+
+ private:
+  simdjson::error_code Rewind() {
+    bool has_fields = false;
+    at_start_ = true;
+    return object_.reset().get(has_fields);
+  }
+
+  od::object& object_;
+  bool at_start_ = true;
 };
 
 // The top-level fields of a v2 record or a v1 transaction (views into the
@@ -797,11 +840,9 @@ class Wal2JsonDecoder::Impl {
   // --- v2 "columns": [{"name":..,"type":..,"value":..}, ...] ---------------
 
   // columns[i].key, which must be there.
-  // (Keys are arrays, so that their length is a constant and the key
-  // comparisons inline: strlen and memcmp calls cost more than they do.)
   template <size_t N>
-  std::optional<Error> Member(od::object& object, const char (&key)[N], size_t i, od::value* out) {
-    const auto e = object.find_field_unordered(std::string_view(key, N - 1)).get(*out);
+  std::optional<Error> Member(Fields& fields, const char (&key)[N], size_t i, od::value* out) {
+    const auto e = fields.Find(key, out);
     if (e == simdjson::NO_SUCH_FIELD) {
       return Corrupt(Describe(Path{"columns", i, key}) + ": missing");
     }
@@ -837,22 +878,20 @@ class Wal2JsonDecoder::Impl {
         return Corrupt(Where("columns") + ": more than " + std::to_string(kMaxColumns));
       }
       Column& c = columns_.emplace_back();
-      // wal2json's order is name, type, typeoid, value, optional, default;
-      // a lookup in that order goes forward without constructing a field
-      // per key, which iterating the object does (and which costs more than
-      // the rest of the row).  Absent keys cost one pass over the object.
+      // wal2json's order is name, type, typeoid, value, optional, default.
+      Fields fields(object);
       od::value value;
       match = match && i < expected->names.size();
-      if (auto e = Member(object, "name", i, &value)) return e;
+      if (auto e = Member(fields, "name", i, &value)) return e;
       if (match && RawIs(value, expected->names[i], &c.name)) {
       } else if (auto e = String(value, Path{"columns", i, "name"}, &c.name)) {
         return e;
       } else {
         match = false;
       }
-      auto type = object.find_field_unordered(std::string_view("type", 4));
-      if (type.error() != simdjson::NO_SUCH_FIELD) {
-        if (const auto e = type.get(value)) return Json(Path{"columns", i, "type"}, e);
+      const auto type = fields.Find("type", &value);
+      if (type != simdjson::NO_SUCH_FIELD) {
+        if (type) return Json(Path{"columns", i, "type"}, type);
         if (match && RawIs(value, expected->types[i], &c.type)) {
         } else if (auto e = String(value, Path{"columns", i, "type"}, &c.type)) {
           return e;
@@ -864,16 +903,16 @@ class Wal2JsonDecoder::Impl {
       }
       // include-type-oids is all or nothing: asked of the first column only.
       if (i == 0 || typeoids_) {
-        auto typeoid = object.find_field_unordered(std::string_view("typeoid", 7));
-        typeoids_ = typeoid.error() != simdjson::NO_SUCH_FIELD;
+        const auto typeoid = fields.Find("typeoid", &value);
+        typeoids_ = typeoid != simdjson::NO_SUCH_FIELD;
         if (typeoids_) {
-          if (const auto e = typeoid.get(value)) return Json(Path{"columns", i, "typeoid"}, e);
+          if (typeoid) return Json(Path{"columns", i, "typeoid"}, typeoid);
           Result<std::optional<uint32_t>> oid = OptionalU32(value, Path{"columns", i, "typeoid"});
           if (!oid.ok()) return oid.error();
           c.type_oid = oid.value();
         }
       }
-      if (auto e = Member(object, "value", i, &value)) return e;
+      if (auto e = Member(fields, "value", i, &value)) return e;
       if (auto e = ColumnValue(value, Path{"columns", i, "value"}, &c)) return e;
     }
     if (match && columns_.size() == expected->names.size()) {
@@ -970,9 +1009,10 @@ class Wal2JsonDecoder::Impl {
       if (e == simdjson::INCORRECT_TYPE) return Corrupt(Where() + ": expected an object");
       return Json(Where(), e);
     }
+    Fields fields(object);
     od::value value;
     auto required = [&]<size_t N>(const char(&key)[N]) -> std::optional<Error> {
-      const auto e = object.find_field_unordered(std::string_view(key, N - 1)).get(value);
+      const auto e = fields.Find(key, &value);
       if (e == simdjson::NO_SUCH_FIELD) return Corrupt(Where(key) + ": missing");
       if (e) return Json(Path{key}, e);
       return std::nullopt;
@@ -983,7 +1023,7 @@ class Wal2JsonDecoder::Impl {
     if (kind == "update" || kind == "delete") return std::nullopt;
     if (kind == "message") {
       bool transactional = true;
-      e = IfPresent(object, "transactional", [&](od::value& t) -> std::optional<Error> {
+      e = IfPresent(fields, "transactional", [&](od::value& t) -> std::optional<Error> {
         if (t.get_bool().get(transactional)) {
           return Corrupt(Where("transactional") + ": expected a boolean");
         }
@@ -1004,12 +1044,12 @@ class Wal2JsonDecoder::Impl {
 
     bool has_types = false, has_oids = false;
     if ((e = required("columnnames")) || (e = StringArray(value, "columnnames", &names_))) return e;
-    e = IfPresent(object, "columntypes", [&](od::value& t) {
+    e = IfPresent(fields, "columntypes", [&](od::value& t) {
       has_types = true;
       return StringArray(t, "columntypes", &types_);
     });
     if (e) return e;
-    e = IfPresent(object, "columntypeoids", [&](od::value& t) {
+    e = IfPresent(fields, "columntypeoids", [&](od::value& t) {
       has_oids = true;
       return OidArray(t, "columntypeoids", &oids_);
     });
@@ -1090,10 +1130,15 @@ class Wal2JsonDecoder::Impl {
     }
     od::object object;
     if (const auto e = document.get_object().get(object)) return Json("document", e);
-    auto action = object.find_field_unordered(std::string_view("action", 6));
-    Result<DocumentInfo> info = action.error() == simdjson::NO_SUCH_FIELD
-                                    ? DecodeV1(object, out)
-                                    : DecodeV2(object, action, out);
+    Fields fields(object);
+    od::value action;
+    const auto action_error = fields.Find("action", &action);
+    if (action_error && action_error != simdjson::NO_SUCH_FIELD) {
+      return Json(Path{"action", Path::kNoIndex, nullptr, true}, action_error);
+    }
+    // (Without "action" the object is rewound for DecodeV1.)
+    Result<DocumentInfo> info =
+        action_error ? DecodeV1(object, out) : DecodeV2(object, fields, action, out);
     if (!info.ok()) return info;
     // Bytes after the object: another document on the same line.
     if (!document.current_location().error()) {
@@ -1104,11 +1149,11 @@ class Wal2JsonDecoder::Impl {
 
   // Looks up an optional field and hands it to `parse`.
   template <size_t N, typename Parse>
-  std::optional<Error> IfPresent(od::object& object, const char (&key)[N], Parse&& parse) {
-    auto found = object.find_field_unordered(std::string_view(key, N - 1));
-    if (found.error() == simdjson::NO_SUCH_FIELD) return std::nullopt;
+  std::optional<Error> IfPresent(Fields& fields, const char (&key)[N], Parse&& parse) {
     od::value value;
-    if (const auto e = found.get(value)) return Json(Path{key}, e);
+    const auto e = fields.Find(key, &value);
+    if (e == simdjson::NO_SUCH_FIELD) return std::nullopt;
+    if (e) return Json(Path{key}, e);
     return parse(value);
   }
 
@@ -1116,14 +1161,12 @@ class Wal2JsonDecoder::Impl {
   // timestamp, lsn, nextlsn, schema, table, columns), each only where the
   // record's kind uses it: an I reads neither xid nor timestamp, a U, D or
   // M nothing more.
-  Result<DocumentInfo> DecodeV2(od::object& object,
-                                simdjson::simdjson_result<od::value>& action_field,
+  Result<DocumentInfo> DecodeV2(od::object& object, Fields& fields, od::value& action_value,
                                 OutputBuffer* out) {
     od::value value;
     const Path action_path{"action", Path::kNoIndex, nullptr, true};
-    if (const auto e = action_field.get(value)) return Json(action_path, e);
     std::string_view action;
-    if (auto e = String(value, action_path, &action)) return *e;
+    if (auto e = String(action_value, action_path, &action)) return *e;
     if (action.size() != 1 ||
         std::string_view("BCIUDTM").find(action[0]) == std::string_view::npos) {
       return Corrupt("action: unknown " + Quote(action));
@@ -1164,26 +1207,26 @@ class Wal2JsonDecoder::Impl {
     switch (r.action) {
       case 'B':
       case 'C':
-        if ((e = IfPresent(object, "xid", xid)) ||
-            (e = IfPresent(object, "timestamp", timestamp)) ||
-            (e = IfPresent(object, "lsn", lsn("lsn", &r.lsn))) ||
-            (r.action == 'C' && (e = IfPresent(object, "nextlsn", lsn("nextlsn", &r.nextlsn))))) {
+        if ((e = IfPresent(fields, "xid", xid)) ||
+            (e = IfPresent(fields, "timestamp", timestamp)) ||
+            (e = IfPresent(fields, "lsn", lsn("lsn", &r.lsn))) ||
+            (r.action == 'C' && (e = IfPresent(fields, "nextlsn", lsn("nextlsn", &r.nextlsn))))) {
           return *e;
         }
         break;
       case 'I':
       case 'T':
-        if ((e = IfPresent(object, "lsn", lsn("lsn", &r.lsn))) ||
-            (e = IfPresent(object, "schema", name("schema", &r.schema))) ||
-            (e = IfPresent(object, "table", name("table", &r.table)))) {
+        if ((e = IfPresent(fields, "lsn", lsn("lsn", &r.lsn))) ||
+            (e = IfPresent(fields, "schema", name("schema", &r.schema))) ||
+            (e = IfPresent(fields, "table", name("table", &r.table)))) {
           return *e;
         }
         if (!r.schema) return Corrupt(Where("schema") + ": missing");
         if (!r.table) return Corrupt(Where("table") + ": missing");
         if (r.action == 'I') {
-          auto columns = object.find_field_unordered(std::string_view("columns", 7));
-          if (columns.error() == simdjson::NO_SUCH_FIELD) return Corrupt("I.columns: missing");
-          if (const auto err = columns.get(value)) return Json(Path{"columns"}, err);
+          const auto columns = fields.Find("columns", &value);
+          if (columns == simdjson::NO_SUCH_FIELD) return Corrupt("I.columns: missing");
+          if (columns) return Json(Path{"columns"}, columns);
           const Relation* last =
               last_relation_ < relations_.size() ? &relations_[last_relation_] : nullptr;
           if (last != nullptr && (last->schema != *r.schema || last->table != *r.table)) {
@@ -1243,9 +1286,6 @@ class Wal2JsonDecoder::Impl {
     Record r;
     // The Begin goes first; its fields are known at the end.
     size_t changes = 0, transactional = 0, changes_start = 0;
-    // The failed look-up of "action" went through the object: start again.
-    bool has_fields = false;
-    if (const auto e = object.reset().get(has_fields)) return Json(Where(), e);
     for (auto f : object) {
       od::field field;
       if (const auto e = std::move(f).get(field)) return Json(Where(), e);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "decoder/wal2json.h"
+#include "policy/policy.h"
 #include "src/replay/wal2json_source.h"
 
 #ifndef PARTWATCH_WAL2JSON_DIR
@@ -508,6 +509,49 @@ TEST(Wal2JsonValues, RelationsNameTheLeafPartitionWithTypesAndANewIdAfterAddColu
   EXPECT_EQ(r.relations.rbegin()->second.columns.back().name, "extra");
 }
 
+// The replay's consumer: the policy counts a recording's rows into
+// orders_default as the workload committed them, and a v2 recording's
+// TRUNCATE orders_default resets them (v1 prints no truncate).
+TEST(Wal2JsonPolicy, CountsWhatReachedDefaultAndTruncateResets) {
+  policy::TableRule rule;
+  rule.parent = "public.orders";
+  rule.parent_relname = "orders";
+  rule.default_nspname = "public";
+  rule.default_relname = "orders_default";
+  rule.key_column = "status";
+  rule.threshold = 1'000'000;
+  for (const Recording& rec : kRecordings) {
+    SCOPED_TRACE(rec.file);
+    policy::Policy policy({rule});
+    Wal2JsonSource source(FixturePath(rec.file));
+    Item item;
+    std::set<std::string> unknown;
+    while (source.Next(&item)) {
+      Result<policy::PolicyOutput> out = policy.OnMessage(item.message);
+      ASSERT_TRUE(out.ok()) << out.error().message;
+      unknown.insert(out->unknown_relations.begin(), out->unknown_relations.end());
+    }
+    EXPECT_EQ(unknown, (std::set<std::string>{"public.orders_new", "public.orders_shipped",
+                                              "public.events_2026_01", "public.events_default"}));
+    const auto count = [&](std::optional<std::string> v) {
+      return policy.count(0, v ? policy::KeyValue::Of(*v) : policy::KeyValue::Null());
+    };
+    if (rec.version == 2) {
+      EXPECT_EQ(count("returned"), 2);  // ids 40 and 50, after the truncate
+      EXPECT_EQ(count("lost"), 0);
+      EXPECT_EQ(count(std::nullopt), 0);
+    } else {
+      for (const auto& [key, n] : ExpectedCommitted()) {
+        if (key.first == "orders_default") {
+          EXPECT_EQ(count(key.second), n) << key.second.value_or("NULL");
+        }
+      }
+      EXPECT_EQ(count("rolledback"), 0);
+      EXPECT_EQ(count("savepoint_rolledback"), 0);
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Timestamps
 
@@ -771,6 +815,24 @@ TEST(Wal2JsonDecoderTest, TypeMismatchNamesTheField) {
       ErrorOf(
           R"({"change":[{"kind":"insert","schema":"s","table":"t","columnnames":[1],"columnvalues":[1]}]})"),
       "change[0].columnnames[0]: expected a string");
+}
+
+// Damage simdjson's On-Demand walk does not notice where it is (it only
+// validates what it reads) must not send a later look-up astray: these
+// made find_field_unordered's unchecked second pass fail an assertion (a
+// wild read under NDEBUG) before Fields replaced it.  Found by fuzzing.
+TEST(Wal2JsonDecoderTest, DamageInsideAnArrayIsAnErrorNotACrash) {
+  for (
+      const char* doc :
+      {R"({"change":[{"kind":"insert","schema":"s","table":"t","columnnames":["a","b"],"columntypes":["x","y":,"z"],"columnvalues":[1,2]}]})",
+       R"({"change":[{"kind":"insert","schema":"s","table":"t","columnnames":["a","b"],"columntypes":["x","y":],"columnvalues":[1,2]}]})",
+       R"({"action":"I","schema":"s","table":"t","columns":[{"name":"a","type":"x":,"value":1}]})",
+       R"({"a":["x","y":,"z"],"b":[1,2]})", R"({"action":"I","columns":[}],"schema":"s"})",
+       R"({"":],"action":[[]}})"}) {
+    Decoded d;
+    EXPECT_FALSE(d.Decode(doc).ok()) << doc;
+    EXPECT_EQ(d.out.size(), 0u);
+  }
 }
 
 TEST(Wal2JsonDecoderTest, CutShortIsTruncated) {
