@@ -42,9 +42,9 @@ std::string RenderCsv(const Report& report) {
         out += lead + ",,,,\r\n";  // no scenario: the value's own fields only
         continue;
       }
-      for (int64_t threshold : t.thresholds) {
-        out += lead + std::to_string(threshold) + ",";
-        if (const Crossing* c = internal::CrossingAt(v, threshold)) {
+      for (size_t k = 0; k < t.thresholds.size(); ++k) {
+        out += lead + std::to_string(t.thresholds[k]) + ",";
+        if (const Crossing* c = internal::CrossingAt(v, k)) {
           out += std::to_string(c->rows) + "," + (c->lsn.valid() ? c->lsn.ToString() : "") + "," +
                  TimeField(c->time) + "," + DecisionKindName(c->decision);
         } else {

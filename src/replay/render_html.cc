@@ -661,7 +661,7 @@ std::string TimelineChart(const Report& report, const TableReport& t,
     };
     std::vector<Mark> marks;
     for (const ValueReport& v : t.values) {
-      const Crossing* c = internal::CrossingAt(v, t.thresholds[lane]);
+      const Crossing* c = internal::CrossingAt(v, lane);
       if (c == nullptr || (!all_timed && !c->lsn.valid())) continue;
       const long double at =
           all_timed ? static_cast<long double>(*c->time) : static_cast<long double>(c->lsn.value());
@@ -785,7 +785,8 @@ std::string ValuesTable(const TableReport& t, const Context& ctx) {
         "<td class=\"num\">{}{}</td><td class=\"time\">{}</td><td class=\"time\">{}</td>",
         i + 1, Esc(v.value.ForLog()), v.approximate ? "~" : "", Thousands(v.rows),
         OptionalTime(v.first_time, ctx), OptionalTime(v.last_time, ctx));
-    for (int64_t th : t.thresholds) out += CrossingCell(internal::CrossingAt(v, th), ctx);
+    for (size_t k = 0; k < t.thresholds.size(); ++k)
+      out += CrossingCell(internal::CrossingAt(v, k), ctx);
     out += "</tr>";
   }
   out += "</tbody></table></div>";

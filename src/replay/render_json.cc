@@ -41,8 +41,7 @@ Json ValueReportJson(const ValueReport& v, const std::vector<int64_t>& threshold
   j["last_time"] = TimeOrNull(v.last_time);
   j["crossings"] = Json::array();
   for (const Crossing& c : v.crossings) j["crossings"].push_back(CrossingJson(c));
-  const Crossing* first =
-      thresholds.empty() ? nullptr : internal::CrossingAt(v, thresholds.front());
+  const Crossing* first = thresholds.empty() ? nullptr : internal::CrossingAt(v, 0);
   j["decision"] = first != nullptr ? Json(DecisionKindName(first->decision)) : Json(nullptr);
   return j;
 }

@@ -137,7 +137,8 @@ void Table(const TableReport& t, std::string* out) {
       std::vector<std::string> row = {v.value.ForLog(),
                                       (v.approximate ? "~" : "") + Thousands(v.rows),
                                       OptionalTime(v.first_time), OptionalTime(v.last_time)};
-      for (int64_t th : t.thresholds) row.push_back(CrossingText(internal::CrossingAt(v, th)));
+      for (size_t k = 0; k < t.thresholds.size(); ++k)
+        row.push_back(CrossingText(internal::CrossingAt(v, k)));
       values.Add(std::move(row));
       any_approximate = any_approximate || v.approximate;
     }

@@ -43,7 +43,7 @@ std::string Duration(int64_t micros);
 
 // The crossing of the scenario with `threshold`, or nullptr if the value
 // never crossed it.
-const Crossing* CrossingAt(const ValueReport& value, int64_t threshold);
+const Crossing* CrossingAt(const ValueReport& value, size_t scenario);
 
 // One DecisionCounts per threshold of `table`: TableReport::decisions when
 // the engine filled it, otherwise counted from the crossings of `values`.

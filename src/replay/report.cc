@@ -117,9 +117,9 @@ std::string Duration(int64_t micros) {
   return fmt::format("{} ms", micros / 1000);
 }
 
-const Crossing* CrossingAt(const ValueReport& value, int64_t threshold) {
+const Crossing* CrossingAt(const ValueReport& value, size_t scenario) {
   for (const Crossing& c : value.crossings) {
-    if (c.threshold == threshold) return &c;
+    if (c.scenario == scenario) return &c;
   }
   return nullptr;
 }
@@ -143,7 +143,7 @@ std::vector<DecisionCounts> ScenarioDecisions(const TableReport& table) {
   std::vector<DecisionCounts> out(table.thresholds.size());
   for (size_t i = 0; i < table.thresholds.size(); ++i) {
     for (const ValueReport& v : table.values) {
-      const Crossing* c = CrossingAt(v, table.thresholds[i]);
+      const Crossing* c = CrossingAt(v, i);
       if (c == nullptr) continue;
       switch (c->decision) {
         case DecisionKind::kCreate:

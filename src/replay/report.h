@@ -36,9 +36,12 @@ enum class DecisionKind {
 const char* DecisionKindName(DecisionKind kind);
 
 struct Crossing {
-  int64_t threshold = 0;  // the threshold of this what-if scenario
-  int64_t rows = 0;       // the policy's count at the crossing commit
-  Lsn lsn;                // the commit that crossed it
+  size_t scenario = 0;  // index into TableReport::thresholds
+  // The threshold that applied: the scenario's, or 0 for a RANGE bucket
+  // after pg_partman's newest child (any row there is moved at once).
+  int64_t threshold = 0;
+  int64_t rows = 0;             // the policy's count at the crossing commit
+  Lsn lsn;                      // the commit that crossed it
   std::optional<int64_t> time;  // that commit's time
   DecisionKind decision = DecisionKind::kCreate;
 };
@@ -69,8 +72,8 @@ struct DecisionCounts {
 };
 
 struct TableReport {
-  std::string name;      // "public.orders"
-  std::string strategy;  // "list" or "range"
+  std::string name;                 // "public.orders"
+  std::string strategy;             // "list" or "range"
   std::vector<int64_t> thresholds;  // one per scenario, the order of crossings
   int64_t rows = 0;                 // committed rows into DEFAULT, all values
   int64_t distinct_values = 0;      // values (buckets) seen, as far as tracked
@@ -90,10 +93,10 @@ struct TableReport {
 };
 
 struct SourceReport {
-  std::string name;      // file or directory path, or "slot NAME"
-  std::string kind;      // "capture", "wal2json", "slot"
-  int64_t records = 0;   // records / lines / changes read
-  int64_t skipped = 0;   // damaged records skipped (--skip-bad)
+  std::string name;                   // file or directory path, or "slot NAME"
+  std::string kind;                   // "capture", "wal2json", "slot"
+  int64_t records = 0;                // records / lines / changes read
+  int64_t skipped = 0;                // damaged records skipped (--skip-bad)
   std::vector<std::string> warnings;  // torn tails and the like
 };
 

@@ -259,6 +259,7 @@ void Simulator::Answer(size_t k, const std::vector<policy::Decision>& decisions)
   for (const policy::Decision& d : decisions) {
     const DecisionKind kind = Classify(k, d);
     Crossing c;
+    c.scenario = k;
     c.threshold = s.policy.rules()[d.table].ThresholdFor(d.value);
     c.rows = d.streamed_count;
     c.lsn = d.commit_lsn;

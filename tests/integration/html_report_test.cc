@@ -88,9 +88,11 @@ TableReport Build(std::string name, std::string strategy, std::vector<Arrivals> 
       if (!v.first_time) v.first_time = time;
       v.last_time = time;
       s.points.push_back({time, total});
-      for (int64_t th : kThresholds) {
+      for (size_t si = 0; si < std::size(kThresholds); ++si) {
+        const int64_t th = kThresholds[si];
         if (total > th && total - a.per_minute[m] <= th) {
           Crossing c;
+          c.scenario = si;
           c.threshold = th;
           c.rows = total;
           c.lsn = LsnAt(m, static_cast<int>(k));

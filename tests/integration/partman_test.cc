@@ -15,7 +15,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
+#include <regex>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -94,7 +97,8 @@ class PartmanTest : public PartwatchTest {
   void SetUp() override {
     PartwatchTest::SetUp();
     pg::Connection c = db_->Connect();
-    pg::QueryResult r = c.TryExec("CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman");
+    pg::QueryResult r =
+        c.TryExec("CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman");
     ASSERT_TRUE(r.ok()) << "pg_partman is not available to the test server "
                            "(apt-get install postgresql-15-partman; scripts/install-deps.sh): "
                         << r.error_message();
@@ -210,6 +214,58 @@ TEST_F(PartmanTest, FutureRowsInDefaultAreMovedAndMaintenanceWorksAgain) {
 // `partwatch drain` on a pg_partman table with rows days ahead: the days in
 // between get children too, so the set stays contiguous and maintenance
 // works afterwards.
+// The pg_partman RANGE scenario captured by `run` and replayed without the
+// database: every decision `run` logged (value and crossing commit) is in
+// the replay, and no other.
+TEST_F(PartmanTest, CaptureReplayMakesTheDecisionsRunMade) {
+  const sys_days today = CreateDailyEvents(1);
+  auto day = [&](int k) { return today + days{k}; };
+  char tmpl[] = "/tmp/partwatch-capture-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  auto pw =
+      StartRun(Config(TableBlock("public.events", 1000), "[capture]\ndir = \"" + dir + "\"\n"));
+  ASSERT_TRUE(pw->WaitForLog(kStreamingLine)) << pw->Log();
+  db_->Exec(InsertDays("events", {day(5), day(5), day(6)}));
+  db_->Exec(InsertDays("events", {day(0), day(7), day(9)}));
+  ASSERT_TRUE(WaitFor([&] { return Rows(*db_, "events_default") == 0; }, std::chrono::seconds(10)))
+      << pw->Log();
+  ASSERT_TRUE(WaitCaughtUp(*db_)) << pw->Log();
+  ASSERT_EQ(pw->Stop(), 0) << pw->Log();
+
+  std::set<std::pair<std::string, std::string>> logged;  // (bucket, crossing commit)
+  const std::string log = pw->Log();
+  const std::regex decided(
+      "value '([0-9-]+)': [0-9]+ rows counted in DEFAULT after commit ([0-9A-F]+/[0-9A-F]+)");
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), decided);
+       it != std::sregex_iterator(); ++it) {
+    logged.emplace((*it)[1], (*it)[2]);
+  }
+  // Days 5 and 6 at the first commit, 7 and 9 at the second (day 0 lands in
+  // today's partition; days 2-4 and 8 are gap fills, not decisions).
+  ASSERT_EQ(logged.size(), 4u) << log;
+
+  const CommandResult r =
+      RunPartwatch({"replay", "--json", dir},
+                   MakeConfigForDsn("host=127.0.0.1 port=" + std::to_string(UnusedPort()) +
+                                        " dbname=none connect_timeout=2",
+                                    TableBlock("public.events", 1000)));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::set<std::pair<std::string, std::string>> replayed;
+  const json report = json::parse(r.out);
+  for (const json& v : report["tables"][0]["values"]) {
+    for (const json& c : v["crossings"]) {
+      EXPECT_EQ(c["decision"], "create") << v.dump();
+      EXPECT_EQ(c["threshold"], 0) << v.dump();  // after the newest child: at once
+      EXPECT_EQ(v["decision"], "create") << v.dump();
+      replayed.emplace(v["value"].get<std::string>(), c["lsn"].get<std::string>());
+    }
+  }
+  EXPECT_EQ(replayed, logged) << r.out << r.err;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 TEST_F(PartmanTest, DrainFillsTheGapBeforeTheBucketsItMoves) {
   const sys_days today = CreateDailyEvents(1);
   auto day = [&](int k) { return today + days{k}; };

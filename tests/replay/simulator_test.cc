@@ -100,6 +100,8 @@ TEST(SimulatorTest, ThresholdsAreComparedSideBySide) {
   EXPECT_EQ(v->crossings[0].lsn, Lsn(0x100));
   EXPECT_EQ(v->crossings[0].decision, DecisionKind::kCreate);
   EXPECT_EQ(v->crossings[1].threshold, 5);
+  EXPECT_EQ(v->crossings[0].scenario, 0u);
+  EXPECT_EQ(v->crossings[1].scenario, 1u);
   EXPECT_EQ(v->crossings[1].rows, 6);
   EXPECT_EQ(v->crossings[1].lsn, Lsn(0x200));
   EXPECT_EQ(v->crossings[1].time, 11 * kMinute);

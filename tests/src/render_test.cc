@@ -24,8 +24,9 @@ constexpr int64_t kT0 = 849'531'600'000'000;  // 2026-12-02T13:00:00Z
 constexpr int64_t kMinute = 60'000'000;
 
 Crossing Cross(int64_t threshold, int64_t rows, uint64_t lsn, std::optional<int64_t> time,
-               DecisionKind decision) {
+               DecisionKind decision, size_t scenario = 0) {
   Crossing c;
+  c.scenario = scenario;
   c.threshold = threshold;
   c.rows = rows;
   c.lsn = Lsn(lsn);
@@ -72,7 +73,7 @@ Report Sample() {
   t.values.push_back(
       Value(KeyValue::Of("returned"), 2'400'000,
             {Cross(100, 101, 0x16C0000, kT0 + 5 * kMinute, DecisionKind::kCreate),
-             Cross(1000, 1001, 0x1700000, kT0 + 20 * kMinute, DecisionKind::kAlert)}));
+             Cross(1000, 1001, 0x1700000, kT0 + 20 * kMinute, DecisionKind::kAlert, 1)}));
   t.values.push_back(
       Value(KeyValue::Null(), 150,
             {Cross(100, 120, 0x1800000, kT0 + 60 * kMinute, DecisionKind::kMaxFuture)}));
@@ -608,6 +609,40 @@ TEST(RenderHtmlTest, ThresholdsFarAboveTheCurvesAreNamedNotDrawn) {
   EXPECT_NE(html.find("Not drawn, far above every curve: threshold 1000000000."),
             std::string::npos);
   EXPECT_NE(html.find(">threshold 1000000000</text>"), std::string::npos);  // its lane
+}
+
+}  // namespace
+}  // namespace partwatch::replay
+
+namespace partwatch::replay {
+namespace {
+
+// A pg_partman bucket after the newest child crosses at threshold 0 in a
+// scenario of threshold 1000: it is that scenario's crossing everywhere.
+TEST(RenderScenarioTest, ACrossingBelongsToItsScenarioNotToItsThreshold) {
+  Report r;
+  TableReport t;
+  t.name = "public.events";
+  t.strategy = "range";
+  t.thresholds = {1000};
+  ValueReport v;
+  v.value = policy::KeyValue::Of("2026-12-09");
+  v.rows = 2;
+  Crossing c;
+  c.scenario = 0;
+  c.threshold = 0;
+  c.rows = 2;
+  c.lsn = Lsn(0x100);
+  c.decision = DecisionKind::kCreate;
+  v.crossings.push_back(c);
+  t.values.push_back(v);
+  r.tables.push_back(t);
+  const nlohmann::json j = nlohmann::json::parse(RenderJson(r));
+  EXPECT_EQ(j["tables"][0]["values"][0]["decision"], "create");
+  EXPECT_NE(RenderCsv(r).find(",1000,2,0/100,,create"), std::string::npos) << RenderCsv(r);
+  EXPECT_NE(RenderText(r).find("threshold 1000: 1 partition would have been created"),
+            std::string::npos)
+      << RenderText(r);
 }
 
 }  // namespace
