@@ -1,6 +1,7 @@
 #include "src/capture/writer.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -164,6 +165,18 @@ Writer::Writer(const CaptureConfig& config, SessionInfo info)
   std::filesystem::create_directories(config_.dir, ec);
   if (ec)
     throw CaptureError("cannot create the capture directory " + config_.dir + ": " + ec.message());
+  // One writer per directory: a second `run` on the same [capture] dir
+  // (waiting for the slot, say) must not repair or number segments under
+  // the one writing them.
+  const std::string lock = (std::filesystem::path(config_.dir) / ".lock").string();
+  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (lock_fd_ < 0) throw CaptureError("cannot open " + lock + ": " + Errno());
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw CaptureError(config_.dir + " is in use by another partwatch (" + lock +
+                       " is locked); give each instance its own capture.dir");
+  }
   try {
     if (std::string warning = RepairNewestSegment(config_.dir); !warning.empty())
       spdlog::warn("{}", warning);
@@ -180,11 +193,13 @@ Writer::Writer(const CaptureConfig& config, SessionInfo info)
 
 Writer::~Writer() {
   try {
-    Flush(/*force=*/true);
-    CloseSegment();
+    if (!broken_) Flush(/*force=*/true);
   } catch (const std::exception& e) {
     spdlog::error("capture: {}", e.what());
   }
+  if (!broken_) CloseSegment();
+  if (fd_ >= 0) ::close(fd_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
 }
 
 std::string Writer::HeaderJson(Lsn start) const {
@@ -211,6 +226,12 @@ void Writer::OpenSegment(Lsn start, bool session_start) {
   std::string head(kMagic);
   AppendRecord(RecordType::kHeader, HeaderJson(start), &head);
   if (session_start) AppendLsnRecord(RecordType::kSessionStart, start, &head);
+  // A segment can be read on its own (pruning removes older ones): it
+  // repeats the relations described so far, which the server sends only
+  // once per session.
+  for (const auto& [oid, bytes] : relations_) {
+    AppendMessage(start, start, std::as_bytes(std::span(bytes.data(), bytes.size())), &head);
+  }
   buffer_.insert(0, head);
   WriteAll(buffer_);
   buffer_.clear();
@@ -246,6 +267,9 @@ void Writer::WriteAll(const std::string& bytes) {
     const ssize_t n = ::write(fd_, out->data() + done, out->size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
+      // Part of the batch may be on disk: nothing more may be written after
+      // it (the next session cuts the torn record off).
+      broken_ = true;
       throw CaptureError("cannot write " + path_ + ": " + Errno());
     }
     done += static_cast<size_t>(n);
@@ -255,7 +279,10 @@ void Writer::WriteAll(const std::string& bytes) {
 }
 
 void Writer::Sync() {
-  if (::fdatasync(fd_) != 0) throw CaptureError("cannot fsync " + path_ + ": " + Errno());
+  if (::fdatasync(fd_) != 0) {
+    broken_ = true;
+    throw CaptureError("cannot fsync " + path_ + ": " + Errno());
+  }
   unsynced_ = false;
   last_sync_ = std::chrono::steady_clock::now();
 }
@@ -267,8 +294,42 @@ void Writer::Append(const replication::WalEvent& ev) {
   // needs nothing durable beyond the records already written.
   if (ev.kind == replication::WalEvent::Kind::kKeepalive) return;
   const auto* base = reinterpret_cast<const std::byte*>(ev.buffer.get());
-  AppendMessage(ev.wal_start, ev.wal_end,
-                std::span<const std::byte>(base + ev.payload_offset, ev.payload_size), &buffer_);
+  const std::span<const std::byte> msg(base + ev.payload_offset, ev.payload_size);
+  if (!msg.empty()) {
+    // Where transactions begin and end, so segments rotate between them;
+    // and the relations, repeated at the start of each segment.
+    switch (static_cast<char>(msg[0])) {
+      case 'B':
+        in_txn_ = true;
+        break;
+      case 'C':
+        in_txn_ = false;
+        break;
+      case 'S':
+        in_block_ = true;
+        break;
+      case 'E':
+        in_block_ = false;
+        break;
+      case 'R': {
+        // Inside a stream block a 4-byte xid precedes the relation id; the
+        // copy kept is the form sent outside one.
+        const size_t xid = in_block_ ? 4 : 0;
+        if (msg.size() >= 1 + xid + 4) {
+          uint32_t oid = 0;
+          for (size_t i = 0; i < 4; ++i)
+            oid = oid << 8 | std::to_integer<uint32_t>(msg[1 + xid + i]);
+          std::string bytes(1, 'R');
+          bytes.append(reinterpret_cast<const char*>(msg.data()) + 1 + xid, msg.size() - 1 - xid);
+          relations_[oid] = std::move(bytes);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  AppendMessage(ev.wal_start, ev.wal_end, msg, &buffer_);
   last_wal_end_ = std::max(last_wal_end_, ev.wal_end);
 }
 
@@ -280,6 +341,7 @@ void Writer::Tables(const std::string& tables_json) {
 void Writer::Processed(Lsn accounted) { processed_ = std::max(processed_, accounted); }
 
 Lsn Writer::Flush(bool force) {
+  if (broken_) throw CaptureError(path_ + ": capture stopped after an earlier write error");
   if (!buffer_.empty()) {
     WriteAll(buffer_);
     buffer_.clear();
@@ -293,7 +355,10 @@ Lsn Writer::Flush(bool force) {
     Sync();
   }
   if (!unsynced_) durable_ = written_;
-  if (segment_bytes_ >= static_cast<uint64_t>(config_.segment_size)) {
+  // Rotate only between transactions (and stream blocks): a segment never
+  // starts inside one, so the tail repair and a replay of a single segment
+  // see whole transactions.
+  if (segment_bytes_ >= static_cast<uint64_t>(config_.segment_size) && !in_txn_ && !in_block_) {
     Sync();
     durable_ = written_;
     CloseSegment();

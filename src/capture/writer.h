@@ -12,8 +12,9 @@
 // by a crash) and a transaction left open by it are cut off, with a
 // warning, so the server's resent copy is the only one.  Each session then
 // starts a new segment, which opens with a header (system, slot, tables)
-// and a session start record.  Segments rotate past segment_size; the
-// oldest go when the directory passes max_size or their age passes retain
+// and a session start record.  Segments rotate past segment_size, only
+// between transactions, and repeat the relations described so far, so each
+// can be read alone; the oldest go when the directory passes max_size or their age passes retain
 // (never the one being written).
 //
 // Thread-compatible: used by the policy thread only.
@@ -21,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -78,6 +80,11 @@ class Writer {
   struct Compressor;
   std::unique_ptr<Compressor> zstd_;
   int fd_ = -1;
+  int lock_fd_ = -1;                           // flock'ed <dir>/.lock, held for the Writer's life
+  bool broken_ = false;                        // a write or fsync failed: nothing more is written
+  bool in_txn_ = false;                        // a Begin without its Commit appended
+  bool in_block_ = false;                      // inside Stream Start .. Stream Stop
+  std::map<uint32_t, std::string> relations_;  // relation id -> its last 'R' message
   std::string path_;
   uint64_t seq_ = 0;
   uint64_t segment_bytes_ = 0;  // bytes written to the current file

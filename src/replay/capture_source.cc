@@ -91,7 +91,9 @@ void CaptureSource::Header(const capture::Record& rec) {
   } catch (const nlohmann::json::exception& e) {
     Fail(consumed_ + rec.offset, std::string("bad segment header: ") + e.what());
   }
-  decoder_.emplace(proto_version_);
+  // A rotated segment continues the session: the decoder keeps its state
+  // (a stream block may be open); only a session start resets it.
+  if (!decoder_) decoder_.emplace(proto_version_);
 }
 
 bool CaptureSource::Next(Item* item) {
@@ -160,6 +162,17 @@ bool CaptureSource::Next(Item* item) {
       restart.kind = Item::Kind::kSessionStart;  // what was open there is incomplete
       pending_.push_back(std::move(restart));
       continue;
+    }
+    if (st == S::kCorrupt && !at_end_) {
+      // A crash can leave zeros after the last record: only at the end of
+      // the file is that told apart from damage.  Read on to the end first.
+      buf_.erase(0, pos_);
+      pos_ = 0;
+      while (reader_->Read(kChunk, &buf_)) {
+        if (buf_.size() > (size_t{64} << 20)) break;  // far from any tail: damage
+      }
+      at_end_ = buf_.size() <= (size_t{64} << 20);
+      if (at_end_) continue;
     }
     if (st == S::kCorrupt) {
       if (!skip_bad_) Fail(consumed_, rr.error());

@@ -228,7 +228,15 @@ void Replayer::Pass(Simulator& sim, std::vector<std::unique_ptr<Source>>& source
                     bool captured_tables) {
   Progress progress(options_.quiet);
   Item item;
-  for (auto& source : sources) {
+  for (size_t i = 0; i < sources.size(); ++i) {
+    auto& source = sources[i];
+    if (i > 0) {
+      // Another source starts: what the previous one left open is not
+      // finished by this one (a slot sends its transactions whole).
+      Item restart;
+      restart.kind = Item::Kind::kSessionStart;
+      sim.Feed(restart);
+    }
     while (source->Next(&item)) {
       if (item.kind == Item::Kind::kTables) {
         if (captured_tables) {

@@ -295,11 +295,36 @@ void Simulator::Feed(const Item& item) {
     case Item::Kind::kSessionStart:
       for (auto& s : scenarios_) s->policy.AbandonOpenTransactions();
       skipping_ = false;
+      skipping_block_ = false;
+      open_streams_.clear();
+      orphans_.clear();
       return;
     case Item::Kind::kMessage:
       break;
   }
   const pgoutput::Message& m = item.message;
+  if (const auto* ss = std::get_if<pgoutput::StreamStartMessage>(&m)) {
+    if (!ss->first_segment && !open_streams_.contains(ss->xid)) {
+      if (orphans_.insert(ss->xid).second) ++orphaned_;
+      skipping_block_ = true;
+      return;
+    }
+    open_streams_.insert(ss->xid);
+  } else if (std::holds_alternative<pgoutput::StreamStopMessage>(m) && skipping_block_) {
+    skipping_block_ = false;
+    return;
+  } else if (skipping_block_) {
+    return;
+  } else if (const auto* sa = std::get_if<pgoutput::StreamAbortMessage>(&m)) {
+    if (orphans_.contains(sa->xid)) {
+      if (sa->subxid == sa->xid) orphans_.erase(sa->xid);
+      return;
+    }
+    if (sa->subxid == sa->xid) open_streams_.erase(sa->xid);
+  } else if (const auto* sc0 = std::get_if<pgoutput::StreamCommitMessage>(&m)) {
+    if (orphans_.erase(sc0->xid) > 0) return;
+    open_streams_.erase(sc0->xid);
+  }
   if (const auto* begin = std::get_if<pgoutput::BeginMessage>(&m)) {
     now_.reset();
     if (begin->commit_time != 0) now_ = begin->commit_time;

@@ -39,6 +39,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -97,6 +98,8 @@ class Simulator {
   Report Finish() const;
 
   int64_t rows_fed() const { return rows_fed_; }
+  // Streamed transactions left out because their start was not replayed.
+  int64_t orphaned_transactions() const { return orphaned_; }
 
  private:
   class Tally;
@@ -117,6 +120,12 @@ class Simulator {
   // De-duplication and range state.
   Lsn high_water_;         // the last commit fed
   bool skipping_ = false;  // inside a non-streamed transaction not fed
+  // Streamed transactions whose first chunk came before what was read (a
+  // pruned capture, a single segment): their chunks are dropped.
+  std::set<pgoutput::Xid> orphans_;
+  bool skipping_block_ = false;  // inside a stream block of an orphan
+  std::set<pgoutput::Xid> open_streams_;
+  int64_t orphaned_ = 0;
   // The commit time of the rows being fed (Begin's, or Stream Commit's);
   // nullopt when the source carries none.
   std::optional<int64_t> now_;

@@ -80,6 +80,7 @@ SlotSource::SlotSource(pg::Connection conn, const std::string& slot, const std::
     throw ReplayError("slot " + slot + ": plugin " + plugin_ +
                       "; replay reads pgoutput and wal2json slots");
   }
+  conn_.Exec("SET bytea_output = hex");  // whatever the role's or database's setting
   conn_.Exec("BEGIN");
   conn_.Exec("DECLARE partwatch_peek NO SCROLL CURSOR FOR " + select);
   spdlog::info("replay: peeking at slot {} ({}), confirmed up to {}", slot_, plugin_,

@@ -144,6 +144,14 @@ bool Wal2JsonSource::Next(Item* item) {
   // The caller's previous message comes back to the buffer, to be reused.
   std::swap(item->message, out.message);
   item->tables_json.clear();
+  if (!decoder_.lsns_real()) {
+    // Recorded without include-lsn: the positions are only a count, and
+    // must not de-duplicate against, or be filtered like, real ones.
+    item->lsn = Lsn();
+    if (auto* b = std::get_if<pgoutput::BeginMessage>(&item->message)) b->final_lsn = Lsn();
+    if (auto* c = std::get_if<pgoutput::CommitMessage>(&item->message))
+      c->commit_lsn = c->end_lsn = Lsn();
+  }
   return true;
 }
 

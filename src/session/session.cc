@@ -221,19 +221,6 @@ SessionResult RunSession(ProcessState& process, bool first) {
       max_silence = timeout_ms > 0 ? std::chrono::milliseconds(timeout_ms) : kSilenceFallback;
     }
 
-    // [capture]: opened before streaming, so a capture that cannot be
-    // written stops the session before anything is consumed.
-    std::unique_ptr<capture::Writer> capture_writer;
-    if (!config.capture.dir.empty()) {
-      try {
-        capture_writer = std::make_unique<capture::Writer>(
-            config.capture, capture::SessionInfo{id.system_id, id.timeline, config.source.slot,
-                                                 kProtoVersion, start, capture::TablesToJson(infos)});
-      } catch (const capture::CaptureError& e) {
-        throw FatalError(std::string("capture.dir: ") + e.what());
-      }
-    }
-
     replication::StreamOptions opts;
     opts.slot = config.source.slot;
     opts.publication = config.source.publication;
@@ -249,6 +236,26 @@ SessionResult RunSession(ProcessState& process, bool first) {
       return result;
     }
     result.streamed = true;
+    // [capture]: opened once streaming was granted (so an instance refused
+    // the slot never touches the directory).  At the first session a
+    // capture that cannot be opened stops `run` with the reason; later, a
+    // session streams without it rather than leave the slot unconsumed.
+    std::unique_ptr<capture::Writer> capture_writer;
+    if (!config.capture.dir.empty()) {
+      try {
+        capture_writer = std::make_unique<capture::Writer>(
+            config.capture,
+            capture::SessionInfo{id.system_id, id.timeline, config.source.slot, kProtoVersion,
+                                 start, capture::TablesToJson(infos)});
+      } catch (const capture::CaptureError& e) {
+        if (first) throw FatalError(std::string("capture.dir: ") + e.what());
+        spdlog::error(
+            "capture: {}; this session streams without capturing (the capture misses "
+            "what streams from {} on)",
+            e.what(), start.ToString());
+      }
+    }
+
     spdlog::info("streaming from slot {} (pgoutput proto_version {}, publication {})",
                  config.source.slot, opts.proto_version, config.source.publication);
     engine::Observer& observer = *process.observer;

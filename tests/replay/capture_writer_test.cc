@@ -212,5 +212,58 @@ TEST_F(CaptureWriterTest, ADamagedSegmentNamesFileAndOffset) {
   EXPECT_EQ(skipping.skipped(), 1);
 }
 
+// Every segment of a rotated capture starts between transactions and
+// repeats the relations, so each one (what pruning leaves) replays alone.
+TEST_F(CaptureWriterTest, EachSegmentReplaysOnItsOwn) {
+  config_.segment_size = 2048;
+  {
+    Writer w(config_, Info());
+    pgoutput::RelationMessage rel;  // described once, as the server does
+    rel.relation_id = 1;
+    rel.nspname = "public";
+    rel.relname = "orders_other";
+    rel.replica_identity = 'd';
+    rel.columns = {{0, "status", 25, -1}};
+    w.Append(Event(rel, 0x100));
+    for (uint64_t i = 0; i < 30; ++i) {
+      const uint64_t lsn = 0x10000 * (i + 1);
+      w.Append(Event(pgoutput::BeginMessage{Lsn(lsn + 100), 1, 7}, lsn));
+      for (int k = 0; k < 40; ++k) {
+        pgoutput::InsertMessage ins;
+        ins.relation_id = 1;
+        ins.new_tuple.columns = {{pgoutput::TupleColumn::Kind::kText, "x"}};
+        w.Append(Event(ins, lsn + 2 + static_cast<uint64_t>(k)));
+        if (k % 10 == 9) w.Flush(false);  // mid-transaction: no rotation here
+      }
+      w.Append(Event(pgoutput::CommitMessage{0, Lsn(lsn + 100), Lsn(lsn + 108), 1}, lsn + 100));
+      w.Processed(Lsn(lsn + 108));
+      w.Flush(false);
+    }
+  }
+  const auto segments = ListSegments(config_.dir);
+  ASSERT_GE(segments.size(), 5u);
+  int total = 0;
+  for (const auto& seg : segments) {
+    std::vector<Item> items;
+    ASSERT_NO_THROW(items = ReadAll(seg.path)) << seg.path;
+    // Whole transactions only: 40 rows each.
+    EXPECT_EQ(Inserts(items) % 40, 0) << seg.path;
+    total += Inserts(items);
+  }
+  EXPECT_EQ(total, 30 * 40);
+}
+
+TEST_F(CaptureWriterTest, OneWriterPerDirectory) {
+  Writer first(config_, Info());
+  try {
+    Writer second(config_, Info());
+    FAIL() << "two writers on one directory";
+  } catch (const CaptureError& e) {
+    EXPECT_NE(std::string(e.what()).find("in use by another partwatch"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(ListSegments(config_.dir).size(), 1u);  // the second made none
+}
+
 }  // namespace
 }  // namespace partwatch::capture

@@ -178,6 +178,22 @@ TEST(SimulatorTest, ARestartDoesNotCountTwice) {
   EXPECT_EQ(r.transactions, 2);
 }
 
+// A capture that starts in the middle of a streamed transaction (pruned,
+// or one segment read alone): its chunks are left out, not an error.
+TEST(SimulatorTest, AStreamedTransactionStartedBeforeTheInputIsLeftOut) {
+  Simulator sim({OrdersSetup({100})}, {});
+  sim.Feed(Relation());
+  sim.Feed(Msg(pgoutput::StreamStartMessage{900, false}));
+  sim.Feed(Insert("a", 900));
+  sim.Feed(Msg(pgoutput::StreamStopMessage{}));
+  Txn(sim, 0x100, kMinute, "b", 2);
+  sim.Feed(Msg(pgoutput::StreamCommitMessage{900, 0, Lsn(0x300), Lsn(0x308), 2 * kMinute}));
+  const TableReport t = sim.Finish().tables[0];
+  EXPECT_EQ(Find(t, "a"), nullptr);
+  EXPECT_EQ(Find(t, "b")->rows, 2);
+  EXPECT_EQ(sim.orphaned_transactions(), 1);
+}
+
 TEST(SimulatorTest, StreamedAbortsDoNotCount) {
   Simulator sim({OrdersSetup({100})}, {});
   sim.Feed(Relation());
