@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_set>
 
 #include "decoder/walsender.h"
 #include "policy/calendar.h"
@@ -410,11 +411,11 @@ Report Simulator::Finish() const {
     }
     // Values that crossed a threshold but were evicted from the tally
     // still belong in the report.
+    std::unordered_set<policy::KeyValue, policy::KeyValueHash> added;
     for (size_t k = 0; k < tr.thresholds.size(); ++k) {
       for (const auto& [v, c] : scenarios_[k]->crossings[t]) {
         if (tally.values.contains(v)) continue;
-        if (std::none_of(values.begin(), values.end(),
-                         [&](const ValueReport& x) { return x.value == v; })) {
+        if (added.insert(v).second) {
           ValueReport vr;
           vr.value = v;
           vr.rows = c.rows;
