@@ -6,8 +6,32 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace partwatch::policy {
+
+// `s` with backslashes, newlines and other control bytes escaped (\\, \n,
+// \xNN), so it cannot forge log or report lines.  Not SQL-safe.
+inline std::string EscapeControlBytes(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
 
 struct KeyValue {
   std::optional<std::string> text;  // nullopt = SQL NULL
@@ -22,23 +46,7 @@ struct KeyValue {
   std::string ForLog() const {
     if (!text) return "NULL";
     static constexpr size_t kMax = 256;
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out = "'";
-    for (size_t i = 0; i < text->size() && i < kMax; ++i) {
-      const unsigned char c = static_cast<unsigned char>((*text)[i]);
-      if (c == '\\') {
-        out += "\\\\";
-      } else if (c == '\n') {
-        out += "\\n";
-      } else if (c < 0x20 || c == 0x7f) {
-        out += "\\x";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xf];
-      } else {
-        out += static_cast<char>(c);
-      }
-    }
-    out += "'";
+    std::string out = "'" + EscapeControlBytes(std::string_view(*text).substr(0, kMax)) + "'";
     if (text->size() > kMax) out += "...(" + std::to_string(text->size()) + " bytes)";
     return out;
   }

@@ -171,26 +171,7 @@ std::string SummaryLine(int64_t threshold, const DecisionCounts& counts) {
       Thousands(counts.max_future), Thousands(counts.capped));
 }
 
-std::string Printable(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
+std::string Printable(std::string_view s) { return policy::EscapeControlBytes(s); }
 
 std::string ValidUtf8(std::string_view s) {
   static constexpr const char* kReplacement = "\xEF\xBF\xBD";
