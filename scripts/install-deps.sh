@@ -11,6 +11,8 @@ PACKAGES=(
   libcpp-httplib-dev prometheus-cpp-dev prometheus prometheus-alertmanager
   libsimdjson-dev postgresql-15-wal2json
   curl python3 libxxhash-dev libzstd-dev
+  liblz4-dev zlib1g-dev  # WAL page images and compressed segments (replay --wal-dir)
+  gzip lz4 zstd  # the tests compress archived segments as archivers do
   chromium  # headless, for the HTML replay report's browser test (report_tests)
 )
 
