@@ -96,7 +96,9 @@ int main(int argc, char** argv) {
       "would have done, at the configured threshold or at others (--threshold). SOURCEs: a "
       "capture directory or segment ([capture] dir of `run`; needs no database), a wal2json "
       "file (pg_recvlogical -P wal2json; the tables' shape comes from the database), or "
-      "--slot NAME (what a slot still retains, peeked without consuming anything). Replay "
+      "--slot NAME (what a slot still retains, peeked without consuming anything), or archived "
+      "WAL segments of PostgreSQL 15 (--wal-dir, --wal: history from before partwatch ran; "
+      "the tables' shape comes from the database). Replay "
       "never changes anything on a server. docs/replay.md explains it all.");
   add_common(replay);
   partwatch::replay::ReplayOptions replay_opts;
@@ -104,6 +106,22 @@ int main(int argc, char** argv) {
   replay->add_option("--slot", replay_opts.slot,
                      "also replay what this logical slot retains (pgoutput with the configured "
                      "publication, or wal2json); the slot must not be in use");
+  replay->add_option("--wal-dir", replay_opts.wal_dir,
+                     "also replay the WAL segment files in this directory (an archive; plain, "
+                     ".gz, .lz4 or .zst), in name order, one timeline");
+  replay
+      ->add_option("--wal", replay_opts.wal_files,
+                   "also replay this WAL segment file (repeatable)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  replay
+      ->add_option("--relfilenode", replay_opts.relfilenodes,
+                   "N=TABLE: WAL rows in relation file N belong to TABLE's DEFAULT partition "
+                   "(a file it had before a TRUNCATE, VACUUM FULL, CLUSTER or drain; repeatable)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   replay
       ->add_option("--threshold", replay_opts.thresholds,
                    "what-if thresholds, compared side by side: N[,N...] for every table, or "

@@ -2,6 +2,7 @@
 
 #include "decoder/wal/crc32c.h"
 #include "decoder/wal/le_reader.h"
+#include "decoder/wal/page_image.h"
 
 namespace partwatch::wal {
 namespace {

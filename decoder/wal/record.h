@@ -24,7 +24,6 @@ namespace partwatch::wal {
 inline constexpr uint32_t kRecordHeaderSize = 24;  // SizeOfXLogRecord
 // XLogRecordMaxSize: a longer xl_tot_len is never written.
 inline constexpr uint32_t kMaxRecordSize = 1020 * 1024 * 1024;
-inline constexpr uint32_t kBlockSize = 8192;  // BLCKSZ of the relation pages
 inline constexpr int kMaxBlockId = 32;        // XLR_MAX_BLOCK_ID
 
 // Resource managers (access/rmgrlist.h) partwatch reads, and the names

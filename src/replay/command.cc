@@ -21,6 +21,7 @@
 #include "src/replay/simulator.h"
 #include "src/replay/slot_source.h"
 #include "src/replay/wal2json_source.h"
+#include "src/replay/wal_source.h"
 #include "src/session/state.h"
 
 namespace partwatch::replay {
@@ -143,6 +144,7 @@ class Replayer {
   std::optional<pg::Connection> conn_;
   std::vector<const TableConfig*> configured_;  // per setup
   std::vector<TableSetup> setups_;
+  std::vector<TableInfo> infos_;  // from the database (not for captures)
 };
 
 std::vector<std::unique_ptr<Source>> Replayer::OpenSources(std::optional<Lsn> slot_upto) {
@@ -160,6 +162,16 @@ std::vector<std::unique_ptr<Source>> Replayer::OpenSources(std::optional<Lsn> sl
     out.push_back(std::make_unique<SlotSource>(conn_->OpenLike(), options_.slot,
                                                config_.source.publication, options_.skip_bad,
                                                slot_upto));
+  }
+  if (!options_.wal_dir.empty() || !options_.wal_files.empty()) {
+    WalSourceOptions w;
+    w.dir = options_.wal_dir;
+    w.files = options_.wal_files;
+    w.relfilenodes = options_.relfilenodes;
+    // Keys are printed in the session's TimeZone, as `run`'s stream has them.
+    pg::Connection c = conn_->OpenLike();
+    SetSessionDefaults(c, config_.source.time_zone);
+    out.push_back(std::make_unique<WalSource>(std::move(c), infos_, w));
   }
   return out;
 }
@@ -278,10 +290,15 @@ int Replayer::Run() {
     }
     all_captures &= path != "-" && IsCapture(path);
   }
-  const bool need_db = !options_.slot.empty() || !all_captures;
-  if (options_.sources.empty() && options_.slot.empty()) {
+  const bool wal = !options_.wal_dir.empty() || !options_.wal_files.empty();
+  const bool need_db = !options_.slot.empty() || !all_captures || wal;
+  if (options_.sources.empty() && options_.slot.empty() && !wal) {
     throw std::invalid_argument(
-        "nothing to replay: give a capture directory, a wal2json file or --slot NAME");
+        "nothing to replay: give a capture directory, a wal2json file, --slot NAME or "
+        "--wal-dir DIR");
+  }
+  if (!options_.relfilenodes.empty() && !wal) {
+    throw std::invalid_argument("--relfilenode applies to --wal-dir and --wal only");
   }
 
   std::vector<TableInfo> infos;
@@ -289,6 +306,7 @@ int Replayer::Run() {
     conn_.emplace(OpenSession(config_, "replay"));
     CheckServerVersion(*conn_);
     infos = session::DescribeAll(*conn_, config_);
+    infos_ = infos;
   }
   std::vector<std::unique_ptr<Source>> sources = OpenSources(std::nullopt);
   if (!need_db) {

@@ -1,7 +1,8 @@
 // `partwatch replay`: what piled into DEFAULT partitions over a stretch of
 // history, and what `run` would have done with other thresholds
 // (docs/replay.md).  Sources: captures (no database needed), wal2json
-// files, and a slot's retained changes (--slot).  Replay never changes
+// files, a slot's retained changes (--slot) and archived WAL segments
+// (--wal-dir, --wal).  Replay never changes
 // anything on a server.
 #pragma once
 
@@ -15,6 +16,9 @@ namespace partwatch::replay {
 struct ReplayOptions {
   std::vector<std::string> sources;  // capture dirs or segments, wal2json files
   std::string slot;                  // --slot NAME ("" = none)
+  std::string wal_dir;                    // --wal-dir DIR ("" = none)
+  std::vector<std::string> wal_files;     // --wal FILE...
+  std::vector<std::string> relfilenodes;  // --relfilenode N=TABLE
   // --threshold entries: "N" (every table) or "TABLE=N", in scenario order.
   std::vector<std::string> thresholds;
   std::string max_future;                // --max-future ("" = as configured)

@@ -104,7 +104,9 @@ TEST(WalReaderTest, RecordsWithinAndAcrossPagesAndSegmentsComeBackWhole) {
     EXPECT_EQ(got.records[i].xid, 700 + i);
     EXPECT_EQ(got.mains[i], mains[i]) << i;
     EXPECT_EQ(got.records[i].nblocks, i % 2 ? 1 : 0);
-    if (i % 2) EXPECT_EQ(got.records[i].blocks[0].rnode, rnode);
+    if (i % 2) {
+      EXPECT_EQ(got.records[i].blocks[0].rnode, rnode);
+    }
   }
 }
 
