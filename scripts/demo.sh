@@ -16,7 +16,11 @@
 #      5-7 days ahead in DEFAULT: shows partman.run_maintenance() failing,
 #      runs partwatch, which creates those days and the ones between with
 #      pg_partman's names, then shows run_maintenance() succeeding;
-#   8. drops partwatch's slot and publication, stops and removes the server.
+#   8. drops partwatch's slot and publication;
+#   9. replays the server's own archived WAL (archive_mode = on from the
+#      start): the 101 'returned' rows found in the heap records with their
+#      commit time, history no slot could decode;
+#  10. stops and removes the server, and replays the capture of step 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -40,11 +44,14 @@ trap cleanup EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "starting a throwaway PostgreSQL 15 (wal_level=logical)"
-PORT=$("$ROOT/scripts/pgtmp" start "$PGDIR")
+step "starting a throwaway PostgreSQL 15 (wal_level=logical, archiving its WAL)"
+mkdir -p "$WORK/archive"; chown postgres "$WORK/archive" 2>/dev/null || true
+PORT=$(PGTMP_EXTRA_OPTS="-c archive_mode=on -c full_page_writes=on" "$ROOT/scripts/pgtmp" start "$PGDIR")
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
 psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-echo "PostgreSQL on 127.0.0.1:$PORT, data in $PGDIR"
+psql -c "ALTER SYSTEM SET archive_command = 'test ! -f $WORK/archive/%f && cp %p $WORK/archive/%f'" \
+  -c "SELECT pg_reload_conf()" >/dev/null
+echo "PostgreSQL on 127.0.0.1:$PORT, data in $PGDIR, WAL archived to $WORK/archive"
 
 step "creating the seed's orders table"
 psql <<'SQL'
@@ -60,6 +67,7 @@ CREATE TABLE orders_done PARTITION OF orders FOR VALUES IN ('done');
 CREATE TABLE orders_other PARTITION OF orders DEFAULT;
 SQL
 psql -c '\d+ orders' | sed -n '/Partitions/,$p'
+ORDERS_OTHER_FILE=$(psql -Atc "SELECT pg_relation_filenode('orders_other')")
 
 # A local webhook receiver (one JSON body per line in $WORK/webhook.jsonl)
 # and a free port for partwatch's /metrics.
@@ -214,6 +222,20 @@ echo "OK: run_maintenance() succeeds; partwatch's children carry pg_partman's na
 step "stopping partwatch (SIGTERM) and cleaning up"
 kill -TERM "$PW_PID"; wait "$PW_PID"; PW_PID=""
 "$PW" teardown --config "$WORK/events.toml"
+
+step "partwatch replay --wal-dir: the server's archived WAL, read directly"
+# The drain of step 6 swapped orders_other for a new table: the rows of
+# steps 4 and 6 are in the relation file it had before, named here.
+LAST=$(psql -Atc "SELECT pg_walfile_name(pg_switch_wal())")
+for _ in $(seq 1 300); do
+  [ "$(psql -Atc "SELECT coalesce(last_archived_wal, '') >= '$LAST' FROM pg_stat_archiver")" = t ] && break
+  sleep 0.1
+done
+ls "$WORK/archive"
+"$PW" replay --config "$WORK/partwatch.toml" --wal-dir "$WORK/archive" \
+  --relfilenode "$ORDERS_OTHER_FILE=public.orders" --threshold 100 --values 5 -q | tee "$WORK/wal-replay.txt"
+grep -Eq "'returned' +101 " "$WORK/wal-replay.txt" \
+  || { echo "demo FAILED: the archived WAL does not show 101 'returned' rows"; exit 1; }
 
 step "partwatch replay: what the first run captured, at thresholds 100 (as run), 50 and 1000"
 echo "(the capture needs no database: the server is stopped first)"

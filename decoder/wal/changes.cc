@@ -54,7 +54,7 @@ int ChangeTracker::Watched(const BlockRef& b) const {
 }
 
 Result<std::span<const std::byte, kBlockSize>> ChangeTracker::Page(const Record& record,
-                                                                  const BlockRef& b) {
+                                                                   const BlockRef& b) {
   BlockImage image;
   image.bytes = b.image;
   image.hole_offset = b.hole_offset;
@@ -62,8 +62,8 @@ Result<std::span<const std::byte, kBlockSize>> ChangeTracker::Page(const Record&
   image.compression = CompressionOf(b.image_info);
   auto restored = RestoreBlockImage(image, std::span<std::byte, kBlockSize>(page_));
   if (!restored.ok()) {
-    return Error{Error::Kind::kCorrupt,
-                 "record at " + record.lsn.ToString() + ": page image: " + restored.error().message};
+    return Error{Error::Kind::kCorrupt, "record at " + record.lsn.ToString() +
+                                            ": page image: " + restored.error().message};
   }
   return std::span<const std::byte, kBlockSize>(page_);
 }
@@ -92,7 +92,8 @@ Result<bool> ChangeTracker::OnInsert(const Record& record) {
   const int rel = Watched(*b);
   if (rel == -2) return true;
   if (rel == -1) {
-    if (unmapped_.size() < kMaxUnmapped || unmapped_.contains(b->rnode.rel)) ++unmapped_[b->rnode.rel];
+    if (unmapped_.size() < kMaxUnmapped || unmapped_.contains(b->rnode.rel))
+      ++unmapped_[b->rnode.rel];
     return true;
   }
   Result<HeapInsertRecord> ins = ParseHeapInsert(record);
@@ -146,8 +147,8 @@ Result<bool> ChangeTracker::OnMultiInsert(const Record& record) {
     return true;
   }
   if (!b->has_image) {
-    return Error{Error::Kind::kCorrupt,
-                 "multi-insert at " + record.lsn.ToString() + ": neither tuple data nor page image"};
+    return Error{Error::Kind::kCorrupt, "multi-insert at " + record.lsn.ToString() +
+                                            ": neither tuple data nor page image"};
   }
   auto page = Page(record, *b);
   if (!page.ok()) return page.error();
@@ -300,7 +301,8 @@ Result<bool> ChangeTracker::OnRecord(const Record& record, CommittedChanges* out
   }
   std::sort(out->rows.begin(), out->rows.end(), [](const auto& a, const auto& b) {
     return a.relation != b.relation ? a.relation < b.relation
-                                    : a.null != b.null ? a.null : a.value < b.value;
+           : a.null != b.null       ? a.null
+                                    : a.value < b.value;
   });
   std::sort(truncated.begin(), truncated.end());
   truncated.erase(std::unique(truncated.begin(), truncated.end()), truncated.end());

@@ -61,9 +61,9 @@ struct CommittedChanges {
   Lsn lsn;  // the commit record's
   Lsn end;
   int64_t commit_time = 0;
-  std::vector<Rows> rows;            // sorted by relation, then value
-  std::vector<size_t> truncated;     // relations TRUNCATEd (each once)
-  std::vector<size_t> files_dropped; // relations whose file the commit removed
+  std::vector<Rows> rows;             // sorted by relation, then value
+  std::vector<size_t> truncated;      // relations TRUNCATEd (each once)
+  std::vector<size_t> files_dropped;  // relations whose file the commit removed
 };
 
 class ChangeTracker {
@@ -81,8 +81,8 @@ class ChangeTracker {
     int64_t rows_from_data = 0;   // tuples read from block data
     int64_t rows_from_image = 0;  // tuples read from a full-page image
     int64_t rows_aborted = 0;
-    int64_t rows_abandoned = 0;   // of transactions that never ended
-    int64_t transactions = 0;     // committed with watched rows
+    int64_t rows_abandoned = 0;  // of transactions that never ended
+    int64_t transactions = 0;    // committed with watched rows
   };
   const Stats& stats() const { return stats_; }
   // Per watched relation: keys that could not be read, and the first reason.

@@ -21,7 +21,8 @@ constexpr size_t kMultiInsertTupleHeader = 7;  // SizeOfMultiInsertTuple
 constexpr size_t kHeapHeaderSize = 5;          // SizeOfHeapHeader
 
 Error Bad(const Record& r, const char* what, const std::string& detail) {
-  return Error{Error::Kind::kCorrupt, std::string(what) + " at " + r.lsn.ToString() + ": " + detail};
+  return Error{Error::Kind::kCorrupt,
+               std::string(what) + " at " + r.lsn.ToString() + ": " + detail};
 }
 
 // A count read from the record: non-negative and with room for `each`
@@ -36,8 +37,8 @@ Result<HeapInsertRecord> ParseHeapInsert(const Record& record) {
   LeReader in(record.main_data);
   HeapInsertRecord out;
   if (!in.Read(&out.offnum) || !in.Read(&out.flags)) {
-    return Bad(record, "heap insert", "main data of " + std::to_string(record.main_data.size()) +
-                                          " bytes, 3 needed");
+    return Bad(record, "heap insert",
+               "main data of " + std::to_string(record.main_data.size()) + " bytes, 3 needed");
   }
   return out;
 }
@@ -57,8 +58,7 @@ Result<HeapDeleteRecord> ParseHeapDelete(const Record& record) {
   LeReader in(record.main_data);
   HeapDeleteRecord out;
   uint8_t infobits = 0;
-  if (!in.Read(&out.xmax) || !in.Read(&out.offnum) || !in.Read(&infobits) ||
-      !in.Read(&out.flags)) {
+  if (!in.Read(&out.xmax) || !in.Read(&out.offnum) || !in.Read(&infobits) || !in.Read(&out.flags)) {
     return Bad(record, "heap delete", "main data truncated");
   }
   return out;

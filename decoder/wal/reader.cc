@@ -45,14 +45,22 @@ Result<PageHeader> ParsePageHeader(std::span<const std::byte> bytes) {
 
 std::string MagicVersion(uint16_t magic) {
   switch (magic) {
-    case 0xD101: return "PostgreSQL 12";
-    case 0xD106: return "PostgreSQL 13";
-    case 0xD10D: return "PostgreSQL 14";
-    case 0xD110: return "PostgreSQL 15";
-    case 0xD113: return "PostgreSQL 16";
-    case 0xD116: return "PostgreSQL 17";
-    case 0xD118: return "PostgreSQL 18";
-    default: return "";
+    case 0xD101:
+      return "PostgreSQL 12";
+    case 0xD106:
+      return "PostgreSQL 13";
+    case 0xD10D:
+      return "PostgreSQL 14";
+    case 0xD110:
+      return "PostgreSQL 15";
+    case 0xD113:
+      return "PostgreSQL 16";
+    case 0xD116:
+      return "PostgreSQL 17";
+    case 0xD118:
+      return "PostgreSQL 18";
+    default:
+      return "";
   }
 }
 
@@ -103,8 +111,7 @@ Result<bool> WalReader::BeginSegment(std::span<const std::byte> segment, uint32_
     }
     if (segno != segno_ + 1) {
       return Error{Error::Kind::kCorrupt, "segment " + std::to_string(segno) +
-                                              " does not follow segment " +
-                                              std::to_string(segno_)};
+                                              " does not follow segment " + std::to_string(segno_)};
     }
   }
   if (segment.size() != seg_size_) {
@@ -150,8 +157,8 @@ Result<WalReader::Step> WalReader::ReadPageHeader(bool* /*skip_continuation*/) {
                                  : "a long page header inside a segment");
   }
   if (h.timeline > file_tli_) {
-    return Corrupt(at, "page of timeline " + std::to_string(h.timeline) + " in a segment of timeline " +
-                           std::to_string(file_tli_));
+    return Corrupt(at, "page of timeline " + std::to_string(h.timeline) +
+                           " in a segment of timeline " + std::to_string(file_tli_));
   }
   if (h.timeline < page_tli_) {
     return Corrupt(at, "page of timeline " + std::to_string(h.timeline) +
@@ -194,8 +201,8 @@ Result<WalReader::Step> WalReader::Finish(std::span<const std::byte> bytes, Lsn 
   const uint32_t stored = StoredCrc(bytes);
   const uint32_t computed = ComputeCrc(bytes);
   if (stored != computed) {
-    return Corrupt(lsn.value(), "incorrect record checksum (stored " + Hex(stored) +
-                                    ", computed " + Hex(computed) + ")");
+    return Corrupt(lsn.value(), "incorrect record checksum (stored " + Hex(stored) + ", computed " +
+                                    Hex(computed) + ")");
   }
   const uint64_t prev = LoadLe<uint64_t>(bytes, 8);
   if (last_lsn_.valid() && prev != last_lsn_.value()) {

@@ -71,8 +71,7 @@ class WalReader {
   // The first call learns the system identifier, segment size and page
   // size from the long header; later ones must match, and must be the
   // segment after the previous one.  Errors name the segment's LSN.
-  Result<bool> BeginSegment(std::span<const std::byte> segment, uint32_t timeline,
-                            uint64_t segno);
+  Result<bool> BeginSegment(std::span<const std::byte> segment, uint32_t timeline, uint64_t segno);
 
   // The next record into `*out` (kRecord); kSegmentEnd when the segment is
   // used up (a record may be continued by the next one); kEndOfWal when the

@@ -27,10 +27,11 @@ Error Bad(Lsn lsn, const std::string& what) {
 
 std::string RmgrName(uint8_t rmid) {
   static const char* const kNames[] = {
-      "XLOG",      "Transaction", "Storage", "CLOG",   "Database", "Tablespace",
-      "MultiXact", "RelMap",      "Standby", "Heap2",  "Heap",     "Btree",
-      "Hash",      "Gin",         "Gist",    "Sequence", "SPGist", "BRIN",
-      "CommitTs",  "ReplicationOrigin", "Generic", "LogicalMessage"};
+      "XLOG",       "Transaction",   "Storage", "CLOG",     "Database",
+      "Tablespace", "MultiXact",     "RelMap",  "Standby",  "Heap2",
+      "Heap",       "Btree",         "Hash",    "Gin",      "Gist",
+      "Sequence",   "SPGist",        "BRIN",    "CommitTs", "ReplicationOrigin",
+      "Generic",    "LogicalMessage"};
   if (rmid <= kRmMaxId) return kNames[rmid];
   return "rmgr " + std::to_string(rmid);
 }
@@ -137,14 +138,13 @@ Result<bool> DecodeRecord(std::span<const std::byte> bytes, Lsn lsn, Lsn end, Re
       // exactly when the flag says so; an uncompressed image without a hole
       // is a whole page.
       const bool has_hole = (b.image_info & kImageHasHole) != 0;
-      if ((has_hole && (b.hole_length == 0 || uint32_t{b.hole_offset} + b.hole_length >
-                                                   kBlockSize)) ||
+      if ((has_hole &&
+           (b.hole_length == 0 || uint32_t{b.hole_offset} + b.hole_length > kBlockSize)) ||
           (!has_hole && (b.hole_offset != 0 || b.hole_length != 0)) ||
           (!compressed && !has_hole && image_len != kBlockSize) || image_len == 0) {
         return Bad(lsn, "block " + std::to_string(id) + ": inconsistent image (length " +
-                            std::to_string(image_len) + ", hole " +
-                            std::to_string(b.hole_offset) + "+" +
-                            std::to_string(b.hole_length) + ")");
+                            std::to_string(image_len) + ", hole " + std::to_string(b.hole_offset) +
+                            "+" + std::to_string(b.hole_length) + ")");
       }
       data_total += image_len;
     }

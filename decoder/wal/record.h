@@ -24,7 +24,7 @@ namespace partwatch::wal {
 inline constexpr uint32_t kRecordHeaderSize = 24;  // SizeOfXLogRecord
 // XLogRecordMaxSize: a longer xl_tot_len is never written.
 inline constexpr uint32_t kMaxRecordSize = 1020 * 1024 * 1024;
-inline constexpr int kMaxBlockId = 32;        // XLR_MAX_BLOCK_ID
+inline constexpr int kMaxBlockId = 32;  // XLR_MAX_BLOCK_ID
 
 // Resource managers (access/rmgrlist.h) partwatch reads, and the names
 // pg_waldump prints for all of them.
@@ -60,22 +60,22 @@ inline constexpr uint8_t kImageCompressZstd = 0x10;
 
 struct BlockRef {
   uint8_t id = 0;
-  uint8_t fork = 0;  // 0 = main fork
-  uint8_t flags = 0; // fork_flags' high bits (BKPBLOCK_*)
+  uint8_t fork = 0;   // 0 = main fork
+  uint8_t flags = 0;  // fork_flags' high bits (BKPBLOCK_*)
   RelFileNode rnode;
   uint32_t block = 0;
   bool has_image = false;
   std::span<const std::byte> image;  // as stored (maybe compressed)
   uint16_t hole_offset = 0;
-  uint16_t hole_length = 0;          // final: computed for uncompressed images
-  uint8_t image_info = 0;            // bimg_info
+  uint16_t hole_length = 0;  // final: computed for uncompressed images
+  uint8_t image_info = 0;    // bimg_info
   bool has_data = false;
   std::span<const std::byte> data;
 };
 
 struct Record {
-  Lsn lsn;        // where the record starts
-  Lsn end;        // lsn + xl_tot_len, in WAL positions (page headers count)
+  Lsn lsn;  // where the record starts
+  Lsn end;  // lsn + xl_tot_len, in WAL positions (page headers count)
   uint32_t total_length = 0;
   uint32_t xid = 0;
   Lsn prev;

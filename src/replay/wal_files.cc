@@ -17,9 +17,8 @@ namespace partwatch::replay {
 namespace {
 
 bool IsHex(const std::string& s) {
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
-  });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
 }
 
 struct FileCloser {
@@ -98,7 +97,7 @@ void ReadLz4(const WalFileName& f, size_t limit, std::vector<std::byte>* out) {
 void ReadZstd(const WalFileName& f, size_t limit, std::vector<std::byte>* out) {
   File file = OpenRaw(f);
   std::unique_ptr<ZSTD_DStream, decltype(&ZSTD_freeDStream)> ds(ZSTD_createDStream(),
-                                                               &ZSTD_freeDStream);
+                                                                &ZSTD_freeDStream);
   if (!ds) Fail(f, "zstd: no memory");
   out->resize(limit + 1);
   size_t total = 0;

@@ -19,8 +19,8 @@ namespace partwatch::replay {
 struct WalFileName {
   std::string path;
   uint32_t timeline = 0;
-  uint32_t log = 0;  // the name's middle 8 digits
-  uint32_t seg = 0;  // the last 8
+  uint32_t log = 0;         // the name's middle 8 digits
+  uint32_t seg = 0;         // the last 8
   std::string compression;  // "", "gz", "lz4", "zst"
   bool partial = false;
   // The segment number for a segment size.

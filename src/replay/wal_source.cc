@@ -21,7 +21,7 @@ namespace {
 
 constexpr size_t kMaxSegmentSize = size_t{1} << 30;
 constexpr int64_t kUtcSlotMicros = 15 * 60 * 1'000'000LL;  // offsets looked up per 15 minutes
-constexpr int64_t kUnixEpochIn2000 = 946'684'800;         // seconds 1970 -> 2000
+constexpr int64_t kUnixEpochIn2000 = 946'684'800;          // seconds 1970 -> 2000
 constexpr size_t kMaxServerTexts = 1 << 17;
 
 std::string FileName(const std::string& path) {
@@ -106,7 +106,8 @@ struct WalSource::Impl {
     if (next_file > 0) {
       const WalFileName& f = files[next_file - 1];
       file = FileName(f.path);
-      if (segment_size != 0) file += " (WAL from " + Lsn(f.SegNo(segment_size) * segment_size).ToString() + ")";
+      if (segment_size != 0)
+        file += " (WAL from " + Lsn(f.SegNo(segment_size) * segment_size).ToString() + ")";
       file += ": ";
     }
     throw ReplayError(file + what);
@@ -187,8 +188,8 @@ void WalSource::Impl::LoadCatalog(const std::vector<TableInfo>& infos,
                          ": text keys are shown as stored, not converted to UTF-8");
     }
     relations.push_back(Relation{tables.size()});
-    watched.push_back(wal::WatchedRelation{{space != 0 ? space : db_space, db_oid, filenode},
-                                           t.default_oid});
+    watched.push_back(
+        wal::WatchedRelation{{space != 0 ? space : db_space, db_oid, filenode}, t.default_oid});
     tables.push_back(std::move(t));
   }
   for (const std::string& spec : options.relfilenodes) {
@@ -231,7 +232,8 @@ void WalSource::Impl::LoadCatalog(const std::vector<TableInfo>& infos,
 
 int32_t WalSource::Impl::UtcOffset(int64_t micros) {
   if (utc) return 0;
-  const int64_t slot = micros >= 0 ? micros / kUtcSlotMicros : (micros - kUtcSlotMicros + 1) / kUtcSlotMicros;
+  const int64_t slot =
+      micros >= 0 ? micros / kUtcSlotMicros : (micros - kUtcSlotMicros + 1) / kUtcSlotMicros;
   if (auto it = offsets.find(slot); it != offsets.end()) return it->second;
   // A week of slots at once: one query per week of history.
   const int64_t first = slot * (kUtcSlotMicros / 1'000'000) + kUnixEpochIn2000;
@@ -342,7 +344,8 @@ bool WalSource::Impl::OpenNext() {
            "pointing at that cluster or one of its standbys)");
     }
   }
-  if (segment_size < (1u << 20) || segment_size > (1u << 30) || (segment_size & (segment_size - 1))) {
+  if (segment_size < (1u << 20) || segment_size > (1u << 30) ||
+      (segment_size & (segment_size - 1))) {
     Fail("segment size " + std::to_string(segment_size) + " in the long header is impossible");
   }
   if (next_file >= 2) {
@@ -365,8 +368,8 @@ bool WalSource::Impl::OpenNext() {
 void WalSource::Impl::Finish() {
   done = true;
   if (reader.in_partial_record()) {
-    warnings.push_back(label + ": the WAL ends inside a record (at " +
-                       reader.position().ToString() + "); it was not counted");
+    warnings.push_back("the WAL ends inside a record (at " + reader.position().ToString() +
+                       "); it was not counted");
   }
   const auto& st = tracker->stats();
   spdlog::info(
@@ -374,20 +377,20 @@ void WalSource::Impl::Finish() {
       "images), {} of them in transactions that rolled back",
       label, records, st.rows_from_data + st.rows_from_image, st.rows_from_image, st.rows_aborted);
   if (tracker->open_rows() > 0) {
-    warnings.push_back(label + ": " + std::to_string(tracker->open_rows()) + " rows of " +
+    warnings.push_back(std::to_string(tracker->open_rows()) + " rows of " +
                        std::to_string(tracker->open_transactions()) +
                        " transactions that had not ended where the WAL ends were not counted");
   }
   if (st.rows_abandoned > 0) {
-    warnings.push_back(label + ": " + std::to_string(st.rows_abandoned) +
+    warnings.push_back(std::to_string(st.rows_abandoned) +
                        " rows of transactions that never ended (a crash) were not counted");
   }
   for (size_t r = 0; r < relations.size(); ++r) {
     if (tracker->unreadable()[r] > 0) {
       const Table& t = tables[relations[r].table];
-      warnings.push_back(label + ": " + std::to_string(tracker->unreadable()[r]) + " rows of " +
-                         t.nspname + "." + t.relname + " not counted: their key could not be read: " +
-                         tracker->unreadable_reason()[r]);
+      warnings.push_back(
+          std::to_string(tracker->unreadable()[r]) + " rows of " + t.nspname + "." + t.relname +
+          " not counted: their key could not be read: " + tracker->unreadable_reason()[r]);
     }
   }
   // Inserts into relation files the catalog does not name now: a DEFAULT
@@ -396,8 +399,8 @@ void WalSource::Impl::Finish() {
   std::vector<std::pair<int64_t, uint32_t>> gone;
   int64_t other_rows = 0;
   for (const auto& [node, count] : tracker->unmapped()) {
-    pg::QueryResult r =
-        conn.ExecParams("SELECT pg_filenode_relation(0, $1::oid) IS NOT NULL", {std::to_string(node)});
+    pg::QueryResult r = conn.ExecParams("SELECT pg_filenode_relation(0, $1::oid) IS NOT NULL",
+                                        {std::to_string(node)});
     if (r.text(0, 0) == "t") {
       other_rows += count;
     } else {
@@ -416,7 +419,7 @@ void WalSource::Impl::Finish() {
       }
       list += ")";
     }
-    warnings.push_back(label + ": inserts into " + std::to_string(gone.size()) +
+    warnings.push_back("inserts into " + std::to_string(gone.size()) +
                        " relation files no relation has today: " + list +
                        ". If one was a DEFAULT partition before a TRUNCATE, VACUUM FULL, CLUSTER "
                        "or drain, map it with --relfilenode N=TABLE");
@@ -466,7 +469,7 @@ bool WalSource::Impl::EmitOne(Item* item) {
         if (dropped_said[rel]) continue;
         dropped_said[rel] = true;
         const Table& t = tables[relations[rel].table];
-        warnings.push_back(label + ": the file of " + t.nspname + "." + t.relname +
+        warnings.push_back("the file of " + t.nspname + "." + t.relname +
                            " was removed by the transaction committed at " + commit.lsn.ToString() +
                            " (TRUNCATE, VACUUM FULL, CLUSTER or a drain's swap): rows after it "
                            "went to a file this catalog does not name");
@@ -575,8 +578,9 @@ WalSource::WalSource(pg::Connection conn, const std::vector<TableInfo>& tables,
   for (const std::string& path : options.files) {
     auto f = ParseWalFileName(path);
     if (!f) {
-      throw ReplayError(path + ": not a WAL segment's name (24 hex digits, optionally "
-                               ".partial, .gz, .lz4 or .zst)");
+      throw ReplayError(path +
+                        ": not a WAL segment's name (24 hex digits, optionally "
+                        ".partial, .gz, .lz4 or .zst)");
     }
     s.files.push_back(std::move(*f));
   }
@@ -604,9 +608,9 @@ WalSource::WalSource(pg::Connection conn, const std::vector<TableInfo>& tables,
                       ": segments of timelines " + list +
                       ": replay reads one timeline; give the files of one with --wal");
   }
-  s.label = options.dir.empty() ? "WAL " + FileName(s.files.front().path) + "…" +
-                                      FileName(s.files.back().path)
-                                : "WAL " + options.dir;
+  s.label = options.dir.empty()
+                ? "WAL " + FileName(s.files.front().path) + "…" + FileName(s.files.back().path)
+                : "WAL " + options.dir;
   s.LoadCatalog(tables, options);
 }
 

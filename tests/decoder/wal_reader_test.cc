@@ -265,11 +265,11 @@ TEST(HeapRecordsTest, CommitRecordWithEveryPart) {
     const auto* b = reinterpret_cast<const std::byte*>(&v);
     main.insert(main.end(), b, b + sizeof v);
   };
-  put(int64_t{123456789});                         // xact_time
+  put(int64_t{123456789});                             // xact_time
   put(uint32_t{1 | 2 | 4 | 8 | 16 | 32 | 128 | 256});  // xinfo
-  put(uint32_t{5});                                // db
-  put(uint32_t{1663});                             // tablespace
-  put(int32_t{2});                                 // subxacts
+  put(uint32_t{5});                                    // db
+  put(uint32_t{1663});                                 // tablespace
+  put(int32_t{2});                                     // subxacts
   put(uint32_t{801});
   put(uint32_t{802});
   put(int32_t{1});  // relfilenodes
@@ -329,11 +329,12 @@ TEST(HeapRecordsTest, MultiInsertTuplesAreShortAligned) {
   ASSERT_TRUE(t.ok()) << t.error().message;
   ASSERT_EQ(t->size(), 3u);
   EXPECT_EQ(t.value()[1].infomask2, 4);
-  EXPECT_EQ(std::vector<std::byte>(t.value()[1].body.begin(), t.value()[1].body.end()), Bytes(8, 2));
+  EXPECT_EQ(std::vector<std::byte>(t.value()[1].body.begin(), t.value()[1].body.end()),
+            Bytes(8, 2));
   EXPECT_FALSE(ParseMultiInsertTuples(data, 4, Lsn(1)).ok());
-  EXPECT_FALSE(ParseMultiInsertTuples(std::span<const std::byte>(data).first(data.size() - 1), 3,
-                                      Lsn(1))
-                   .ok());
+  EXPECT_FALSE(
+      ParseMultiInsertTuples(std::span<const std::byte>(data).first(data.size() - 1), 3, Lsn(1))
+          .ok());
 }
 
 }  // namespace

@@ -61,7 +61,8 @@ class ArchivingServer {
     const std::string name = c.Exec("SELECT pg_walfile_name(pg_switch_wal())").text(0, 0);
     const bool done = WaitFor(
         [&] {
-          pg::QueryResult r = c.Exec("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+          pg::QueryResult r =
+              c.Exec("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
           return r.text(0, 0) >= name;
         },
         std::chrono::seconds(60));
@@ -99,8 +100,9 @@ class WalReplayTest : public ::testing::TestWithParam<std::string> {
   // `replay --json` of `dir` with a threshold nothing reaches.
   json Replay(const std::string& config, const std::vector<std::string>& extra = {},
               const std::string& dir = "", CommandResult* raw = nullptr) {
-    std::vector<std::string> args{"replay", "--wal-dir", dir.empty() ? server_->archive() : dir,
-                                  "--json", "-q", "--values", "0", "--threshold", "1000000000"};
+    std::vector<std::string> args{"replay", "--wal-dir",   dir.empty() ? server_->archive() : dir,
+                                  "--json", "-q",          "--values",
+                                  "0",      "--threshold", "1000000000"};
     args.insert(args.end(), extra.begin(), extra.end());
     CommandResult r = RunPartwatch(args, config, std::chrono::seconds(300));
     if (raw != nullptr) *raw = r;
@@ -160,7 +162,8 @@ TEST_P(WalReplayTest, RowsPerValueEqualTheDefaultPartitionAtEveryCompression) {
     C().Exec("SET wal_compression = " + comp);
     C().Exec(std::string("SET default_toast_compression = ") + (comp == "lz4" ? "lz4" : "pglz"));
     C().Exec("CHECKPOINT");
-    for (int i = 0; i < 20; ++i) C().Exec("INSERT INTO orders (status) VALUES ('single_" + comp + "')");
+    for (int i = 0; i < 20; ++i)
+      C().Exec("INSERT INTO orders (status) VALUES ('single_" + comp + "')");
     C().Exec(InsertOrders(500, "bulk_" + comp));
     C().Exec("COPY orders (status) FROM PROGRAM 'yes copy_" + comp + " | head -n 300'");
     C().Exec("BEGIN; " + InsertOrders(100, "rolled_back_" + comp) + "; ROLLBACK");
@@ -170,12 +173,12 @@ TEST_P(WalReplayTest, RowsPerValueEqualTheDefaultPartitionAtEveryCompression) {
     C().Exec("BEGIN; " + InsertOrders(7, "two_phase_" + comp) + "; PREPARE TRANSACTION 'g" + comp +
              "'");
     C().Exec("COMMIT PREPARED 'g" + comp + "'");
-    C().Exec("BEGIN; " + InsertOrders(9, "two_phase_gone_" + comp) +
-             "; PREPARE TRANSACTION 'h" + comp + "'");
+    C().Exec("BEGIN; " + InsertOrders(9, "two_phase_gone_" + comp) + "; PREPARE TRANSACTION 'h" +
+             comp + "'");
     C().Exec("ROLLBACK PREPARED 'h" + comp + "'");
     // Hostile and long (inline-compressed) keys.
-    for (const std::string v : {"it's", "back\\slash", "new\nline", "ünïcödé ✓", "\"quoted\"",
-                                "' OR 1=1 --"}) {
+    for (const std::string v :
+         {"it's", "back\\slash", "new\nline", "ünïcödé ✓", "\"quoted\"", "' OR 1=1 --"}) {
       C().ExecParams("INSERT INTO orders (status) VALUES ($1 || $2)", {v, "_" + comp});
     }
     C().Exec("INSERT INTO orders (status) SELECT repeat('L', 5000) || '" + comp +
@@ -184,14 +187,18 @@ TEST_P(WalReplayTest, RowsPerValueEqualTheDefaultPartitionAtEveryCompression) {
     C().Exec("INSERT INTO nullable VALUES ('a', 1), ('b_" + comp + "', 2)");
   }
   // A transaction that spans several segments, and a key stored out of line.
-  C().Exec("INSERT INTO orders (status, customer_name) SELECT 'huge', repeat('c', 200) "
-           "FROM generate_series(1, 120000)");
-  C().Exec("INSERT INTO orders (status) SELECT string_agg(md5(i::text), '') FROM "
-           "generate_series(1, 600) i");
+  C().Exec(
+      "INSERT INTO orders (status, customer_name) SELECT 'huge', repeat('c', 200) "
+      "FROM generate_series(1, 120000)");
+  C().Exec(
+      "INSERT INTO orders (status) SELECT string_agg(md5(i::text), '') FROM "
+      "generate_series(1, 600) i");
   server_->Switch();
 
-  const json report = Replay(Config(TableBlock("public.orders", 1000) + TableBlock("public.nullable", 1000)));
-  auto truth = Truth("SELECT status, count(*) FROM orders_other WHERE length(status) < 10000 GROUP BY 1");
+  const json report =
+      Replay(Config(TableBlock("public.orders", 1000) + TableBlock("public.nullable", 1000)));
+  auto truth =
+      Truth("SELECT status, count(*) FROM orders_other WHERE length(status) < 10000 GROUP BY 1");
   EXPECT_EQ(Rows(report, "public.orders"), truth);
   EXPECT_EQ(truth.at("huge"), 120000);
   EXPECT_EQ(truth.count("rolled_back_off"), 0u);
@@ -218,10 +225,12 @@ TEST_P(WalReplayTest, EveryKeyTypeAndChangedColumnsReadAsTheServerPrintsThem) {
       {"int4", "-2147483648, 7, 2147483647"},
       {"int8", "-9223372036854775808, 42, 9223372036854775807"},
       {"date", "'2026-12-02', '1999-12-31', '0044-03-15 BC', 'infinity', '20000-01-01'"},
-      {"timestamp", "'2026-12-02 10:11:12.5', '2000-01-01', '1969-07-20 20:17:40.000001', "
-                    "'-infinity'"},
-      {"timestamptz", "'2026-07-01 12:00:00+00', '2026-01-15 03:30:15.25+00', "
-                      "'1900-01-01 00:00:00+00', '0100-02-03 04:05:06+00 BC'"},
+      {"timestamp",
+       "'2026-12-02 10:11:12.5', '2000-01-01', '1969-07-20 20:17:40.000001', "
+       "'-infinity'"},
+      {"timestamptz",
+       "'2026-07-01 12:00:00+00', '2026-01-15 03:30:15.25+00', "
+       "'1900-01-01 00:00:00+00', '0100-02-03 04:05:06+00 BC'"},
       {"uuid", "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '00000000-0000-0000-0000-000000000000'"},
       {"boolean", "true, false"},
       {"float8", "1.5, -0.25, 1e300"},
@@ -242,13 +251,14 @@ TEST_P(WalReplayTest, EveryKeyTypeAndChangedColumnsReadAsTheServerPrintsThem) {
   }
   // Dropped and added columns: the key keeps its place after a dropped one,
   // and tuples written before ADD COLUMN have fewer attributes.
-  C().Exec("CREATE TABLE evolve (a int, b text, k text, c int) PARTITION BY LIST (k);"
-           "CREATE TABLE evolve_default PARTITION OF evolve DEFAULT;"
-           "INSERT INTO evolve SELECT 1, 'bbb', 'before', 2 FROM generate_series(1, 5);"
-           "ALTER TABLE evolve DROP COLUMN b;"
-           "INSERT INTO evolve SELECT 1, 'after_drop', 2 FROM generate_series(1, 6);"
-           "ALTER TABLE evolve ADD COLUMN d text DEFAULT 'dd';"
-           "INSERT INTO evolve SELECT 1, 'after_add', 2, 'x' FROM generate_series(1, 7);");
+  C().Exec(
+      "CREATE TABLE evolve (a int, b text, k text, c int) PARTITION BY LIST (k);"
+      "CREATE TABLE evolve_default PARTITION OF evolve DEFAULT;"
+      "INSERT INTO evolve SELECT 1, 'bbb', 'before', 2 FROM generate_series(1, 5);"
+      "ALTER TABLE evolve DROP COLUMN b;"
+      "INSERT INTO evolve SELECT 1, 'after_drop', 2 FROM generate_series(1, 6);"
+      "ALTER TABLE evolve ADD COLUMN d text DEFAULT 'dd';"
+      "INSERT INTO evolve SELECT 1, 'after_add', 2, 'x' FROM generate_series(1, 7);");
   tables += TableBlock("public.evolve", 1000);
   server_->Switch();
   // A zone with a half-hour offset and summer time: timestamptz keys are
@@ -300,7 +310,8 @@ TEST_P(WalReplayTest, RecordListEqualsPgWaldumps) {
   std::vector<std::string> theirs;
   std::istringstream in(out);
   std::string line;
-  const std::regex re(R"(rmgr: (\S+)\s+len \(rec/tot\):\s+\d+/\s*(\d+), tx:\s+\d+, lsn: ([0-9A-F]+)/0*([0-9A-F]+),)");
+  const std::regex re(
+      R"(rmgr: (\S+)\s+len \(rec/tot\):\s+\d+/\s*(\d+), tx:\s+\d+, lsn: ([0-9A-F]+)/0*([0-9A-F]+),)");
   std::smatch m;
   while (std::getline(in, line)) {
     if (std::regex_search(line, m, re)) {
@@ -327,7 +338,10 @@ TEST_P(WalReplayTest, CompressedArchivesGiveTheSameReport) {
     const std::string dir = base + "-" + tool;
     Sh("rm -rf '" + dir + "' && mkdir -p '" + dir + "' && cp '" + server_->archive() + "'/0* '" +
        dir + "'/ && cd '" + dir + "' && for f in 0*; do " + tool + " -q " +
-       (tool == "gzip" ? "" : tool == "lz4" ? "-m --rm " : "--rm ") + "\"$f\"; done");
+       (tool == "gzip"  ? ""
+        : tool == "lz4" ? "-m --rm "
+                        : "--rm ") +
+       "\"$f\"; done");
     const json r = Replay(config, {}, dir);
     EXPECT_EQ(r.at("tables"), plain.at("tables")) << tool;
     EXPECT_EQ(r.at("transactions"), plain.at("transactions")) << tool;
@@ -372,7 +386,8 @@ TEST_P(WalReplayTest, DamageIsAnErrorNamingTheFileAndTheLsn) {
   Sh("rm '" + dir + "/" + middle + "'");
   expect_error("missing", {"missing"});
   fresh();
-  Sh("printf '\\015\\321' | dd of='" + dir + "/" + middle + "' bs=1 seek=0 conv=notrunc status=none");
+  Sh("printf '\\015\\321' | dd of='" + dir + "/" + middle +
+     "' bs=1 seek=0 conv=notrunc status=none");
   expect_error("magic", {middle, "PostgreSQL 14"});
   Sh("rm -rf '" + dir + "'");
 }
