@@ -78,10 +78,15 @@ Result<bool> ChangeTracker::Count(const Record& record, int rel, const HeapTuple
     return true;
   }
   Pending& p = pending_[record.xid];
+  std::string id = KeyId(rel, key);
   if (speculative) {
-    p.speculative[slot] = KeyId(rel, key);
+    p.speculative[slot] = std::move(id);
+  } else if (p.last_count != nullptr && id == p.last_id) {
+    ++*p.last_count;
   } else {
-    ++p.counts[KeyId(rel, key)];
+    p.last_count = &p.counts[id];  // unordered_map values do not move
+    ++*p.last_count;
+    p.last_id = std::move(id);
   }
   return true;
 }
@@ -200,7 +205,7 @@ Result<bool> ChangeTracker::OnRecord(const Record& record, CommittedChanges* out
       }
       auto s = it->second.speculative.find(Slot(b->block, offnum));
       if (s == it->second.speculative.end()) return false;
-      if (!super_delete) ++it->second.counts[s->second];
+      if (!super_delete) ++it->second.counts[s->second];  // rehash keeps last_count valid
       it->second.speculative.erase(s);
       return false;
     }

@@ -105,6 +105,10 @@ class ChangeTracker {
     std::vector<size_t> truncated;
     // Speculative inserts awaiting confirmation: (block, offnum) -> KeyId.
     std::unordered_map<uint64_t, std::string> speculative;
+    // The counter of the last key counted (rows of a COPY or an INSERT ...
+    // SELECT mostly repeat it): no hashing for a run of equal keys.
+    std::string last_id;
+    int64_t* last_count = nullptr;
   };
 
   int Watched(const BlockRef& b) const;

@@ -36,23 +36,37 @@ File OpenRaw(const WalFileName& f) {
   return file;
 }
 
-// Appends at most `limit` + 1 bytes of `file` to `out`.
+// Room for `n` more bytes at the end of `out` (which holds `total`): the
+// buffer grows in steps, so a limit far above the real size (the first
+// segment, before its header gave the size) costs nothing.
+std::byte* Room(std::vector<std::byte>* out, size_t total, size_t n) {
+  if (out->size() < total + n)
+    out->resize(std::max(total + n, std::min<size_t>(2 * out->size(), total + n + (64u << 20))));
+  return out->data() + total;
+}
+
+constexpr size_t kChunk = 1u << 20;
+
 void ReadPlain(const WalFileName& f, size_t limit, std::vector<std::byte>* out) {
   File file = OpenRaw(f);
-  out->resize(limit + 1);
-  const size_t n = std::fread(out->data(), 1, limit + 1, file.get());
+  size_t total = 0;
+  while (total < limit + 1) {
+    const size_t want = std::min(kChunk, limit + 1 - total);
+    const size_t n = std::fread(Room(out, total, want), 1, want, file.get());
+    total += n;
+    if (n < want) break;
+  }
   if (std::ferror(file.get())) Fail(f, std::string("read error: ") + std::strerror(errno));
-  out->resize(n);
+  out->resize(total);
 }
 
 void ReadGzip(const WalFileName& f, size_t limit, std::vector<std::byte>* out) {
   gzFile gz = gzopen(f.path.c_str(), "rb");
   if (gz == nullptr) Fail(f, "cannot open");
-  out->resize(limit + 1);
   size_t total = 0;
   while (total < limit + 1) {
-    const unsigned want = static_cast<unsigned>(std::min<size_t>(limit + 1 - total, 1u << 30));
-    const int n = gzread(gz, out->data() + total, want);
+    const unsigned want = static_cast<unsigned>(std::min(kChunk, limit + 1 - total));
+    const int n = gzread(gz, Room(out, total, want), want);
     if (n < 0) {
       int err = 0;
       const std::string msg = gzerror(gz, &err);
@@ -72,23 +86,26 @@ void ReadLz4(const WalFileName& f, size_t limit, std::vector<std::byte>* out) {
   if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION))) Fail(f, "lz4: no memory");
   std::unique_ptr<LZ4F_dctx, decltype(&LZ4F_freeDecompressionContext)> guard(
       dctx, &LZ4F_freeDecompressionContext);
-  out->resize(limit + 1);
   size_t total = 0;
   std::vector<char> in(1 << 16);
   size_t ret = 1;
+  size_t got = 0, off = 0;
+  bool full = false;  // the output chunk filled: more may be waiting
   while (total < limit + 1) {
-    const size_t got = std::fread(in.data(), 1, in.size(), file.get());
-    if (got == 0) break;
-    size_t off = 0;
-    while (off < got && total < limit + 1) {
-      size_t src = got - off;
-      size_t dst = limit + 1 - total;
-      ret = LZ4F_decompress(dctx, out->data() + total, &dst, in.data() + off, &src, nullptr);
-      if (LZ4F_isError(ret)) Fail(f, std::string("lz4: ") + LZ4F_getErrorName(ret));
-      off += src;
-      total += dst;
-      if (src == 0 && dst == 0) break;
+    if (off == got && !full) {
+      got = std::fread(in.data(), 1, in.size(), file.get());
+      off = 0;
+      if (got == 0) break;
     }
+    size_t src = got - off;
+    const size_t room = std::min(kChunk, limit + 1 - total);
+    size_t dst = room;
+    ret = LZ4F_decompress(dctx, Room(out, total, room), &dst, in.data() + off, &src, nullptr);
+    if (LZ4F_isError(ret)) Fail(f, std::string("lz4: ") + LZ4F_getErrorName(ret));
+    off += src;
+    total += dst;
+    full = dst == room;
+    if (ret == 0 && !full && off == got) break;  // the frame is complete
   }
   if (ret != 0 && total <= limit) Fail(f, "lz4: the compressed file is cut short");
   out->resize(total);
@@ -99,20 +116,23 @@ void ReadZstd(const WalFileName& f, size_t limit, std::vector<std::byte>* out) {
   std::unique_ptr<ZSTD_DStream, decltype(&ZSTD_freeDStream)> ds(ZSTD_createDStream(),
                                                                 &ZSTD_freeDStream);
   if (!ds) Fail(f, "zstd: no memory");
-  out->resize(limit + 1);
   size_t total = 0;
   std::vector<char> in(ZSTD_DStreamInSize());
   size_t ret = 1;
+  ZSTD_inBuffer ib{in.data(), 0, 0};
+  bool full = false;  // the output chunk filled: more may be waiting
   while (total < limit + 1) {
-    const size_t got = std::fread(in.data(), 1, in.size(), file.get());
-    if (got == 0) break;
-    ZSTD_inBuffer ib{in.data(), got, 0};
-    while (ib.pos < ib.size && total < limit + 1) {
-      ZSTD_outBuffer ob{out->data() + total, limit + 1 - total, 0};
-      ret = ZSTD_decompressStream(ds.get(), &ob, &ib);
-      if (ZSTD_isError(ret)) Fail(f, std::string("zstd: ") + ZSTD_getErrorName(ret));
-      total += ob.pos;
+    if (ib.pos == ib.size && !full) {
+      const size_t got = std::fread(in.data(), 1, in.size(), file.get());
+      if (got == 0) break;
+      ib = ZSTD_inBuffer{in.data(), got, 0};
     }
+    const size_t room = std::min(kChunk, limit + 1 - total);
+    ZSTD_outBuffer ob{Room(out, total, room), room, 0};
+    ret = ZSTD_decompressStream(ds.get(), &ob, &ib);
+    if (ZSTD_isError(ret)) Fail(f, std::string("zstd: ") + ZSTD_getErrorName(ret));
+    total += ob.pos;
+    full = ob.pos == ob.size;
   }
   if (ret != 0 && total <= limit) Fail(f, "zstd: the compressed file is cut short");
   out->resize(total);
