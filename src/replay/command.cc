@@ -108,6 +108,7 @@ class Progress {
       line +=
           " " + std::to_string(static_cast<int>(100.0 * s.bytes_read() / s.bytes_total())) + "%";
     }
+    if (const std::string at = s.position(); !at.empty()) line += " " + at;
     line += "  " + drain::HumanCount(rows) + " rows  " +
             drain::HumanCount(static_cast<int64_t>(rows / secs)) + " rows/s";
     if (line.size() > 78) line = line.substr(line.size() - 78);

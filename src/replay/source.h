@@ -53,6 +53,9 @@ class Source {
   // Progress: bytes read so far and in all (0 when unknown).
   virtual uint64_t bytes_read() const { return 0; }
   virtual uint64_t bytes_total() const { return 0; }
+  // Where reading is, for the progress line ("at 0/5A3F2C8"); "" when the
+  // source has no such position.
+  virtual std::string position() const { return ""; }
   // Records (capture records, JSON documents, slot rows) read so far.
   virtual int64_t records() const = 0;
   virtual int64_t skipped() const { return 0; }

@@ -647,6 +647,8 @@ uint64_t WalSource::bytes_total() const {
 
 int64_t WalSource::records() const { return impl_->records; }
 
+std::string WalSource::position() const { return "at " + impl_->reader.position().ToString(); }
+
 std::vector<std::string> WalSource::warnings() const { return impl_->warnings; }
 
 }  // namespace partwatch::replay

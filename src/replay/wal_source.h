@@ -47,6 +47,7 @@ class WalSource : public Source {
   uint64_t bytes_read() const override;
   uint64_t bytes_total() const override;
   int64_t records() const override;
+  std::string position() const override;
   std::vector<std::string> warnings() const override;
 
  private:
