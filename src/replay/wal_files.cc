@@ -105,7 +105,7 @@ void ReadLz4(const WalFileName& f, size_t limit, std::vector<std::byte>* out) {
     off += src;
     total += dst;
     full = dst == room;
-    if (ret == 0 && !full && off == got) break;  // the frame is complete
+    if (ret == 0) break;  // the frame is decoded and flushed (one frame per file)
   }
   if (ret != 0 && total <= limit) Fail(f, "lz4: the compressed file is cut short");
   out->resize(total);
@@ -132,7 +132,8 @@ void ReadZstd(const WalFileName& f, size_t limit, std::vector<std::byte>* out) {
     ret = ZSTD_decompressStream(ds.get(), &ob, &ib);
     if (ZSTD_isError(ret)) Fail(f, std::string("zstd: ") + ZSTD_getErrorName(ret));
     total += ob.pos;
-    full = ob.pos == ob.size;
+    // ret 0: a frame ended, flushed (more frames may follow in the input).
+    full = ob.pos == ob.size && ret != 0;
   }
   if (ret != 0 && total <= limit) Fail(f, "zstd: the compressed file is cut short");
   out->resize(total);

@@ -413,6 +413,32 @@ TEST_P(WalReplayTest, ARewrittenDefaultIsReportedAndMappedWithRelfilenode) {
             (std::map<std::string, int64_t>{{"before_rewrite", 40}, {"after_rewrite", 15}}));
 }
 
+TEST_P(WalReplayTest, TheSecondSeedsDailyTableCountsRowsPerDayAhead) {
+  // The second seed's shape: daily RANGE partitions on a timestamptz, rows
+  // arriving days ahead of the last partition (the ones pg_partman's
+  // maintenance trips over), by INSERT and by COPY, after a checkpoint.
+  C().Exec(
+      "CREATE TABLE events (id bigserial, created_at timestamptz NOT NULL, payload text) "
+      "PARTITION BY RANGE (created_at);"
+      "CREATE TABLE events_p20261201 PARTITION OF events FOR VALUES FROM "
+      "('2026-12-01 00:00:00+00') TO ('2026-12-02 00:00:00+00');"
+      "CREATE TABLE events_p20261202 PARTITION OF events FOR VALUES FROM "
+      "('2026-12-02 00:00:00+00') TO ('2026-12-03 00:00:00+00');"
+      "CREATE TABLE events_default PARTITION OF events DEFAULT;");
+  C().Exec("CHECKPOINT");
+  C().Exec("INSERT INTO events (created_at) SELECT '2026-12-02 12:00:00+00'::timestamptz + "
+           "i * interval '97 seconds' FROM generate_series(1, 9000) i");
+  C().Exec("COPY events (created_at) FROM PROGRAM 'yes 2026-12-09T23:59:59.999999Z | head -n 250'");
+  server_->Switch();
+  const json report = Replay(Config(TableBlock("public.events", 100)));
+  const auto truth = Truth(
+      "SELECT to_char(date_trunc('day', created_at), 'YYYY-MM-DD HH24:MI:SS'), count(*) "
+      "FROM events_default GROUP BY 1");
+  EXPECT_EQ(Rows(report, "public.events"), truth);
+  EXPECT_GT(truth.at("2026-12-09 00:00:00"), 250);  // the COPY and the 97-second rows
+  EXPECT_EQ(truth.size(), 10u);  // 2026-12-03 .. 2026-12-12
+}
+
 INSTANTIATE_TEST_SUITE_P(WalLevels, WalReplayTest, ::testing::Values("replica", "logical"));
 
 }  // namespace
