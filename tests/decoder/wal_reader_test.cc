@@ -5,6 +5,7 @@
 // (Real segments of a real server: tests/integration/wal_replay_test.cc.)
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -245,7 +246,11 @@ TEST(WalReaderTest, MutatedSegmentsNeverCrash) {
   const auto segs = w.Segments();
   const auto& seg = segs[0];
   int errors = 0;
-  for (int i = 0; i < 300; ++i) {
+  // 300 mutants in every run (a few seconds under ASan); more with
+  // PARTWATCH_FUZZ_ITERATIONS for a longer soak.
+  const char* env = std::getenv("PARTWATCH_FUZZ_ITERATIONS");
+  const int iterations = env != nullptr ? std::atoi(env) : 300;
+  for (int i = 0; i < iterations; ++i) {
     auto m = seg;
     const int flips = 1 + static_cast<int>(rng() % 4);
     for (int k = 0; k < flips; ++k) {
