@@ -597,13 +597,15 @@ WalSource::WalSource(pg::Connection conn, const std::vector<TableInfo>& tables,
                       ": no WAL segment files");
   }
   std::vector<uint32_t> timelines;
+  std::string list;  // "1 (000000010000000000000003 ...), 2 (...)"
   for (const auto& f : s.files) {
-    if (std::find(timelines.begin(), timelines.end(), f.timeline) == timelines.end())
+    if (std::find(timelines.begin(), timelines.end(), f.timeline) == timelines.end()) {
       timelines.push_back(f.timeline);
+      list += (list.empty() ? "" : ", ") + std::to_string(f.timeline) + " (from " +
+              FileName(f.path) + ")";
+    }
   }
   if (timelines.size() > 1) {
-    std::string list;
-    for (uint32_t t : timelines) list += (list.empty() ? "" : ", ") + std::to_string(t);
     throw ReplayError((options.dir.empty() ? std::string("--wal") : options.dir) +
                       ": segments of timelines " + list +
                       ": replay reads one timeline; give the files of one with --wal");

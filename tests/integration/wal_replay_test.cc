@@ -439,6 +439,35 @@ TEST_P(WalReplayTest, TheSecondSeedsDailyTableCountsRowsPerDayAhead) {
   EXPECT_EQ(truth.size(), 10u);  // 2026-12-03 .. 2026-12-12
 }
 
+TEST_P(WalReplayTest, WhatCannotBeReadIsRefusedByName) {
+  C().Exec("CREATE TABLE amounts (k numeric) PARTITION BY LIST (k);"
+           "CREATE TABLE amounts_default PARTITION OF amounts DEFAULT;");
+  CommandResult r = RunPartwatch({"replay", "--wal-dir", server_->archive(), "-q"},
+                                 Config(TableBlock("public.amounts", 10)));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("key k is of type numeric, which cannot be read from WAL"),
+            std::string::npos)
+      << r.err;
+  // Two timelines in one directory: named, not mixed.
+  C().Exec(kOrdersDdl);
+  const std::string dir = server_->server().dir() + "/timelines-" + GetParam();
+  std::vector<replay::WalFileName> files = replay::ListWalDir(server_->archive());
+  const std::string last = fs::path(files.back().path).filename().string();
+  Sh("rm -rf '" + dir + "' && mkdir -p '" + dir + "' && cp '" + files.back().path + "' '" + dir +
+     "/' && cp '" + files.back().path + "' '" + dir + "/00000002" + last.substr(8) + "'");
+  r = RunPartwatch({"replay", "--wal-dir", dir, "-q"}, Config(TableBlock("public.orders", 10)));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("segments of timelines 1 (from " + last + "), 2 (from 00000002"),
+            std::string::npos)
+      << r.err;
+  // A bad --relfilenode names the option.
+  r = RunPartwatch({"replay", "--wal-dir", server_->archive(), "-q", "--relfilenode", "x=orders"},
+                   Config(TableBlock("public.orders", 10)));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--relfilenode 'x=orders': expected N=TABLE"), std::string::npos) << r.err;
+  Sh("rm -rf '" + dir + "'");
+}
+
 INSTANTIATE_TEST_SUITE_P(WalLevels, WalReplayTest, ::testing::Values("replica", "logical"));
 
 }  // namespace
