@@ -482,42 +482,28 @@ bool WalSource::Impl::EmitOne(Item* item) {
       emit = Emit::kRelations;
       return true;
     case Emit::kRelations: {
-      auto need = [&](size_t table) { return !tables[table].described; };
+      // A Relation message before a table's first row or TRUNCATE.
+      const auto describe = [&](size_t rel) {
+        Table& t = tables[relations[rel].table];
+        if (t.described) return false;
+        t.described = true;
+        pgoutput::RelationMessage m;
+        m.relation_id = static_cast<pgoutput::Oid>(relations[rel].table + 1);
+        m.nspname = t.nspname;
+        m.relname = t.relname;
+        m.replica_identity = 'd';
+        pgoutput::RelationColumn c;
+        c.name = t.key;
+        c.type_oid = t.type_oid;
+        m.columns.push_back(c);
+        item->message = std::move(m);
+        return true;
+      };
       for (const auto& r : commit.rows) {
-        const size_t table = relations[r.relation].table;
-        if (need(table)) {
-          Table& t = tables[table];
-          t.described = true;
-          pgoutput::RelationMessage m;
-          m.relation_id = static_cast<pgoutput::Oid>(table + 1);
-          m.nspname = t.nspname;
-          m.relname = t.relname;
-          m.replica_identity = 'd';
-          pgoutput::RelationColumn c;
-          c.name = t.key;
-          c.type_oid = t.type_oid;
-          m.columns.push_back(c);
-          item->message = std::move(m);
-          return true;
-        }
+        if (describe(r.relation)) return true;
       }
       for (size_t rel : commit.truncated) {
-        const size_t table = relations[rel].table;
-        if (need(table)) {
-          Table& t = tables[table];
-          t.described = true;
-          pgoutput::RelationMessage m;
-          m.relation_id = static_cast<pgoutput::Oid>(table + 1);
-          m.nspname = t.nspname;
-          m.relname = t.relname;
-          m.replica_identity = 'd';
-          pgoutput::RelationColumn c;
-          c.name = t.key;
-          c.type_oid = t.type_oid;
-          m.columns.push_back(c);
-          item->message = std::move(m);
-          return true;
-        }
+        if (describe(rel)) return true;
       }
       emit = Emit::kRows;
       row = 0;
