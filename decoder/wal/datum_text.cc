@@ -43,11 +43,12 @@ CivilDate FromJulianDay(int64_t julian) {
   const int64_t day_of_era = z - era * 146097;  // [0, 146096]
   const int64_t year_of_era =
       (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  const int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const int64_t day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
   const int64_t month_from_march = (5 * day_of_year + 2) / 153;  // [0, 11]
   const int day = static_cast<int>(day_of_year - (153 * month_from_march + 2) / 5 + 1);
-  const int month = static_cast<int>(month_from_march < 10 ? month_from_march + 3
-                                                           : month_from_march - 9);
+  const int month =
+      static_cast<int>(month_from_march < 10 ? month_from_march + 3 : month_from_march - 9);
   return CivilDate{year_of_era + era * 400 + (month <= 2 ? 1 : 0), month, day};
 }
 
@@ -98,9 +99,8 @@ Result<std::string> TimestampText(int64_t value, bool with_zone,
   int64_t time = value - days * kUsecsPerDay;
   // timestamp2tm refuses a UTC day outside 0..INT_MAX (Julian), before any zone.
   if (days + kPostgresEpochJulian < 0 || days + kPostgresEpochJulian > INT_MAX) {
-    return Error{Error::Kind::kCorrupt,
-                 std::string(with_zone ? "timestamptz" : "timestamp") + " " +
-                     std::to_string(value) + " out of range"};
+    return Error{Error::Kind::kCorrupt, std::string(with_zone ? "timestamptz" : "timestamp") + " " +
+                                            std::to_string(value) + " out of range"};
   }
   int32_t offset = 0;
   if (with_zone) {
@@ -187,8 +187,7 @@ Result<std::string> DatumText(KeyType type, std::span<const std::byte> value,
       return TimestampText(LoadLittleEndian<int64_t>(value), type == KeyType::kTimestamptz,
                            utc_offset);
   }
-  return Error{Error::Kind::kCorrupt,
-               "unknown key type " + std::to_string(static_cast<int>(type))};
+  return Error{Error::Kind::kCorrupt, "unknown key type " + std::to_string(static_cast<int>(type))};
 }
 
 }  // namespace partwatch::wal

@@ -29,10 +29,14 @@ Error ImageError(const std::string& what) {
 
 const char* LpFlagsName(uint32_t flags) {
   switch (flags) {
-    case 0: return "LP_UNUSED";
-    case 1: return "LP_NORMAL";
-    case 2: return "LP_REDIRECT";
-    default: return "LP_DEAD";
+    case 0:
+      return "LP_UNUSED";
+    case 1:
+      return "LP_NORMAL";
+    case 2:
+      return "LP_REDIRECT";
+    default:
+      return "LP_DEAD";
   }
 }
 
@@ -67,10 +71,9 @@ Result<std::monostate> RestoreBlockImage(const BlockImage& image,
       if (src.size() > kBlockSize * 2) {
         return ImageError("lz4 image of " + std::to_string(src.size()) + " bytes");
       }
-      const int written =
-          LZ4_decompress_safe(reinterpret_cast<const char*>(src.data()),
-                              reinterpret_cast<char*>(out.data()), static_cast<int>(src.size()),
-                              static_cast<int>(out.size()));
+      const int written = LZ4_decompress_safe(
+          reinterpret_cast<const char*>(src.data()), reinterpret_cast<char*>(out.data()),
+          static_cast<int>(src.size()), static_cast<int>(out.size()));
       if (written < 0) {
         return ImageError("lz4 data is corrupt (" + std::to_string(src.size()) + " bytes)");
       }
@@ -130,7 +133,9 @@ Result<HeapTupleRef> HeapTupleFromPage(std::span<const std::byte, kBlockSize> pa
   if (lp_len < kHeapTupleHeaderSize) {
     return corrupt("tuple of " + std::to_string(lp_len) + " bytes, shorter than its header");
   }
-  if (lp_off < kPageHeaderSize || lp_len > kBlockSize - lp_off) {
+  // lp_off has 15 bits and may exceed the page: compare it first, so that
+  // kBlockSize - lp_off cannot wrap.
+  if (lp_off < kPageHeaderSize || lp_off > kBlockSize || lp_len > kBlockSize - lp_off) {
     return corrupt("tuple at " + std::to_string(lp_off) + " of " + std::to_string(lp_len) +
                    " bytes is not within the page");
   }

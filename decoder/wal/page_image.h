@@ -24,9 +24,9 @@
 
 namespace partwatch::wal {
 
-inline constexpr size_t kBlockSize = 8192;       // BLCKSZ
-inline constexpr size_t kPageHeaderSize = 24;    // SizeOfPageHeaderData
-inline constexpr uint8_t kLpNormal = 1;          // LP_NORMAL
+inline constexpr size_t kBlockSize = 8192;     // BLCKSZ
+inline constexpr size_t kPageHeaderSize = 24;  // SizeOfPageHeaderData
+inline constexpr uint8_t kLpNormal = 1;        // LP_NORMAL
 
 // A full-page image as a block reference carries it.  hole_offset and
 // hole_length are final: for an uncompressed image with a hole the caller has

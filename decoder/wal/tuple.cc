@@ -20,11 +20,6 @@ constexpr uint8_t kVartagExpandedRo = 2;
 constexpr uint8_t kVartagExpandedRw = 3;
 constexpr uint8_t kVartagOndisk = 18;
 
-uint16_t LoadU16(std::span<const std::byte> p) {
-  return static_cast<uint16_t>(std::to_integer<uint16_t>(p[0]) |
-                               (std::to_integer<uint16_t>(p[1]) << 8));
-}
-
 uint32_t LoadU32(std::span<const std::byte> p) {
   return std::to_integer<uint32_t>(p[0]) | (std::to_integer<uint32_t>(p[1]) << 8) |
          (std::to_integer<uint32_t>(p[2]) << 16) | (std::to_integer<uint32_t>(p[3]) << 24);
@@ -43,11 +38,16 @@ Error Corrupt(int attnum, const std::string& what) {
 // attalign as a byte count, 0 when it is none of 'c', 's', 'i', 'd'.
 size_t AlignmentOf(char align) {
   switch (align) {
-    case 'c': return 1;
-    case 's': return 2;
-    case 'i': return 4;
-    case 'd': return 8;
-    default: return 0;
+    case 'c':
+      return 1;
+    case 's':
+      return 2;
+    case 'i':
+      return 4;
+    case 'd':
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -65,10 +65,14 @@ Result<Datum> ReadVarlena(std::span<const std::byte> p, int attnum, size_t* tota
     const uint8_t tag = std::to_integer<uint8_t>(p[1]);
     size_t pointer_size = 0;
     switch (tag) {
-      case kVartagOndisk: pointer_size = 16; break;  // sizeof(varatt_external)
+      case kVartagOndisk:
+        pointer_size = 16;
+        break;  // sizeof(varatt_external)
       case kVartagIndirect:
       case kVartagExpandedRo:
-      case kVartagExpandedRw: pointer_size = 8; break;  // a pointer
+      case kVartagExpandedRw:
+        pointer_size = 8;
+        break;  // a pointer
       default:
         return Corrupt(attnum, "unknown TOAST pointer tag " + std::to_string(tag));
     }
@@ -205,7 +209,8 @@ Result<std::string> Decompress(const Datum& datum) {
     case Datum::Kind::kExternal:
       return Error{Error::Kind::kCorrupt,
                    "decompress: the datum is a TOAST pointer; its value is not in the tuple"};
-    case Datum::Kind::kCompressed: break;
+    case Datum::Kind::kCompressed:
+      break;
   }
   const std::span<const std::byte> src = datum.bytes;
   if (datum.raw_size / kMaxExpansion > src.size()) {

@@ -63,9 +63,9 @@ struct HeapTupleRef {
   std::span<const std::byte> body;
 };
 
-inline constexpr size_t kHeapTupleHeaderSize = 23;  // offsetof(HeapTupleHeaderData, t_bits)
-inline constexpr uint16_t kHeapNattsMask = 0x07FF;   // HEAP_NATTS_MASK, in infomask2
-inline constexpr uint16_t kHeapHasNull = 0x0001;     // HEAP_HASNULL: the null bitmap is there
+inline constexpr size_t kHeapTupleHeaderSize = 23;    // offsetof(HeapTupleHeaderData, t_bits)
+inline constexpr uint16_t kHeapNattsMask = 0x07FF;    // HEAP_NATTS_MASK, in infomask2
+inline constexpr uint16_t kHeapHasNull = 0x0001;      // HEAP_HASNULL: the null bitmap is there
 inline constexpr uint16_t kHeapHasVarWidth = 0x0002;  // HEAP_HASVARWIDTH
 inline constexpr uint16_t kHeapHasExternal = 0x0004;  // HEAP_HASEXTERNAL
 
